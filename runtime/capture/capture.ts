@@ -1,0 +1,420 @@
+import type avro from 'avsc';
+import { Redis } from 'ioredis';
+import { CaptureWriteCode, defineCommands } from '../commands/index.ts';
+import { encodeEnvelope } from '../envelope.ts';
+import { ConfigError } from '../errors/config-error.ts';
+import { ConflictError } from '../errors/conflict-error.ts';
+import { NoSinksError } from '../errors/no-sinks-error.ts';
+import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
+import { ValidationError } from '../errors/validation-error.ts';
+import { Instrumentation } from '../instrumentation/instrumentation.ts';
+import { Keys } from '../keys.ts';
+import { partitionOf } from '../partition.ts';
+import { connectRedis } from '../redis-connection.ts';
+import { recordFields } from '../schema/avro-schema.ts';
+import { compareStreamIds } from '../stream-id.ts';
+import { type EntityRecord, prepareRecord } from '../schema/prepare-record.ts';
+import { type RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
+import { WatermarkWaiter } from '../watermark/watermark-waiter.ts';
+import {
+  type CaptureOptions,
+  type ResolvedEntityOptions,
+  type WriteMode,
+  positiveInteger,
+  resolveEntityOptions,
+} from './capture-options.ts';
+import { EntityMetadataStore } from './entity-metadata.ts';
+
+/** Per-call options of a write. */
+export interface WriteOptions {
+  /** Overrides the entity's write mode for this call. */
+  mode?: WriteMode;
+  /** A repeat of this key within the idempotency window returns the first result, writing nothing. */
+  idempotencyKey?: string;
+  /** Carried in the event for tracing across services. */
+  traceId?: string;
+  /** Overrides the write-through timeout for this call, ms. */
+  timeoutMs?: number;
+}
+
+/** What a write did. */
+export interface WriteResult {
+  entity: string;
+  key: string;
+  /** Stream id of the event (of the first event, for an idempotent repeat). */
+  id: string;
+  partition: number;
+  /** True when an idempotency key matched an earlier write and nothing was written. */
+  duplicate: boolean;
+  mode: WriteMode;
+  /** For `through`: the sinks that confirmed the event. */
+  appliedBy?: string[];
+}
+
+/** A cached entity value. */
+export interface CachedValue {
+  record: EntityRecord;
+  /** Stream id of the event that wrote it. */
+  version: string;
+  schemaId: number;
+}
+
+/** One write of a batch. */
+export type BatchWrite = { op: 'upsert'; record: unknown; idempotencyKey?: string } | { op: 'delete'; key: string; idempotencyKey?: string };
+
+interface EntityState {
+  name: string;
+  options: ResolvedEntityOptions;
+  schema: RegisteredSchema;
+  keyType: 'string' | 'int' | 'long';
+}
+
+/** A write checked and encoded, ready for the capture-write script. */
+interface PreparedWrite {
+  entity: EntityState;
+  op: 'upsert' | 'delete';
+  key: string;
+  partition: number;
+  record: EntityRecord | undefined;
+  payload: Buffer | undefined;
+  idempotencyKey: string | undefined;
+  expectedVersion: string;
+}
+
+const GROUPS_CACHE_MS = 1000;
+
+/**
+ * Writes entities: the cache value and its change event in one atomic Redis script, so the
+ * cache never holds a value whose event is not in the log, nor the reverse.
+ */
+export class Capture {
+  readonly keys: Keys;
+  readonly registry: SchemaRegistry;
+  readonly instrumentation: Instrumentation;
+  private readonly redis: Redis;
+  private readonly ownsRedis: boolean;
+  private readonly entities = new Map<string, EntityState>();
+  private readonly idempotencyWindowMs: number;
+  private readonly writeThroughTimeoutMs: number;
+  private waiter: WatermarkWaiter | undefined;
+  private subscriber: Redis | undefined;
+  private readonly groupsCache = new Map<string, { at: number; groups: string[] }>();
+
+  private constructor(options: CaptureOptions) {
+    this.keys = new Keys(options.prefix ?? 'cdc');
+    this.ownsRedis = !(options.redis instanceof Redis);
+    this.redis = options.redis instanceof Redis ? options.redis : connectRedis(options.redis);
+    defineCommands(this.redis);
+    this.registry = new SchemaRegistry(this.redis, this.keys);
+    this.instrumentation = options.instrumentation ?? new Instrumentation();
+    this.idempotencyWindowMs = positiveInteger('idempotencyWindowMs', options.idempotencyWindowMs, 86_400_000);
+    this.writeThroughTimeoutMs = positiveInteger('writeThroughTimeoutMs', options.writeThroughTimeoutMs, 5000);
+  }
+
+  /** Validates the options, registers the configured schemas and pins partition counts. */
+  static async create(options: CaptureOptions): Promise<Capture> {
+    const resolved = Object.entries(options.entities ?? {}).map(([name, o]) => [name, resolveEntityOptions(name, o)] as const);
+    if (resolved.length === 0) throw new ConfigError('capture needs at least one entity');
+    const capture = new Capture(options);
+    try {
+      const metadata = new EntityMetadataStore(capture.redis, capture.keys);
+      for (const [name, entityOptions] of resolved) {
+        const schema = entityOptions.schema
+          ? await capture.registry.register(name, entityOptions.schema)
+          : await capture.registry.latest(name);
+        await metadata.pin(name, { partitions: entityOptions.partitions, keyField: entityOptions.keyField });
+        capture.entities.set(name, { name, options: entityOptions, schema, keyType: keyTypeOf(name, schema.type, entityOptions.keyField) });
+      }
+    } catch (err) {
+      await capture.close();
+      throw err;
+    }
+    return capture;
+  }
+
+  /** Entity names this capture writes. */
+  entityNames(): string[] {
+    return [...this.entities.keys()];
+  }
+
+  /** The schema this capture writes an entity with. */
+  schemaOf(entity: string): RegisteredSchema {
+    return this.entity(entity).schema;
+  }
+
+  /** Writes the whole record (insert or replace). The key comes from the record's key field. */
+  async upsert(entity: string, record: unknown, options: WriteOptions & { key?: string } = {}): Promise<WriteResult> {
+    const prepared = this.prepareUpsert(this.entity(entity), record, options.key, options.idempotencyKey);
+    return this.write(prepared, options);
+  }
+
+  /** Removes the key from the cache and appends a delete event. */
+  async delete(entity: string, key: string, options: WriteOptions = {}): Promise<WriteResult> {
+    const prepared = this.prepareDelete(this.entity(entity), key, options.idempotencyKey);
+    return this.write(prepared, options);
+  }
+
+  /** The cached value of a key, or undefined. */
+  async get(entity: string, key: string): Promise<CachedValue | undefined> {
+    const state = this.entity(entity);
+    const cacheKey = this.keys.cache(entity, partitionOf(key, state.options.partitions), key);
+    const [d, v, s] = await this.redis.hmget(cacheKey, 'd', 'v', 's');
+    if (d == null || v == null || s == null) return undefined;
+    return { record: JSON.parse(d) as EntityRecord, version: v, schemaId: Number(s) };
+  }
+
+  /**
+   * Writes many changes of one entity in one pipeline. Every write is validated first: if any is
+   * invalid nothing is written and the ValidationError names the index of each bad write. Each
+   * write is atomic on its own; a batch cut by a disconnect leaves a prefix of whole writes.
+   */
+  async writeMany(entity: string, writes: readonly BatchWrite[], options: WriteOptions = {}): Promise<WriteResult[]> {
+    const state = this.entity(entity);
+    const prepared: PreparedWrite[] = [];
+    const issues: ValidationError['issues'][number][] = [];
+    writes.forEach((write, index) => {
+      try {
+        prepared.push(
+          write.op === 'upsert'
+            ? this.prepareUpsert(state, write.record, undefined, write.idempotencyKey)
+            : this.prepareDelete(state, write.key, write.idempotencyKey),
+        );
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        for (const issue of err.issues) issues.push({ path: issue.path ? `[${index}].${issue.path}` : `[${index}]`, message: issue.message });
+      }
+    });
+    if (issues.length > 0) throw new ValidationError(entity, issues);
+    const mode = options.mode ?? state.options.writeMode;
+    const sinks = mode === 'through' ? await this.requiredSinks(state, [...new Set(prepared.map((p) => p.partition))]) : [];
+    const started = performance.now();
+    const pipeline = this.redis.pipeline();
+    for (const write of prepared) pipeline.captureWrite(...this.scriptArgs(write, options.traceId));
+    const replies = (await pipeline.exec()) ?? [];
+    const results = prepared.map((write, i) => {
+      const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
+      if (err) throw err;
+      return this.toResult(write, reply as [string, number] | number, mode, started);
+    });
+    if (mode === 'through') {
+      await this.waitForSinks(state, results, sinks, options.timeoutMs);
+      for (const result of results) result.appliedBy = sinks;
+    }
+    return results;
+  }
+
+  private async write(prepared: PreparedWrite, options: WriteOptions): Promise<WriteResult> {
+    const mode = options.mode ?? prepared.entity.options.writeMode;
+    // Resolved before writing: a write-through nobody can confirm is refused, not half-done.
+    const sinks = mode === 'through' ? await this.requiredSinks(prepared.entity, [prepared.partition]) : [];
+    const started = performance.now();
+    const reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
+    const result = this.toResult(prepared, reply, mode, started);
+    if (mode === 'through') {
+      await this.waitForSinks(prepared.entity, [result], sinks, options.timeoutMs);
+      result.appliedBy = sinks;
+    }
+    return result;
+  }
+
+  private toResult(write: PreparedWrite, reply: [string, number] | number, mode: WriteMode, started: number): WriteResult {
+    if (reply === CaptureWriteCode.VersionMismatch) {
+      throw new ConflictError(`${write.entity.name} "${write.key}" changed while it was being written`);
+    }
+    if (typeof reply === 'number') throw new Error(`unexpected capture-write reply ${reply}`);
+    const [id, created] = reply;
+    const duplicate = created === 0;
+    this.instrumentation.emit('capture.written', {
+      entity: write.entity.name,
+      partition: write.partition,
+      op: write.op,
+      durationMs: performance.now() - started,
+      duplicate,
+    });
+    return { entity: write.entity.name, key: write.key, id, partition: write.partition, duplicate, mode };
+  }
+
+  private scriptArgs(write: PreparedWrite, traceId: string | undefined): [string, string, string, ...Array<string | number | Buffer>] {
+    const { entity, key, partition } = write;
+    const fields = encodeEnvelope({
+      op: write.op,
+      entity: entity.name,
+      key,
+      capturedAt: Date.now(),
+      ...(write.op === 'upsert' ? { schemaId: entity.schema.id, payload: write.payload! } : {}),
+      ...(write.idempotencyKey ? { idempotencyKey: write.idempotencyKey } : {}),
+      ...(traceId ? { traceId } : {}),
+    });
+    return [
+      this.keys.cache(entity.name, partition, key),
+      this.keys.stream(entity.name, partition),
+      this.keys.idempotency(entity.name, partition, key, write.idempotencyKey ?? ''),
+      write.op === 'upsert' ? 'u' : 'd',
+      write.record ? JSON.stringify(write.record) : '',
+      write.op === 'upsert' ? String(entity.schema.id) : '',
+      write.idempotencyKey ?? '',
+      this.idempotencyWindowMs,
+      write.expectedVersion,
+      ...fields,
+    ];
+  }
+
+  private prepareUpsert(entity: EntityState, input: unknown, explicitKey: string | undefined, idempotencyKey: string | undefined): PreparedWrite {
+    const keyField = entity.options.keyField;
+    let candidate = input;
+    if (explicitKey !== undefined && typeof input === 'object' && input !== null && !Array.isArray(input)) {
+      const given = (input as Record<string, unknown>)[keyField];
+      if (given === undefined) {
+        candidate = { ...(input as Record<string, unknown>), [keyField]: this.keyValue(entity, explicitKey) };
+      } else if (String(given) !== explicitKey) {
+        throw new ValidationError(entity.name, [
+          { path: keyField, message: `is ${JSON.stringify(given)} but the write addresses key "${explicitKey}"` },
+        ]);
+      }
+    }
+    const record = prepareRecord(entity.name, entity.schema.type, candidate);
+    const key = String(record[keyField]);
+    checkKey(entity.name, key);
+    return {
+      entity,
+      op: 'upsert',
+      key,
+      partition: partitionOf(key, entity.options.partitions),
+      record,
+      payload: entity.schema.type.toBuffer(record),
+      idempotencyKey: checkIdempotencyKey(entity.name, idempotencyKey),
+      expectedVersion: '',
+    };
+  }
+
+  private prepareDelete(entity: EntityState, key: string, idempotencyKey: string | undefined): PreparedWrite {
+    checkKey(entity.name, key);
+    this.keyValue(entity, key);
+    return {
+      entity,
+      op: 'delete',
+      key,
+      partition: partitionOf(key, entity.options.partitions),
+      record: undefined,
+      payload: undefined,
+      idempotencyKey: checkIdempotencyKey(entity.name, idempotencyKey),
+      expectedVersion: '',
+    };
+  }
+
+  /** Converts a key given as text (a URL segment) to the key field's type. */
+  private keyValue(entity: EntityState, key: string): string | number {
+    if (entity.keyType === 'string') return key;
+    if (!/^-?\d+$/.test(key) || !Number.isSafeInteger(Number(key))) {
+      throw new ValidationError(entity.name, [{ path: entity.options.keyField, message: `key "${key}" must be an integer` }]);
+    }
+    return Number(key);
+  }
+
+  private async requiredSinks(entity: EntityState, partitions: number[]): Promise<string[]> {
+    if (entity.options.requiredSinks) {
+      if (entity.options.requiredSinks.length === 0) throw new NoSinksError(entity.name);
+      return entity.options.requiredSinks;
+    }
+    const names = new Set<string>();
+    for (const partition of partitions) {
+      for (const group of await this.consumerGroups(entity.name, partition)) names.add(group);
+    }
+    if (names.size === 0) throw new NoSinksError(entity.name);
+    return [...names].sort();
+  }
+
+  private async consumerGroups(entity: string, partition: number): Promise<string[]> {
+    const stream = this.keys.stream(entity, partition);
+    const cached = this.groupsCache.get(stream);
+    if (cached && Date.now() - cached.at < GROUPS_CACHE_MS) return cached.groups;
+    let groups: string[] = [];
+    try {
+      const info = (await this.redis.xinfo('GROUPS', stream)) as Array<Array<string | number>>;
+      groups = info.map((fields) => String(fields[fields.indexOf('name') + 1]));
+    } catch (err) {
+      // ERR no such key: nothing was ever written and no sink created its group yet.
+      if (!/no such key/i.test((err as Error).message)) throw err;
+    }
+    this.groupsCache.set(stream, { at: Date.now(), groups });
+    return groups;
+  }
+
+  private async waitForSinks(entity: EntityState, results: WriteResult[], sinks: string[], timeoutMs: number | undefined): Promise<void> {
+    const started = performance.now();
+    const highest = new Map<number, string>();
+    for (const r of results) {
+      const seen = highest.get(r.partition);
+      // An idempotent repeat returns its earlier id, so the last result is not always the highest.
+      if (seen === undefined || compareStreamIds(r.id, seen) > 0) highest.set(r.partition, r.id);
+    }
+    const waiter = this.watermarkWaiter();
+    let timedOut = false;
+    try {
+      await Promise.all(
+        [...highest].map(([partition, id]) =>
+          waiter.wait(entity.name, partition, id, sinks, timeoutMs ?? this.writeThroughTimeoutMs),
+        ),
+      );
+    } catch (err) {
+      timedOut = true;
+      throw err;
+    } finally {
+      this.instrumentation.emit('capture.through.waited', { entity: entity.name, durationMs: performance.now() - started, timedOut });
+    }
+  }
+
+  private watermarkWaiter(): WatermarkWaiter {
+    if (!this.waiter) {
+      this.subscriber = this.redis.duplicate();
+      this.waiter = new WatermarkWaiter(this.redis, this.subscriber, this.keys);
+    }
+    return this.waiter;
+  }
+
+  private entity(name: string): EntityState {
+    const state = this.entities.get(name);
+    if (!state) throw new UnknownEntityError(name);
+    return state;
+  }
+
+  /** Pings Redis; throws when it is unreachable. */
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.waiter?.close();
+    this.subscriber?.disconnect();
+    if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+/** Creates a capture: validates options, registers schemas, pins partition counts. */
+export function createCapture(options: CaptureOptions): Promise<Capture> {
+  return Capture.create(options);
+}
+
+const MAX_KEY_BYTES = 512;
+
+function checkKey(entity: string, key: string): void {
+  if (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    throw new ValidationError(entity, [{ path: '', message: `key must be 1 to ${MAX_KEY_BYTES} bytes` }]);
+  }
+}
+
+function checkIdempotencyKey(entity: string, key: string | undefined): string | undefined {
+  if (key === undefined || key === '') return undefined;
+  if (Buffer.byteLength(key) > 256) {
+    throw new ValidationError(entity, [{ path: '', message: 'idempotency key must be at most 256 bytes' }]);
+  }
+  return key;
+}
+
+function keyTypeOf(entity: string, type: avro.Type, keyField: string): EntityState['keyType'] {
+  const field = recordFields(type, entity).find((f) => f.name === keyField);
+  if (!field) throw new ConfigError(`schema of ${entity} has no key field "${keyField}"`);
+  const name = field.type.typeName;
+  if (name === 'string' || name === 'int' || name === 'long') return name;
+  throw new ConfigError(`key field ${entity}.${keyField} must be a string, int or long, it is ${name}`);
+}

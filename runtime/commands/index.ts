@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import type { Redis, Result } from 'ioredis';
+
+/**
+ * Lua scripts, one per file named `<name>-<numberOfKeys>.lua`. ioredis `defineCommand` sends
+ * EVALSHA and falls back to EVAL on NOSCRIPT, so each script is loaded once per server.
+ */
+const SCRIPTS = ['register-schema-4', 'capture-write-3', 'advance-watermark-1'] as const;
+
+function commandName(file: string): string {
+  const base = file.slice(0, file.lastIndexOf('-'));
+  return base.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Registers the project's scripts on a connection (idempotent). */
+export function defineCommands(redis: Redis): CdcRedis {
+  for (const file of SCRIPTS) {
+    const name = commandName(file);
+    if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue;
+    const lua = readFileSync(new URL(`./${file}.lua`, import.meta.url), 'utf8');
+    redis.defineCommand(name, { numberOfKeys: Number(file.slice(file.lastIndexOf('-') + 1)), lua });
+  }
+  return redis as CdcRedis;
+}
+
+/** Argument value accepted by a script: strings, numbers or binary payloads. */
+type Arg = string | number | Buffer;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    registerSchema(
+      schemas: string,
+      versions: string,
+      fingerprints: string,
+      sequence: string,
+      entity: string,
+      schema: string,
+      fingerprint: string,
+      expectedLatest: string,
+    ): Result<[number, number, number] | number, Context>;
+    captureWrite(cache: string, stream: string, idempotency: string, ...argv: Arg[]): Result<[string, number] | number, Context>;
+    advanceWatermark(watermark: string, id: string, channel: string, payload: string): Result<number, Context>;
+  }
+}
+
+/** A connection with the project's scripts defined. */
+export type CdcRedis = Redis;
+
+/** Codes `register-schema` returns instead of a result. */
+export enum RegisterSchemaCode {
+  /** Another version was registered after the caller read the latest one. */
+  LatestChanged = -1,
+}
+
+/** Codes `capture-write` returns instead of a result. */
+export enum CaptureWriteCode {
+  /** The cached version is not the one a compare-and-set expected. */
+  VersionMismatch = -1,
+}

@@ -1,0 +1,8 @@
+import { CdcError } from './cdc-error.ts';
+
+/** A stream entry is not a well-formed change event. Permanent: it goes to the dead letters. */
+export class EnvelopeError extends CdcError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { code: 'ENVELOPE_INVALID', retriable: false, cause });
+  }
+}

@@ -1,0 +1,11 @@
+export { CdcError } from './cdc-error.ts';
+export { ConfigError } from './config-error.ts';
+export { ConflictError } from './conflict-error.ts';
+export { EnvelopeError } from './envelope-error.ts';
+export { NoSinksError } from './no-sinks-error.ts';
+export { NotFoundError } from './not-found-error.ts';
+export { SchemaCompatibilityError } from './schema-compatibility-error.ts';
+export { SchemaNotFoundError } from './schema-not-found-error.ts';
+export { UnknownEntityError } from './unknown-entity-error.ts';
+export { ValidationError, type ValidationIssue } from './validation-error.ts';
+export { WriteThroughTimeoutError } from './write-through-timeout-error.ts';

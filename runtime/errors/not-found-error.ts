@@ -1,0 +1,13 @@
+import { CdcError } from './cdc-error.ts';
+
+/** The entity key has no cached value (never written, deleted, or evicted from the cache). */
+export class NotFoundError extends CdcError {
+  readonly entity: string;
+  readonly key: string;
+
+  constructor(entity: string, key: string) {
+    super(`${entity} "${key}" not found`, { code: 'NOT_FOUND', retriable: false });
+    this.entity = entity;
+    this.key = key;
+  }
+}

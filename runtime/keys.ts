@@ -1,0 +1,97 @@
+/**
+ * Every Redis key and channel name the project uses is built here and nowhere else; Lua scripts
+ * receive them through KEYS. Keys that must be touched by one script share a hash tag so that they
+ * land in one Redis Cluster slot:
+ *
+ * - `{<entity>:<partition>}` — a partition stream, the cache keys whose entity key hashes to that
+ *   partition, their idempotency records, the sinks' applied watermarks, leases and quarantines
+ *   of that partition.
+ * - `{registry}` — the schema registry and entity metadata.
+ * - `{dlq:<sink>}` — one sink's dead-letter stream.
+ *
+ * See https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags
+ */
+export class Keys {
+  readonly prefix: string;
+
+  constructor(prefix: string) {
+    if (!/^[A-Za-z0-9_.:-]+$/.test(prefix)) {
+      throw new TypeError(`key prefix "${prefix}" may only contain letters, digits and _ . : -`);
+    }
+    this.prefix = prefix;
+  }
+
+  private tag(entity: string, partition: number): string {
+    return `${this.prefix}:{${entity}:${partition}}`;
+  }
+
+  /** The change-event stream of one partition of an entity. */
+  stream(entity: string, partition: number): string {
+    return `${this.tag(entity, partition)}:events`;
+  }
+
+  /** The cached current value of one entity key (a hash: d = JSON record, v = event id, s = schema id). */
+  cache(entity: string, partition: number, key: string): string {
+    return `${this.tag(entity, partition)}:cache:${key}`;
+  }
+
+  /** Remembers the result of a write made with an idempotency key. */
+  idempotency(entity: string, partition: number, key: string, idempotencyKey: string): string {
+    return `${this.tag(entity, partition)}:idem:${key}:${idempotencyKey}`;
+  }
+
+  /** Highest stream id a sink has durably applied in one partition (the applied watermark). */
+  watermark(entity: string, partition: number, sink: string): string {
+    return `${this.tag(entity, partition)}:applied:${sink}`;
+  }
+
+  /** Pub/sub channel on which sinks announce watermark advances. */
+  appliedChannel(): string {
+    return `${this.prefix}:applied`;
+  }
+
+  /** Which sink instance currently owns a partition. */
+  lease(entity: string, partition: number, sink: string): string {
+    return `${this.tag(entity, partition)}:lease:${sink}`;
+  }
+
+  /** Keys of one partition a sink holds back behind a dead-lettered event (hash key -> reason). */
+  quarantine(entity: string, partition: number, sink: string): string {
+    return `${this.tag(entity, partition)}:quarantine:${sink}`;
+  }
+
+  /** Live instances of a sink (sorted set: instance -> heartbeat expiry in ms). */
+  sinkMembers(sink: string): string {
+    return `${this.prefix}:{sink:${sink}}:members`;
+  }
+
+  /** Dead-letter stream of a sink. */
+  deadLetters(sink: string): string {
+    return `${this.prefix}:{dlq:${sink}}:events`;
+  }
+
+  /** Schema registry: id -> JSON {entity, version, schema, fingerprint}. */
+  registrySchemas(): string {
+    return `${this.prefix}:{registry}:schemas`;
+  }
+
+  /** Schema registry: the list of schema ids of one entity, oldest first (version = index + 1). */
+  registryVersions(entity: string): string {
+    return `${this.prefix}:{registry}:versions:${entity}`;
+  }
+
+  /** Schema registry: `<entity>:<fingerprint>` -> id, so re-registering a schema is a no-op. */
+  registryFingerprints(): string {
+    return `${this.prefix}:{registry}:fingerprints`;
+  }
+
+  /** Schema registry: the last id handed out. */
+  registrySequence(): string {
+    return `${this.prefix}:{registry}:seq`;
+  }
+
+  /** Entity metadata: entity -> JSON {partitions}. Fixed once set, since it decides key placement. */
+  entities(): string {
+    return `${this.prefix}:{registry}:entities`;
+  }
+}

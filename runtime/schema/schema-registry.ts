@@ -1,0 +1,148 @@
+import type avro from 'avsc';
+import type { Redis } from 'ioredis';
+import { RegisterSchemaCode, defineCommands } from '../commands/index.ts';
+import { ConflictError } from '../errors/conflict-error.ts';
+import { SchemaCompatibilityError } from '../errors/schema-compatibility-error.ts';
+import { SchemaNotFoundError } from '../errors/schema-not-found-error.ts';
+import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
+import type { Keys } from '../keys.ts';
+import { type AvroSchema, fingerprintOf, parseSchema } from './avro-schema.ts';
+
+/** One registered schema version. */
+export interface RegisteredSchema {
+  /** Registry-wide id; every event carries the id of the schema it was written with. */
+  id: number;
+  entity: string;
+  /** 1 for an entity's first schema, then 2, 3, … */
+  version: number;
+  /** SHA-256 of the Parsing Canonical Form, hex. */
+  fingerprint: string;
+  /** The schema JSON as registered. */
+  schema: string;
+  /** The parsed type (with the project's logical types). */
+  type: avro.Type;
+}
+
+interface StoredSchema {
+  entity: string;
+  version: number;
+  schema: string;
+  fingerprint: string;
+}
+
+const MAX_REGISTER_ATTEMPTS = 5;
+
+/**
+ * Schema registry kept in Redis, beside the streams it describes. Versions are immutable once
+ * registered, so they are cached in memory forever; only "which is the latest" is re-read.
+ * A new version must be backward compatible with the latest: data written with the latest must
+ * be readable with the new one (avsc `createResolver` decides, per the Avro resolution rules).
+ */
+export class SchemaRegistry {
+  private readonly byId = new Map<number, RegisteredSchema>();
+  private readonly resolvers = new Map<string, avro.Resolver>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {
+    defineCommands(redis);
+  }
+
+  /**
+   * Registers `schema` as the next version of `entity` and returns it; returns the existing
+   * version when an identical schema is already registered. Throws SchemaCompatibilityError when
+   * the schema cannot read data written with the latest version.
+   */
+  async register(entity: string, schema: AvroSchema | string): Promise<RegisteredSchema> {
+    const type = parseSchema(schema, `schema of ${entity}`);
+    const json = JSON.stringify(type.schema());
+    const fingerprint = fingerprintOf(type);
+    for (let attempt = 0; attempt < MAX_REGISTER_ATTEMPTS; attempt++) {
+      const latest = await this.latest(entity).catch((err: unknown) => {
+        if (err instanceof UnknownEntityError) return undefined;
+        throw err;
+      });
+      if (latest && latest.fingerprint !== fingerprint) {
+        try {
+          type.createResolver(latest.type);
+        } catch (err) {
+          throw new SchemaCompatibilityError(entity, (err as Error).message, err);
+        }
+      }
+      const result = await this.redis.registerSchema(
+        this.keys.registrySchemas(),
+        this.keys.registryVersions(entity),
+        this.keys.registryFingerprints(),
+        this.keys.registrySequence(),
+        entity,
+        json,
+        fingerprint,
+        latest ? String(latest.id) : '',
+      );
+      if (result === RegisterSchemaCode.LatestChanged) continue;
+      if (typeof result === 'number') throw new Error(`unexpected register-schema result ${result}`);
+      const [id, version] = result;
+      const registered: RegisteredSchema = { id, entity, version, fingerprint, schema: json, type };
+      this.byId.set(id, registered);
+      return registered;
+    }
+    throw new ConflictError(
+      `could not register a schema for ${entity}: other versions kept being registered concurrently`,
+    );
+  }
+
+  /** The schema with this id (cached: versions never change). */
+  async get(id: number): Promise<RegisteredSchema> {
+    const cached = this.byId.get(id);
+    if (cached) return cached;
+    const raw = await this.redis.hget(this.keys.registrySchemas(), String(id));
+    if (raw === null) throw new SchemaNotFoundError(id);
+    const stored = JSON.parse(raw) as StoredSchema;
+    const registered: RegisteredSchema = {
+      id,
+      entity: stored.entity,
+      version: stored.version,
+      fingerprint: stored.fingerprint,
+      schema: stored.schema,
+      type: parseSchema(stored.schema, `registered schema ${id}`),
+    };
+    this.byId.set(id, registered);
+    return registered;
+  }
+
+  /** The latest version of an entity's schema. Throws UnknownEntityError when it has none. */
+  async latest(entity: string): Promise<RegisteredSchema> {
+    const id = await this.redis.lindex(this.keys.registryVersions(entity), -1);
+    if (id === null) throw new UnknownEntityError(entity);
+    return this.get(Number(id));
+  }
+
+  /** Every version of an entity's schema, oldest first. */
+  async versions(entity: string): Promise<RegisteredSchema[]> {
+    const ids = await this.redis.lrange(this.keys.registryVersions(entity), 0, -1);
+    return Promise.all(ids.map((id) => this.get(Number(id))));
+  }
+
+  /** Entities with at least one registered schema. */
+  async entities(): Promise<string[]> {
+    const records = await this.redis.hvals(this.keys.registrySchemas());
+    const names = new Set(records.map((r) => (JSON.parse(r) as StoredSchema).entity));
+    return [...names].sort();
+  }
+
+  /**
+   * A resolver that reads data written with `writerId` as the `reader` schema: fields the
+   * writer lacks get the reader's defaults, fields the reader lacks are skipped.
+   */
+  async resolver(writerId: number, reader: RegisteredSchema): Promise<avro.Resolver | undefined> {
+    if (writerId === reader.id) return undefined;
+    const cacheKey = `${writerId}>${reader.id}`;
+    const cached = this.resolvers.get(cacheKey);
+    if (cached) return cached;
+    const writer = await this.get(writerId);
+    const resolver = reader.type.createResolver(writer.type);
+    this.resolvers.set(cacheKey, resolver);
+    return resolver;
+  }
+}

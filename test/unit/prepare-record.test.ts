@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { ValidationError } from '../../runtime/errors/validation-error.ts';
+import { parseSchema } from '../../runtime/schema/avro-schema.ts';
+import { prepareRecord } from '../../runtime/schema/prepare-record.ts';
+
+const schema = (name: string) => parseSchema(readFileSync(new URL(`../../schemas/${name}.avsc`, import.meta.url), 'utf8'));
+const todo = schema('todo');
+const user = schema('user');
+
+function issuesOf(fn: () => unknown): Array<{ path: string; message: string }> {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ValidationError);
+    return [...err.issues];
+  }
+  assert.fail('expected a ValidationError');
+}
+
+test('defaults are filled in for missing optional fields', () => {
+  const record = prepareRecord('todo', todo, { id: 'a', name: 'n' });
+  assert.deepEqual(record, { id: 'a', name: 'n', description: null, done: false, created_at: null, updated_at: null });
+});
+
+test('dates and timestamps are accepted as ISO strings and kept in ISO form', () => {
+  const record = prepareRecord('user', user, {
+    id: 1, username: 'john', email: 'j@x', password_hash: 'h', date_of_birth: '1990-01-01',
+    created_at: '2023-04-20T00:00:00Z', updated_at: 1681948800000,
+  });
+  assert.equal(record.date_of_birth, '1990-01-01');
+  assert.equal(record.created_at, '2023-04-20T00:00:00.000Z');
+  assert.equal(record.updated_at, '2023-04-20T00:00:00.000Z');
+  const decoded = user.fromBuffer(user.toBuffer(record)) as Record<string, unknown>;
+  assert.equal(decoded.date_of_birth, '1990-01-01');
+  assert.equal(decoded.created_at, '2023-04-20T00:00:00.000Z');
+});
+
+test('every problem is reported with the path of its field', () => {
+  const issues = issuesOf(() => prepareRecord('todo', todo, { id: 5, done: 'yes', colour: 'red' }));
+  const paths = issues.map((i) => i.path).sort();
+  assert.deepEqual(paths, ['colour', 'done', 'id', 'name']);
+  assert.match(issues.find((i) => i.path === 'name')!.message, /is required/);
+  assert.match(issues.find((i) => i.path === 'id')!.message, /expected string, got 5/);
+  assert.match(issues.find((i) => i.path === 'colour')!.message, /not a field/);
+});
+
+test('impossible dates are refused', () => {
+  const base = { id: 1, username: 'u', email: 'e', password_hash: 'h', created_at: 0, updated_at: 0 };
+  const issues = issuesOf(() => prepareRecord('user', user, { ...base, date_of_birth: '2023-02-31' }));
+  assert.equal(issues[0]?.path, 'date_of_birth');
+  assert.match(issues[0]!.message, /YYYY-MM-DD/);
+});
+
+test('a non-object body is refused', () => {
+  for (const input of [null, [], 'x', 3]) {
+    assert.match(issuesOf(() => prepareRecord('todo', todo, input))[0]!.message, /expected a JSON object/);
+  }
+});
