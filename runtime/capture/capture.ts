@@ -336,7 +336,8 @@ export class Capture {
       // ERR no such key: nothing was ever written and no sink created its group yet.
       if (!/no such key/i.test((err as Error).message)) throw err;
     }
-    this.groupsCache.set(stream, { at: Date.now(), groups });
+    // An empty answer is not cached, so a sink that just started is seen by the next write.
+    if (groups.length > 0) this.groupsCache.set(stream, { at: Date.now(), groups });
     return groups;
   }
 

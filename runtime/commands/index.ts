@@ -35,8 +35,9 @@ declare module 'ioredis' {
       sequence: string,
       entity: string,
       schema: string,
-      fingerprint: string,
+      identity: string,
       expectedLatest: string,
+      fingerprint: string,
     ): Result<[number, number, number] | number, Context>;
     captureWrite(cache: string, stream: string, idempotency: string, ...argv: Arg[]): Result<[string, number] | number, Context>;
     advanceWatermark(watermark: string, id: string, channel: string, payload: string): Result<number, Context>;

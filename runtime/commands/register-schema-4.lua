@@ -7,13 +7,14 @@
 
   KEYS[1] registry schemas hash (id -> JSON record)
   KEYS[2] the entity's version list (ids, oldest first)
-  KEYS[3] fingerprints hash ("<entity>:<fingerprint>" -> id)
+  KEYS[3] identity hash ("<entity>:<sha-256 of the full schema JSON>" -> id)
   KEYS[4] id sequence
 
   ARGV[1] entity name
   ARGV[2] schema JSON
-  ARGV[3] schema fingerprint (SHA-256 of the canonical form, hex)
+  ARGV[3] SHA-256 of the full schema JSON, hex (defaults and docs included: they matter)
   ARGV[4] id of the latest version the caller checked against, or "" when it saw none
+  ARGV[5] Avro fingerprint (SHA-256 of the Parsing Canonical Form, hex), stored with the schema
 
   Output: {id, version, created}  created = 1 for a new version, 0 when it already existed
           -1 (error code LATEST_CHANGED) when another version was registered meanwhile
@@ -32,7 +33,7 @@ end
 local id = redis.call('INCR', KEYS[4])
 local version = redis.call('RPUSH', KEYS[2], id)
 redis.call('HSET', KEYS[1], id, cjson.encode({
-  entity = ARGV[1], version = version, schema = ARGV[2], fingerprint = ARGV[3]
+  entity = ARGV[1], version = version, schema = ARGV[2], fingerprint = ARGV[5]
 }))
 redis.call('HSET', KEYS[3], ARGV[1] .. ':' .. ARGV[3], id)
 return {id, version, 1}

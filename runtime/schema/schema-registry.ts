@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type avro from 'avsc';
 import type { Redis } from 'ioredis';
 import { RegisterSchemaCode, defineCommands } from '../commands/index.ts';
@@ -56,14 +57,17 @@ export class SchemaRegistry {
    */
   async register(entity: string, schema: AvroSchema | string): Promise<RegisteredSchema> {
     const type = parseSchema(schema, `schema of ${entity}`);
-    const json = JSON.stringify(type.schema());
+    // exportAttrs keeps defaults, docs and aliases: without them a stored schema would lose the
+    // defaults that make it backward compatible.
+    const json = JSON.stringify(type.schema({ exportAttrs: true }));
+    const identity = createHash('sha256').update(json).digest('hex');
     const fingerprint = fingerprintOf(type);
     for (let attempt = 0; attempt < MAX_REGISTER_ATTEMPTS; attempt++) {
       const latest = await this.latest(entity).catch((err: unknown) => {
         if (err instanceof UnknownEntityError) return undefined;
         throw err;
       });
-      if (latest && latest.fingerprint !== fingerprint) {
+      if (latest && latest.schema !== json) {
         try {
           type.createResolver(latest.type);
         } catch (err) {
@@ -77,8 +81,9 @@ export class SchemaRegistry {
         this.keys.registrySequence(),
         entity,
         json,
-        fingerprint,
+        identity,
         latest ? String(latest.id) : '',
+        fingerprint,
       );
       if (result === RegisterSchemaCode.LatestChanged) continue;
       if (typeof result === 'number') throw new Error(`unexpected register-schema result ${result}`);

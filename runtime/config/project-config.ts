@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { EntityOptions } from '../capture/capture-options.ts';
+import { ConfigError } from '../errors/config-error.ts';
+import { loadSchemaFiles } from '../schema/load-schema-files.ts';
+import { type Env, envOptional, envString } from './env.ts';
+
+/**
+ * The project file (`CDC_CONFIG`, JSON) shared by the services. Every part is optional:
+ *
+ * ```json
+ * {
+ *   "prefix": "cdc",
+ *   "schemasDir": "schemas",
+ *   "entities": { "user": { "partitions": 8, "writeMode": "through", "requiredSinks": ["postgres"] } },
+ *   "sinks": { "postgres": { ... sink specific ... } }
+ * }
+ * ```
+ * Without it, every `<entity>.avsc` in the schemas folder is captured with default options.
+ */
+export interface ProjectConfig {
+  /** Redis key prefix. Default `cdc`, or `CDC_PREFIX`. */
+  prefix: string;
+  /** Entities with their schema loaded from `<schemasDir>/<entity>.avsc` when present. */
+  entities: Record<string, EntityOptions>;
+  /** Sink-specific sections, validated by each sink. */
+  sinks: Record<string, unknown>;
+}
+
+interface ProjectFile {
+  prefix?: string;
+  schemasDir?: string;
+  entities?: Record<string, EntityOptions>;
+  sinks?: Record<string, unknown>;
+}
+
+export async function loadProjectConfig(env: Env): Promise<ProjectConfig> {
+  const path = envOptional(env, 'CDC_CONFIG');
+  let file: ProjectFile = {};
+  if (path) {
+    try {
+      file = JSON.parse(await readFile(path, 'utf8')) as ProjectFile;
+    } catch (err) {
+      throw new ConfigError(`cannot read the config file CDC_CONFIG="${path}": ${(err as Error).message}`, err);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) {
+      throw new ConfigError(`config file ${path} must hold a JSON object`);
+    }
+  }
+  const schemasDir = resolve(envString(env, 'SCHEMAS_DIR', file.schemasDir ?? 'schemas'));
+  const schemas = await loadSchemaFiles(schemasDir);
+  const entities: Record<string, EntityOptions> = {};
+  const names = file.entities ? Object.keys(file.entities) : [...schemas.keys()];
+  for (const name of names) {
+    const options = file.entities?.[name] ?? {};
+    const schema = options.schema ?? schemas.get(name);
+    entities[name] = schema ? { ...options, schema } : options;
+  }
+  return { prefix: envString(env, 'CDC_PREFIX', file.prefix ?? 'cdc'), entities, sinks: file.sinks ?? {} };
+}

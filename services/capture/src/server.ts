@@ -1,0 +1,161 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchWrite, Capture, WriteOptions } from '../../../runtime/capture/capture.ts';
+import type { WriteMode } from '../../../runtime/capture/capture-options.ts';
+import { CdcError } from '../../../runtime/errors/cdc-error.ts';
+import { NotFoundError } from '../../../runtime/errors/not-found-error.ts';
+import { ValidationError } from '../../../runtime/errors/validation-error.ts';
+import { bearerMatches } from './auth.ts';
+import { registerCaptureMetrics } from './capture-metrics.ts';
+import { toHttpError } from './http-errors.ts';
+
+/** Options of the capture HTTP server. */
+export interface CaptureServerOptions {
+  /** When set, every route but /healthz requires `Authorization: Bearer <token>`. Default: none. */
+  token?: string;
+  /** Largest accepted request body, bytes; larger ones get 413. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Most writes in one batch request. Default 1000. */
+  maxBatch?: number;
+  /** Logger; default: none. */
+  logger?: FastifyBaseLogger;
+}
+
+type EntityParams = { entity: string };
+type KeyParams = { entity: string; key: string };
+
+/**
+ * HTTP front of a Capture. Headers: `Idempotency-Key`, `X-Write-Mode: behind|through` (or
+ * `?mode=`), `X-Trace-Id`, `X-Timeout-Ms` for write-through.
+ */
+export function buildCaptureServer(capture: Capture, options: CaptureServerOptions = {}): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ...(options.logger ? { loggerInstance: options.logger } : {}),
+    disableRequestLogging: true,
+  });
+  const maxBatch = options.maxBatch ?? 1000;
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  registerCaptureMetrics(capture.instrumentation, metrics);
+
+  if (options.token) {
+    const token = options.token;
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.url === '/healthz') return;
+      if (!bearerMatches(request.headers.authorization, token)) {
+        await reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
+      }
+    });
+  }
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = toHttpError(err);
+    const entity = (request.params as Partial<EntityParams> | undefined)?.entity;
+    if (entity && err instanceof CdcError && status < 500) {
+      capture.instrumentation.emit('capture.rejected', { entity, code: err.code });
+    }
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    void reply.code(status).send(body);
+  });
+
+  app.put<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
+    capture.upsert(request.params.entity, request.body, { ...writeOptions(request), key: request.params.key }),
+  );
+
+  app.delete<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
+    capture.delete(request.params.entity, request.params.key, writeOptions(request)),
+  );
+
+  app.post<{ Params: EntityParams }>('/entities/:entity/batch', async (request) => {
+    const writes = batchWrites(request.params.entity, request.body, maxBatch);
+    return { results: await capture.writeMany(request.params.entity, writes, writeOptions(request)) };
+  });
+
+  app.get<{ Params: KeyParams }>('/entities/:entity/:key', async (request) => {
+    const { entity, key } = request.params;
+    const value = await capture.get(entity, key);
+    if (!value) throw new NotFoundError(entity, key);
+    return value;
+  });
+
+  app.get<{ Params: EntityParams }>('/schemas/:entity', async (request) => {
+    const versions = await capture.registry.versions(request.params.entity);
+    if (versions.length === 0) throw new NotFoundError('schema', request.params.entity);
+    return {
+      versions: versions.map((v) => ({ id: v.id, version: v.version, fingerprint: v.fingerprint, schema: JSON.parse(v.schema) })),
+    };
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await capture.ping();
+      return { status: 'ok' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', message: 'Redis is unreachable' });
+    }
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.contentType);
+    return metrics.metrics();
+  });
+
+  return app;
+}
+
+function writeOptions(request: FastifyRequest): WriteOptions {
+  const header = (name: string): string | undefined => {
+    const value = request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const query = request.query as Record<string, string | undefined>;
+  const options: WriteOptions = {};
+  const mode = query.mode ?? header('x-write-mode');
+  if (mode !== undefined) {
+    if (mode !== 'behind' && mode !== 'through') {
+      throw new ValidationError('request', [{ path: 'mode', message: `must be "behind" or "through", got "${mode}"` }]);
+    }
+    options.mode = mode as WriteMode;
+  }
+  const idempotencyKey = header('idempotency-key');
+  if (idempotencyKey) options.idempotencyKey = idempotencyKey;
+  const traceId = header('x-trace-id');
+  if (traceId) options.traceId = traceId;
+  const timeout = header('x-timeout-ms');
+  if (timeout !== undefined) {
+    const ms = Number(timeout);
+    if (!Number.isInteger(ms) || ms <= 0 || ms > 300_000) {
+      throw new ValidationError('request', [{ path: 'X-Timeout-Ms', message: 'must be an integer from 1 to 300000' }]);
+    }
+    options.timeoutMs = ms;
+  }
+  return options;
+}
+
+/** Accepts `{ "writes": [...] }` or a bare array of `{ op, record }` / `{ op: "delete", key }`. */
+function batchWrites(entity: string, body: unknown, maxBatch: number): BatchWrite[] {
+  const list = Array.isArray(body) ? body : (body as { writes?: unknown } | null)?.writes;
+  if (!Array.isArray(list)) {
+    throw new ValidationError(entity, [{ path: '', message: 'expected { "writes": [ ... ] } or an array of writes' }]);
+  }
+  if (list.length === 0 || list.length > maxBatch) {
+    throw new ValidationError(entity, [{ path: '', message: `a batch holds 1 to ${maxBatch} writes, got ${list.length}` }]);
+  }
+  return list.map((item, i): BatchWrite => {
+    const write = item as { op?: unknown; record?: unknown; key?: unknown; idempotencyKey?: unknown };
+    const idempotencyKey = typeof write?.idempotencyKey === 'string' ? write.idempotencyKey : undefined;
+    if (write?.op === 'upsert' || (write?.op === undefined && write?.record !== undefined)) {
+      return { op: 'upsert', record: write.record, ...(idempotencyKey ? { idempotencyKey } : {}) };
+    }
+    if (write?.op === 'delete' && typeof write.key === 'string') {
+      return { op: 'delete', key: write.key, ...(idempotencyKey ? { idempotencyKey } : {}) };
+    }
+    throw new ValidationError(entity, [
+      { path: `[${i}]`, message: 'expected { "op": "upsert", "record": {...} } or { "op": "delete", "key": "..." }' },
+    ]);
+  });
+}

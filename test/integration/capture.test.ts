@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { ConfigError } from '../../runtime/errors/config-error.ts';
+import { UnknownEntityError } from '../../runtime/errors/unknown-entity-error.ts';
+import { ValidationError } from '../../runtime/errors/validation-error.ts';
+import { partitionOf } from '../../runtime/partition.ts';
+import { testEnv } from '../helpers/env.ts';
+import { createTestRedis } from '../helpers/redis.ts';
+import { keysUnder, schemaFile } from '../support/capture-fixtures.ts';
+import { assertCacheMatchesLog, readLog } from '../support/log-checker.ts';
+
+const P = 4;
+
+describe('capture against real Redis', () => {
+  let ctx: Awaited<ReturnType<typeof createTestRedis>>;
+  let capture: Capture;
+  let prefix: string;
+
+  before(async () => {
+    ctx = await createTestRedis('capture');
+    prefix = ctx.prefix.replace(/:$/, '');
+    capture = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: {
+        todo: { schema: schemaFile('todo'), partitions: P },
+        user: { schema: schemaFile('user'), partitions: P },
+      },
+    });
+  });
+
+  after(async () => {
+    await capture.close();
+    await ctx.cleanup();
+  });
+
+  test('an upsert writes the cache and appends one event that decodes to the same record', async () => {
+    const result = await capture.upsert('todo', { id: 'a1', name: 'buy milk' });
+    assert.equal(result.duplicate, false);
+    assert.equal(result.partition, partitionOf('a1', P));
+    const cached = await capture.get('todo', 'a1');
+    assert.equal(cached?.version, result.id);
+    assert.deepEqual(cached?.record, {
+      id: 'a1',
+      name: 'buy milk',
+      description: null,
+      done: false,
+      created_at: null,
+      updated_at: null,
+    });
+    const events = (await readLog(ctx.redis, capture.keys, capture.registry, 'todo', P)).filter(
+      (e) => e.key === 'a1',
+    );
+    assert.equal(events.length, 1);
+    assert.deepEqual(events[0]?.record, cached?.record);
+  });
+
+  test('a delete removes the cache value and appends a delete event', async () => {
+    await capture.upsert('todo', { id: 'd1', name: 'x' });
+    const deleted = await capture.delete('todo', 'd1');
+    assert.equal(await capture.get('todo', 'd1'), undefined);
+    const events = (await readLog(ctx.redis, capture.keys, capture.registry, 'todo', P)).filter(
+      (e) => e.key === 'd1',
+    );
+    assert.deepEqual(
+      events.map((e) => e.op),
+      ['upsert', 'delete'],
+    );
+    assert.equal(events[1]?.id, deleted.id);
+  });
+
+  test('rejected input writes nothing at all', async () => {
+    const before = await keysUnder(ctx.redis, `${prefix}:{*`);
+    const lengths = async () =>
+      Promise.all([0, 1, 2, 3].map((p) => ctx.redis.xlen(capture.keys.stream('todo', p))));
+    const lengthsBefore = await lengths();
+    await assert.rejects(capture.upsert('todo', { id: 'r1', name: 42 }), ValidationError);
+    await assert.rejects(capture.upsert('todo', { id: 'r1' }), ValidationError);
+    await assert.rejects(
+      capture.upsert('todo', { id: 'r1', name: 'n', extra: true }),
+      ValidationError,
+    );
+    await assert.rejects(
+      capture.upsert('todo', { id: 'other', name: 'n' }, { key: 'r1' }),
+      ValidationError,
+    );
+    await assert.rejects(capture.upsert('nope', { id: 'r1' }), UnknownEntityError);
+    await assert.rejects(capture.delete('user', 'not-a-number'), ValidationError);
+    await assert.rejects(
+      capture.writeMany('todo', [
+        { op: 'upsert', record: { id: 'r2', name: 'fine' } },
+        { op: 'upsert', record: { id: 'r3' } },
+      ]),
+      (err: unknown) => err instanceof ValidationError && err.issues[0]?.path === '[1].name',
+    );
+    assert.deepEqual(await keysUnder(ctx.redis, `${prefix}:{*`), before);
+    assert.deepEqual(await lengths(), lengthsBefore);
+  });
+
+  test('an idempotency key repeated within the window returns the first result and appends nothing', async () => {
+    const first = await capture.upsert(
+      'todo',
+      { id: 'i1', name: 'once' },
+      { idempotencyKey: 'req-1' },
+    );
+    const again = await capture.upsert(
+      'todo',
+      { id: 'i1', name: 'twice' },
+      { idempotencyKey: 'req-1' },
+    );
+    assert.equal(again.id, first.id);
+    assert.equal(again.duplicate, true);
+    assert.equal((await capture.get('todo', 'i1'))?.record.name, 'once');
+    const events = (await readLog(ctx.redis, capture.keys, capture.registry, 'todo', P)).filter(
+      (e) => e.key === 'i1',
+    );
+    assert.equal(events.length, 1);
+  });
+
+  test('the idempotency window expires', async () => {
+    const short = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: { todo: { partitions: P } },
+      idempotencyWindowMs: 50,
+    });
+    try {
+      const first = await short.upsert('todo', { id: 'w1', name: 'a' }, { idempotencyKey: 'k' });
+      await new Promise((r) => setTimeout(r, 120));
+      const second = await short.upsert('todo', { id: 'w1', name: 'b' }, { idempotencyKey: 'k' });
+      assert.notEqual(second.id, first.id);
+      assert.equal(second.duplicate, false);
+    } finally {
+      await short.close();
+    }
+  });
+
+  test("each key's events stay in one partition, in write order", async () => {
+    const writes = [];
+    for (let round = 0; round < 5; round++) {
+      for (let k = 0; k < 40; k++)
+        writes.push({ op: 'upsert' as const, record: { id: `o${k}`, name: `v${round}` } });
+    }
+    await capture.writeMany('todo', writes);
+    const events = (await readLog(ctx.redis, capture.keys, capture.registry, 'todo', P)).filter(
+      (e) => e.key.startsWith('o'),
+    );
+    const partitionsSeen = new Set<number>();
+    for (let k = 0; k < 40; k++) {
+      const own = events.filter((e) => e.key === `o${k}`);
+      assert.deepEqual(
+        own.map((e) => e.record?.name),
+        ['v0', 'v1', 'v2', 'v3', 'v4'],
+      );
+      assert.equal(new Set(own.map((e) => e.partition)).size, 1);
+      assert.equal(own[0]!.partition, partitionOf(`o${k}`, P));
+      partitionsSeen.add(own[0]!.partition);
+    }
+    assert.equal(partitionsSeen.size, P, 'keys spread over every partition');
+  });
+
+  test('concurrent writers to one key leave the cache equal to the last event of the key', async () => {
+    const writers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        createCapture({
+          redis: { url: testEnv.redisUrl },
+          prefix,
+          entities: { todo: { partitions: P } },
+        }),
+      ),
+    );
+    try {
+      await Promise.all(
+        writers.map((w, wi) =>
+          (async () => {
+            for (let i = 0; i < 50; i++) await w.upsert('todo', { id: 'hot', name: `w${wi}-${i}` });
+          })(),
+        ),
+      );
+    } finally {
+      await Promise.all(writers.map((w) => w.close()));
+    }
+    const last = await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'todo', P);
+    assert.equal(last.get('hot')?.record?.name, (await capture.get('todo', 'hot'))?.record.name);
+  });
+
+  test('cache and log agree when the client connection is killed in the middle of a batch', async () => {
+    const victim = new Redis(testEnv.redisUrl, {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    const name = `victim-${prefix}`;
+    victim.on('error', () => undefined);
+    await victim.client('SETNAME', name);
+    const batcher = await createCapture({
+      redis: victim,
+      prefix,
+      entities: { user: { partitions: P } },
+    });
+    const writes = Array.from({ length: 20_000 }, (_, i) => ({
+      op: 'upsert' as const,
+      record: {
+        id: i % 500,
+        username: `u${i}`,
+        email: 'e@x',
+        password_hash: 'h',
+        created_at: i,
+        updated_at: i,
+      },
+    }));
+    const batch = batcher.writeMany('user', writes).then(
+      () => 'finished',
+      () => 'cut',
+    );
+    // Kill the connection from the server side while the pipeline is in flight.
+    await new Promise((r) => setTimeout(r, 15));
+    const list = (await ctx.redis.client('LIST')) as string;
+    const id = list
+      .split('\n')
+      .find((l) => l.includes(`name=${name}`))
+      ?.match(/id=(\d+)/)?.[1];
+    if (id) await ctx.redis.client('KILL', 'ID', id);
+    const outcome = await batch;
+    victim.disconnect();
+    const written = (await readLog(ctx.redis, capture.keys, capture.registry, 'user', P)).length;
+    assert.equal(outcome, 'cut', 'the connection was killed before the batch finished');
+    assert.ok(written > 0 && written < writes.length, `a cut batch writes a prefix only (${written})`);
+    await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'user', P);
+  });
+
+  test('a capture with a different partition count for an existing entity is refused', async () => {
+    await assert.rejects(
+      createCapture({
+        redis: { url: testEnv.redisUrl },
+        prefix,
+        entities: { todo: { partitions: 8 } },
+      }),
+      ConfigError,
+    );
+  });
+});
