@@ -66,7 +66,9 @@ export function encodeEnvelope(event: ChangeEventInput): Array<string | Buffer> 
   ];
   if (event.op === 'upsert') {
     if (event.schemaId === undefined || event.payload === undefined) {
-      throw new EnvelopeError(`an upsert of ${event.entity} "${event.key}" needs a schema id and a payload`);
+      throw new EnvelopeError(
+        `an upsert of ${event.entity} "${event.key}" needs a schema id and a payload`,
+      );
     }
     fields.push(FIELD.schemaId, String(event.schemaId), FIELD.payload, event.payload);
   }
@@ -94,10 +96,12 @@ export function decodeEnvelope(id: string, raw: ReadonlyArray<Buffer | string>):
     return value.toString();
   };
   const opCode = text(FIELD.op, true);
-  const op: Operation | undefined = opCode === 'u' ? 'upsert' : opCode === 'd' ? 'delete' : undefined;
+  const op: Operation | undefined =
+    opCode === 'u' ? 'upsert' : opCode === 'd' ? 'delete' : undefined;
   if (!op) throw new EnvelopeError(`entry ${id} has unknown operation "${opCode}"`);
   const capturedAt = Number(text(FIELD.capturedAt, true));
-  if (!Number.isSafeInteger(capturedAt)) throw new EnvelopeError(`entry ${id} has a bad "ts" field`);
+  if (!Number.isSafeInteger(capturedAt))
+    throw new EnvelopeError(`entry ${id} has a bad "ts" field`);
   const event: ChangeEvent = {
     id,
     op,

@@ -19,7 +19,8 @@ export interface RedisConnectionOptions {
 /** Opens an ioredis connection (lazily connected by ioredis itself). */
 export function connectRedis(connection: RedisConnectionOptions = {}): Redis {
   const url = connection.url ?? 'redis://127.0.0.1:6379';
-  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`Redis URL must start with redis:// or rediss://, got "${url}"`);
+  if (!/^rediss?:\/\//.test(url))
+    throw new ConfigError(`Redis URL must start with redis:// or rediss://, got "${url}"`);
   const options: RedisOptions = { ...connection.options };
   if (connection.username !== undefined) options.username = connection.username;
   if (connection.password !== undefined) options.password = connection.password;
@@ -29,7 +30,9 @@ export function connectRedis(connection: RedisConnectionOptions = {}): Redis {
       ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
       ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
       ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
-      ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
+      ...(tls.rejectUnauthorized !== undefined
+        ? { rejectUnauthorized: tls.rejectUnauthorized }
+        : {}),
     };
   }
   return new Redis(url, options);

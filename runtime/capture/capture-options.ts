@@ -54,20 +54,30 @@ export interface ResolvedEntityOptions {
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 
-export function resolveEntityOptions(entity: string, options: EntityOptions): ResolvedEntityOptions {
+export function resolveEntityOptions(
+  entity: string,
+  options: EntityOptions,
+): ResolvedEntityOptions {
   if (!NAME.test(entity)) {
-    throw new ConfigError(`entity name "${entity}" must start with a letter and hold only letters, digits, _ and -`);
+    throw new ConfigError(
+      `entity name "${entity}" must start with a letter and hold only letters, digits, _ and -`,
+    );
   }
   const partitions = options.partitions ?? 4;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) {
-    throw new ConfigError(`${entity}.partitions must be an integer from 1 to 1024, got ${partitions}`);
+    throw new ConfigError(
+      `${entity}.partitions must be an integer from 1 to 1024, got ${partitions}`,
+    );
   }
   const writeMode = options.writeMode ?? 'behind';
   if (writeMode !== 'behind' && writeMode !== 'through') {
-    throw new ConfigError(`${entity}.writeMode must be "behind" or "through", got "${String(writeMode)}"`);
+    throw new ConfigError(
+      `${entity}.writeMode must be "behind" or "through", got "${String(writeMode)}"`,
+    );
   }
   for (const sink of options.requiredSinks ?? []) {
-    if (!NAME.test(sink)) throw new ConfigError(`${entity}.requiredSinks has an invalid sink name "${sink}"`);
+    if (!NAME.test(sink))
+      throw new ConfigError(`${entity}.requiredSinks has an invalid sink name "${sink}"`);
   }
   return {
     schema: options.schema,
@@ -80,6 +90,7 @@ export function resolveEntityOptions(entity: string, options: EntityOptions): Re
 
 export function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   const result = value ?? fallback;
-  if (!Number.isInteger(result) || result <= 0) throw new ConfigError(`${name} must be a positive integer, got ${result}`);
+  if (!Number.isInteger(result) || result <= 0)
+    throw new ConfigError(`${name} must be a positive integer, got ${result}`);
   return result;
 }

@@ -12,16 +12,16 @@ import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
 import { connectRedis } from '../redis-connection.ts';
 import { recordFields } from '../schema/avro-schema.ts';
-import { compareStreamIds } from '../stream-id.ts';
 import { type EntityRecord, prepareRecord } from '../schema/prepare-record.ts';
 import { type RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
+import { compareStreamIds } from '../stream-id.ts';
 import { WatermarkWaiter } from '../watermark/watermark-waiter.ts';
 import {
   type CaptureOptions,
-  type ResolvedEntityOptions,
-  type WriteMode,
   positiveInteger,
+  type ResolvedEntityOptions,
   resolveEntityOptions,
+  type WriteMode,
 } from './capture-options.ts';
 import { EntityMetadataStore } from './entity-metadata.ts';
 
@@ -60,7 +60,9 @@ export interface CachedValue {
 }
 
 /** One write of a batch. */
-export type BatchWrite = { op: 'upsert'; record: unknown; idempotencyKey?: string } | { op: 'delete'; key: string; idempotencyKey?: string };
+export type BatchWrite =
+  | { op: 'upsert'; record: unknown; idempotencyKey?: string }
+  | { op: 'delete'; key: string; idempotencyKey?: string };
 
 interface EntityState {
   name: string;
@@ -107,13 +109,23 @@ export class Capture {
     defineCommands(this.redis);
     this.registry = new SchemaRegistry(this.redis, this.keys);
     this.instrumentation = options.instrumentation ?? new Instrumentation();
-    this.idempotencyWindowMs = positiveInteger('idempotencyWindowMs', options.idempotencyWindowMs, 86_400_000);
-    this.writeThroughTimeoutMs = positiveInteger('writeThroughTimeoutMs', options.writeThroughTimeoutMs, 5000);
+    this.idempotencyWindowMs = positiveInteger(
+      'idempotencyWindowMs',
+      options.idempotencyWindowMs,
+      86_400_000,
+    );
+    this.writeThroughTimeoutMs = positiveInteger(
+      'writeThroughTimeoutMs',
+      options.writeThroughTimeoutMs,
+      5000,
+    );
   }
 
   /** Validates the options, registers the configured schemas and pins partition counts. */
   static async create(options: CaptureOptions): Promise<Capture> {
-    const resolved = Object.entries(options.entities ?? {}).map(([name, o]) => [name, resolveEntityOptions(name, o)] as const);
+    const resolved = Object.entries(options.entities ?? {}).map(
+      ([name, o]) => [name, resolveEntityOptions(name, o)] as const,
+    );
     if (resolved.length === 0) throw new ConfigError('capture needs at least one entity');
     const capture = new Capture(options);
     try {
@@ -122,8 +134,16 @@ export class Capture {
         const schema = entityOptions.schema
           ? await capture.registry.register(name, entityOptions.schema)
           : await capture.registry.latest(name);
-        await metadata.pin(name, { partitions: entityOptions.partitions, keyField: entityOptions.keyField });
-        capture.entities.set(name, { name, options: entityOptions, schema, keyType: keyTypeOf(name, schema.type, entityOptions.keyField) });
+        await metadata.pin(name, {
+          partitions: entityOptions.partitions,
+          keyField: entityOptions.keyField,
+        });
+        capture.entities.set(name, {
+          name,
+          options: entityOptions,
+          schema,
+          keyType: keyTypeOf(name, schema.type, entityOptions.keyField),
+        });
       }
     } catch (err) {
       await capture.close();
@@ -143,8 +163,17 @@ export class Capture {
   }
 
   /** Writes the whole record (insert or replace). The key comes from the record's key field. */
-  async upsert(entity: string, record: unknown, options: WriteOptions & { key?: string } = {}): Promise<WriteResult> {
-    const prepared = this.prepareUpsert(this.entity(entity), record, options.key, options.idempotencyKey);
+  async upsert(
+    entity: string,
+    record: unknown,
+    options: WriteOptions & { key?: string } = {},
+  ): Promise<WriteResult> {
+    const prepared = this.prepareUpsert(
+      this.entity(entity),
+      record,
+      options.key,
+      options.idempotencyKey,
+    );
     return this.write(prepared, options);
   }
 
@@ -168,7 +197,11 @@ export class Capture {
    * invalid nothing is written and the ValidationError names the index of each bad write. Each
    * write is atomic on its own; a batch cut by a disconnect leaves a prefix of whole writes.
    */
-  async writeMany(entity: string, writes: readonly BatchWrite[], options: WriteOptions = {}): Promise<WriteResult[]> {
+  async writeMany(
+    entity: string,
+    writes: readonly BatchWrite[],
+    options: WriteOptions = {},
+  ): Promise<WriteResult[]> {
     const state = this.entity(entity);
     const prepared: PreparedWrite[] = [];
     const issues: ValidationError['issues'][number][] = [];
@@ -181,12 +214,19 @@ export class Capture {
         );
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
-        for (const issue of err.issues) issues.push({ path: issue.path ? `[${index}].${issue.path}` : `[${index}]`, message: issue.message });
+        for (const issue of err.issues)
+          issues.push({
+            path: issue.path ? `[${index}].${issue.path}` : `[${index}]`,
+            message: issue.message,
+          });
       }
     });
     if (issues.length > 0) throw new ValidationError(entity, issues);
     const mode = options.mode ?? state.options.writeMode;
-    const sinks = mode === 'through' ? await this.requiredSinks(state, [...new Set(prepared.map((p) => p.partition))]) : [];
+    const sinks =
+      mode === 'through'
+        ? await this.requiredSinks(state, [...new Set(prepared.map((p) => p.partition))])
+        : [];
     const started = performance.now();
     const pipeline = this.redis.pipeline();
     for (const write of prepared) pipeline.captureWrite(...this.scriptArgs(write, options.traceId));
@@ -206,7 +246,8 @@ export class Capture {
   private async write(prepared: PreparedWrite, options: WriteOptions): Promise<WriteResult> {
     const mode = options.mode ?? prepared.entity.options.writeMode;
     // Resolved before writing: a write-through nobody can confirm is refused, not half-done.
-    const sinks = mode === 'through' ? await this.requiredSinks(prepared.entity, [prepared.partition]) : [];
+    const sinks =
+      mode === 'through' ? await this.requiredSinks(prepared.entity, [prepared.partition]) : [];
     const started = performance.now();
     const reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
     const result = this.toResult(prepared, reply, mode, started);
@@ -217,9 +258,16 @@ export class Capture {
     return result;
   }
 
-  private toResult(write: PreparedWrite, reply: [string, number] | number, mode: WriteMode, started: number): WriteResult {
+  private toResult(
+    write: PreparedWrite,
+    reply: [string, number] | number,
+    mode: WriteMode,
+    started: number,
+  ): WriteResult {
     if (reply === CaptureWriteCode.VersionMismatch) {
-      throw new ConflictError(`${write.entity.name} "${write.key}" changed while it was being written`);
+      throw new ConflictError(
+        `${write.entity.name} "${write.key}" changed while it was being written`,
+      );
     }
     if (typeof reply === 'number') throw new Error(`unexpected capture-write reply ${reply}`);
     const [id, created] = reply;
@@ -231,10 +279,20 @@ export class Capture {
       durationMs: performance.now() - started,
       duplicate,
     });
-    return { entity: write.entity.name, key: write.key, id, partition: write.partition, duplicate, mode };
+    return {
+      entity: write.entity.name,
+      key: write.key,
+      id,
+      partition: write.partition,
+      duplicate,
+      mode,
+    };
   }
 
-  private scriptArgs(write: PreparedWrite, traceId: string | undefined): [string, string, string, ...Array<string | number | Buffer>] {
+  private scriptArgs(
+    write: PreparedWrite,
+    traceId: string | undefined,
+  ): [string, string, string, ...Array<string | number | Buffer>] {
     const { entity, key, partition } = write;
     const fields = encodeEnvelope({
       op: write.op,
@@ -259,16 +317,32 @@ export class Capture {
     ];
   }
 
-  private prepareUpsert(entity: EntityState, input: unknown, explicitKey: string | undefined, idempotencyKey: string | undefined): PreparedWrite {
+  private prepareUpsert(
+    entity: EntityState,
+    input: unknown,
+    explicitKey: string | undefined,
+    idempotencyKey: string | undefined,
+  ): PreparedWrite {
     const keyField = entity.options.keyField;
     let candidate = input;
-    if (explicitKey !== undefined && typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    if (
+      explicitKey !== undefined &&
+      typeof input === 'object' &&
+      input !== null &&
+      !Array.isArray(input)
+    ) {
       const given = (input as Record<string, unknown>)[keyField];
       if (given === undefined) {
-        candidate = { ...(input as Record<string, unknown>), [keyField]: this.keyValue(entity, explicitKey) };
+        candidate = {
+          ...(input as Record<string, unknown>),
+          [keyField]: this.keyValue(entity, explicitKey),
+        };
       } else if (String(given) !== explicitKey) {
         throw new ValidationError(entity.name, [
-          { path: keyField, message: `is ${JSON.stringify(given)} but the write addresses key "${explicitKey}"` },
+          {
+            path: keyField,
+            message: `is ${JSON.stringify(given)} but the write addresses key "${explicitKey}"`,
+          },
         ]);
       }
     }
@@ -287,7 +361,11 @@ export class Capture {
     };
   }
 
-  private prepareDelete(entity: EntityState, key: string, idempotencyKey: string | undefined): PreparedWrite {
+  private prepareDelete(
+    entity: EntityState,
+    key: string,
+    idempotencyKey: string | undefined,
+  ): PreparedWrite {
     checkKey(entity.name, key);
     this.keyValue(entity, key);
     return {
@@ -306,7 +384,9 @@ export class Capture {
   private keyValue(entity: EntityState, key: string): string | number {
     if (entity.keyType === 'string') return key;
     if (!/^-?\d+$/.test(key) || !Number.isSafeInteger(Number(key))) {
-      throw new ValidationError(entity.name, [{ path: entity.options.keyField, message: `key "${key}" must be an integer` }]);
+      throw new ValidationError(entity.name, [
+        { path: entity.options.keyField, message: `key "${key}" must be an integer` },
+      ]);
     }
     return Number(key);
   }
@@ -341,7 +421,12 @@ export class Capture {
     return groups;
   }
 
-  private async waitForSinks(entity: EntityState, results: WriteResult[], sinks: string[], timeoutMs: number | undefined): Promise<void> {
+  private async waitForSinks(
+    entity: EntityState,
+    results: WriteResult[],
+    sinks: string[],
+    timeoutMs: number | undefined,
+  ): Promise<void> {
     const started = performance.now();
     const highest = new Map<number, string>();
     for (const r of results) {
@@ -361,7 +446,11 @@ export class Capture {
       timedOut = true;
       throw err;
     } finally {
-      this.instrumentation.emit('capture.through.waited', { entity: entity.name, durationMs: performance.now() - started, timedOut });
+      this.instrumentation.emit('capture.through.waited', {
+        entity: entity.name,
+        durationMs: performance.now() - started,
+        timedOut,
+      });
     }
   }
 
@@ -400,14 +489,18 @@ const MAX_KEY_BYTES = 512;
 
 function checkKey(entity: string, key: string): void {
   if (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) {
-    throw new ValidationError(entity, [{ path: '', message: `key must be 1 to ${MAX_KEY_BYTES} bytes` }]);
+    throw new ValidationError(entity, [
+      { path: '', message: `key must be 1 to ${MAX_KEY_BYTES} bytes` },
+    ]);
   }
 }
 
 function checkIdempotencyKey(entity: string, key: string | undefined): string | undefined {
   if (key === undefined || key === '') return undefined;
   if (Buffer.byteLength(key) > 256) {
-    throw new ValidationError(entity, [{ path: '', message: 'idempotency key must be at most 256 bytes' }]);
+    throw new ValidationError(entity, [
+      { path: '', message: 'idempotency key must be at most 256 bytes' },
+    ]);
   }
   return key;
 }
@@ -417,5 +510,7 @@ function keyTypeOf(entity: string, type: avro.Type, keyField: string): EntitySta
   if (!field) throw new ConfigError(`schema of ${entity} has no key field "${keyField}"`);
   const name = field.type.typeName;
   if (name === 'string' || name === 'int' || name === 'long') return name;
-  throw new ConfigError(`key field ${entity}.${keyField} must be a string, int or long, it is ${name}`);
+  throw new ConfigError(
+    `key field ${entity}.${keyField} must be a string, int or long, it is ${name}`,
+  );
 }

@@ -42,6 +42,8 @@ export class EntityMetadataStore {
 
   async all(): Promise<Map<string, EntityMetadata>> {
     const raw = await this.redis.hgetall(this.keys.entities());
-    return new Map(Object.entries(raw).map(([entity, json]) => [entity, JSON.parse(json) as EntityMetadata]));
+    return new Map(
+      Object.entries(raw).map(([entity, json]) => [entity, JSON.parse(json) as EntityMetadata]),
+    );
   }
 }

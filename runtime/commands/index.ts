@@ -5,7 +5,13 @@ import type { Redis, Result } from 'ioredis';
  * Lua scripts, one per file named `<name>-<numberOfKeys>.lua`. ioredis `defineCommand` sends
  * EVALSHA and falls back to EVAL on NOSCRIPT, so each script is loaded once per server.
  */
-const SCRIPTS = ['register-schema-4', 'capture-write-3', 'advance-watermark-1'] as const;
+const SCRIPTS = [
+  'register-schema-4',
+  'capture-write-3',
+  'advance-watermark-1',
+  'renew-lease-1',
+  'release-lease-1',
+] as const;
 
 function commandName(file: string): string {
   const base = file.slice(0, file.lastIndexOf('-'));
@@ -39,8 +45,20 @@ declare module 'ioredis' {
       expectedLatest: string,
       fingerprint: string,
     ): Result<[number, number, number] | number, Context>;
-    captureWrite(cache: string, stream: string, idempotency: string, ...argv: Arg[]): Result<[string, number] | number, Context>;
-    advanceWatermark(watermark: string, id: string, channel: string, payload: string): Result<number, Context>;
+    captureWrite(
+      cache: string,
+      stream: string,
+      idempotency: string,
+      ...argv: Arg[]
+    ): Result<[string, number] | number, Context>;
+    advanceWatermark(
+      watermark: string,
+      id: string,
+      channel: string,
+      payload: string,
+    ): Result<number, Context>;
+    renewLease(lease: string, holder: string, ttlMs: number): Result<number, Context>;
+    releaseLease(lease: string, holder: string): Result<number, Context>;
   }
 }
 

@@ -18,7 +18,8 @@ export function envInteger(env: Env, name: string, fallback: number, min = 0): n
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min)
+    throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
 }
 
@@ -36,7 +37,9 @@ export function envBoolean(env: Env, name: string, fallback: boolean): boolean {
  * paths) for TLS with a private CA or client certificates.
  */
 export function redisFromEnv(env: Env): RedisConnectionOptions {
-  const options: RedisConnectionOptions = { url: envString(env, 'REDIS_URL', 'redis://127.0.0.1:6379') };
+  const options: RedisConnectionOptions = {
+    url: envString(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
+  };
   const username = envOptional(env, 'REDIS_USERNAME');
   const password = envOptional(env, 'REDIS_PASSWORD');
   if (username) options.username = username;
@@ -45,7 +48,11 @@ export function redisFromEnv(env: Env): RedisConnectionOptions {
   const certFile = envOptional(env, 'REDIS_TLS_CERT');
   const keyFile = envOptional(env, 'REDIS_TLS_KEY');
   if (caFile || certFile || keyFile) {
-    options.tls = { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}) };
+    options.tls = {
+      ...(caFile ? { caFile } : {}),
+      ...(certFile ? { certFile } : {}),
+      ...(keyFile ? { keyFile } : {}),
+    };
   }
   return options;
 }

@@ -41,7 +41,10 @@ export async function loadProjectConfig(env: Env): Promise<ProjectConfig> {
     try {
       file = JSON.parse(await readFile(path, 'utf8')) as ProjectFile;
     } catch (err) {
-      throw new ConfigError(`cannot read the config file CDC_CONFIG="${path}": ${(err as Error).message}`, err);
+      throw new ConfigError(
+        `cannot read the config file CDC_CONFIG="${path}": ${(err as Error).message}`,
+        err,
+      );
     }
     if (typeof file !== 'object' || file === null || Array.isArray(file)) {
       throw new ConfigError(`config file ${path} must hold a JSON object`);
@@ -56,5 +59,9 @@ export async function loadProjectConfig(env: Env): Promise<ProjectConfig> {
     const schema = options.schema ?? schemas.get(name);
     entities[name] = schema ? { ...options, schema } : options;
   }
-  return { prefix: envString(env, 'CDC_PREFIX', file.prefix ?? 'cdc'), entities, sinks: file.sinks ?? {} };
+  return {
+    prefix: envString(env, 'CDC_PREFIX', file.prefix ?? 'cdc'),
+    entities,
+    sinks: file.sinks ?? {},
+  };
 }

@@ -5,17 +5,43 @@ import { EventEmitter } from 'node:events';
  * costs nothing when nobody listens, and a listener that throws never breaks the emitter's loop.
  */
 export interface InstrumentationEvents {
-  'capture.written': { entity: string; partition: number; op: 'upsert' | 'delete'; durationMs: number; duplicate: boolean };
+  'capture.written': {
+    entity: string;
+    partition: number;
+    op: 'upsert' | 'delete';
+    durationMs: number;
+    duplicate: boolean;
+  };
   'capture.rejected': { entity: string; code: string };
   'capture.through.waited': { entity: string; durationMs: number; timedOut: boolean };
-  'sink.batch.applied': { sink: string; entity: string; partition: number; events: number; durationMs: number; endToEndMs: number[] };
+  'sink.batch.applied': {
+    sink: string;
+    entity: string;
+    partition: number;
+    events: number;
+    durationMs: number;
+    endToEndMs: number[];
+  };
   'sink.batch.retried': { sink: string; attempt: number; delayMs: number; error: Error };
-  'sink.event.dead-lettered': { sink: string; entity: string; partition: number; key: string; id: string; error: Error };
+  'sink.event.dead-lettered': {
+    sink: string;
+    entity: string;
+    partition: number;
+    key: string;
+    id: string;
+    error: Error;
+  };
   'sink.event.held': { sink: string; entity: string; partition: number; key: string; id: string };
   'sink.partition.acquired': { sink: string; entity: string; partition: number };
   'sink.partition.released': { sink: string; entity: string; partition: number };
   'sink.entries.reclaimed': { sink: string; entity: string; partition: number; count: number };
-  'sink.lag': { sink: string; entity: string; partition: number; entries: number; oldestAgeMs: number };
+  'sink.lag': {
+    sink: string;
+    entity: string;
+    partition: number;
+    entries: number;
+    oldestAgeMs: number;
+  };
   'listener.failed': { event: string; error: Error };
 }
 
@@ -24,12 +50,16 @@ export type InstrumentationEvent = keyof InstrumentationEvents;
 export class Instrumentation {
   private readonly emitter = new EventEmitter();
 
-  on<E extends InstrumentationEvent>(event: E, listener: (payload: InstrumentationEvents[E]) => void): () => void {
+  on<E extends InstrumentationEvent>(
+    event: E,
+    listener: (payload: InstrumentationEvents[E]) => void,
+  ): () => void {
     const wrapped = (payload: InstrumentationEvents[E]): void => {
       try {
         listener(payload);
       } catch (error) {
-        if (event !== 'listener.failed') this.emit('listener.failed', { event, error: error as Error });
+        if (event !== 'listener.failed')
+          this.emit('listener.failed', { event, error: error as Error });
       }
     };
     this.emitter.on(event, wrapped);

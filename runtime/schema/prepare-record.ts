@@ -19,7 +19,8 @@ function describe(type: avro.Type): string {
     return (type as unknown as { types: avro.Type[] }).types.map(describe).join(' or ');
   }
   if (avro.Type.isType(type, 'logical:date')) return 'a date (YYYY-MM-DD)';
-  if (avro.Type.isType(type, 'logical:timestamp-millis')) return 'a timestamp (ISO-8601 with time zone, or epoch ms)';
+  if (avro.Type.isType(type, 'logical:timestamp-millis'))
+    return 'a timestamp (ISO-8601 with time zone, or epoch ms)';
   return type.typeName;
 }
 
@@ -30,7 +31,9 @@ function describe(type: avro.Type): string {
  */
 export function prepareRecord(entity: string, type: avro.Type, input: unknown): EntityRecord {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new ValidationError(entity, [{ path: '', message: `expected a JSON object, got ${show(input)}` }]);
+    throw new ValidationError(entity, [
+      { path: '', message: `expected a JSON object, got ${show(input)}` },
+    ]);
   }
   const filled: Record<string, unknown> = { ...(input as Record<string, unknown>) };
   const issues: ValidationIssue[] = [];

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type avro from 'avsc';
 import type { Redis } from 'ioredis';
-import { RegisterSchemaCode, defineCommands } from '../commands/index.ts';
+import { defineCommands, RegisterSchemaCode } from '../commands/index.ts';
 import { ConflictError } from '../errors/conflict-error.ts';
 import { SchemaCompatibilityError } from '../errors/schema-compatibility-error.ts';
 import { SchemaNotFoundError } from '../errors/schema-not-found-error.ts';
@@ -86,7 +86,8 @@ export class SchemaRegistry {
         fingerprint,
       );
       if (result === RegisterSchemaCode.LatestChanged) continue;
-      if (typeof result === 'number') throw new Error(`unexpected register-schema result ${result}`);
+      if (typeof result === 'number')
+        throw new Error(`unexpected register-schema result ${result}`);
       const [id, version] = result;
       const registered: RegisteredSchema = { id, entity, version, fingerprint, schema: json, type };
       this.byId.set(id, registered);

@@ -56,7 +56,13 @@ export class WatermarkWaiter {
    * Waits until every sink in `sinks` has applied event `id` of the partition. Rejects with
    * WriteThroughTimeoutError after `timeoutMs`; the event stays in the log either way.
    */
-  async wait(entity: string, partition: number, id: string, sinks: readonly string[], timeoutMs: number): Promise<void> {
+  async wait(
+    entity: string,
+    partition: number,
+    id: string,
+    sinks: readonly string[],
+    timeoutMs: number,
+  ): Promise<void> {
     if (sinks.length === 0) return;
     this.subscribed ??= this.subscriber.subscribe(this.keys.appliedChannel());
     await this.subscribed;
@@ -76,7 +82,8 @@ export class WatermarkWaiter {
         done,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new WriteThroughTimeoutError(id, [...registered.pending].sort(), timeoutMs)),
+            () =>
+              reject(new WriteThroughTimeoutError(id, [...registered.pending].sort(), timeoutMs)),
             timeoutMs,
           );
         }),
@@ -103,7 +110,9 @@ export class WatermarkWaiter {
     const sinks = [...waiter.pending];
     if (sinks.length === 0) return;
     // All watermark keys of one partition share a hash slot, so one MGET reads them.
-    const values = await this.redis.mget(sinks.map((s) => this.keys.watermark(waiter.entity, waiter.partition, s)));
+    const values = await this.redis.mget(
+      sinks.map((s) => this.keys.watermark(waiter.entity, waiter.partition, s)),
+    );
     sinks.forEach((sink, i) => {
       const applied = values[i];
       if (applied && compareStreamIds(applied, waiter.id) >= 0) waiter.pending.delete(sink);

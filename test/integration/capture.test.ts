@@ -226,7 +226,10 @@ describe('capture against real Redis', () => {
     victim.disconnect();
     const written = (await readLog(ctx.redis, capture.keys, capture.registry, 'user', P)).length;
     assert.equal(outcome, 'cut', 'the connection was killed before the batch finished');
-    assert.ok(written > 0 && written < writes.length, `a cut batch writes a prefix only (${written})`);
+    assert.ok(
+      written > 0 && written < writes.length,
+      `a cut batch writes a prefix only (${written})`,
+    );
     await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'user', P);
   });
 

@@ -11,7 +11,10 @@ import { schemaFile } from '../support/capture-fixtures.ts';
 import { readLog } from '../support/log-checker.ts';
 
 const todoV1 = schemaFile('todo') as unknown as { type: 'record'; name: string; fields: object[] };
-const todoV2 = { ...todoV1, fields: [...todoV1.fields, { name: 'priority', type: ['null', 'int'], default: null }] } as unknown as AvroSchema;
+const todoV2 = {
+  ...todoV1,
+  fields: [...todoV1.fields, { name: 'priority', type: ['null', 'int'], default: null }],
+} as unknown as AvroSchema;
 
 describe('schema registry in real Redis', () => {
   let ctx: Awaited<ReturnType<typeof createTestRedis>>;
@@ -36,33 +39,61 @@ describe('schema registry in real Redis', () => {
   });
 
   test('a version that is not backward compatible is refused and not stored', async () => {
-    const breaking = { ...todoV1, fields: [...todoV1.fields, { name: 'owner', type: 'string' }] } as unknown as AvroSchema;
+    const breaking = {
+      ...todoV1,
+      fields: [...todoV1.fields, { name: 'owner', type: 'string' }],
+    } as unknown as AvroSchema;
     await assert.rejects(registry.register('todo', breaking), SchemaCompatibilityError);
     assert.equal((await registry.versions('todo')).length, 1);
   });
 
   test('v1 events still decode with the v2 reader: the new field takes its default', async () => {
-    const writerV1 = await createCapture({ redis: { url: testEnv.redisUrl }, prefix, entities: { todo: { schema: todoV1 as unknown as AvroSchema, partitions: 1 } } });
+    const writerV1 = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: { todo: { schema: todoV1 as unknown as AvroSchema, partitions: 1 } },
+    });
     await writerV1.upsert('todo', { id: 'old', name: 'from v1' });
     await writerV1.close();
-    const writerV2 = await createCapture({ redis: { url: testEnv.redisUrl }, prefix, entities: { todo: { schema: todoV2, partitions: 1 } } });
+    const writerV2 = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: { todo: { schema: todoV2, partitions: 1 } },
+    });
     await writerV2.upsert('todo', { id: 'new', name: 'from v2', priority: 3 });
     await writerV2.close();
 
     const versions = await registry.versions('todo');
-    assert.deepEqual(versions.map((v) => v.version), [1, 2]);
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      [1, 2],
+    );
     const reader = await registry.latest('todo');
     assert.equal(reader.version, 2);
     const events = await readLog(ctx.redis, new Keys(prefix), registry, 'todo', 1);
     const decoded = [];
-    for (const [rawId, fields] of await ctx.redis.xrangeBuffer(new Keys(prefix).stream('todo', 0), '-', '+')) {
+    for (const [rawId, fields] of await ctx.redis.xrangeBuffer(
+      new Keys(prefix).stream('todo', 0),
+      '-',
+      '+',
+    )) {
       const sid = Number(fields[fields.findIndex((f) => f.toString() === 'sid') + 1]);
       const payload = fields[fields.findIndex((f) => f.toString() === 'data') + 1]!;
       const resolver = await registry.resolver(sid, reader);
-      decoded.push({ id: rawId.toString(), sid, value: { ...(reader.type.fromBuffer(payload, resolver) as object) } as Record<string, unknown> });
+      decoded.push({
+        id: rawId.toString(),
+        sid,
+        value: { ...(reader.type.fromBuffer(payload, resolver) as object) } as Record<
+          string,
+          unknown
+        >,
+      });
     }
     assert.equal(events.length, 2);
-    assert.deepEqual(decoded.map((d) => d.sid), [versions[0]!.id, versions[1]!.id]);
+    assert.deepEqual(
+      decoded.map((d) => d.sid),
+      [versions[0]!.id, versions[1]!.id],
+    );
     assert.equal(decoded[0]!.value.priority, null);
     assert.equal(decoded[0]!.value.name, 'from v1');
     assert.equal(decoded[1]!.value.priority, 3);

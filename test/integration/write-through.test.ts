@@ -17,24 +17,43 @@ const P = 2;
  * Stands in for a sink: consumes the partition streams through its own consumer group and, after
  * a delay that plays the database commit, advances its applied watermark.
  */
-function standInSink(prefix: string, sink: string, applyDelayMs: number): { stop: () => Promise<void> } {
+function standInSink(
+  prefix: string,
+  sink: string,
+  applyDelayMs: number,
+): { stop: () => Promise<void> } {
   const keys = new Keys(prefix);
   const redis = new Redis(testEnv.redisUrl);
   const publisher = new WatermarkPublisher(redis, keys);
   let running = true;
   const loop = (async () => {
     const streams = [0, 1].map((p) => keys.stream('todo', p));
-    for (const stream of streams) await redis.xgroup('CREATE', stream, sink, '0', 'MKSTREAM').catch(() => 0);
+    for (const stream of streams)
+      await redis.xgroup('CREATE', stream, sink, '0', 'MKSTREAM').catch(() => 0);
     while (running) {
-      const reply = (await redis.xreadgroup('GROUP', sink, 'c1', 'COUNT', 100, 'BLOCK', 50, 'STREAMS', ...streams, ...streams.map(() => '>'))) as
-        | Array<[string, Array<[string, string[]]>]>
-        | null;
+      const reply = (await redis.xreadgroup(
+        'GROUP',
+        sink,
+        'c1',
+        'COUNT',
+        100,
+        'BLOCK',
+        50,
+        'STREAMS',
+        ...streams,
+        ...streams.map(() => '>'),
+      )) as Array<[string, Array<[string, string[]]>]> | null;
       for (const [stream, entries] of reply ?? []) {
         const last = entries.at(-1);
         if (!last) continue;
         await new Promise((r) => setTimeout(r, applyDelayMs));
         await redis.xack(stream, sink, ...entries.map(([id]) => id));
-        await publisher.advance({ sink, entity: 'todo', partition: streams.indexOf(stream), id: last[0] });
+        await publisher.advance({
+          sink,
+          entity: 'todo',
+          partition: streams.indexOf(stream),
+          id: last[0],
+        });
       }
     }
   })();
@@ -69,7 +88,10 @@ describe('write-through against real Redis with a stand-in sink', () => {
   });
 
   test('a write-through with no sink at all is refused before anything is written', async () => {
-    await assert.rejects(capture.upsert('todo', { id: 'n1', name: 'x' }, { mode: 'through' }), NoSinksError);
+    await assert.rejects(
+      capture.upsert('todo', { id: 'n1', name: 'x' }, { mode: 'through' }),
+      NoSinksError,
+    );
     assert.equal(await capture.get('todo', 'n1'), undefined);
   });
 
@@ -81,9 +103,18 @@ describe('write-through against real Redis with a stand-in sink', () => {
       const result = await capture.upsert('todo', { id: 't1', name: 'x' }, { mode: 'through' });
       assert.ok(Date.now() - started >= 140, 'returned before the sink applied');
       assert.deepEqual(result.appliedBy, ['slowsink']);
-      const watermark = await ctx.redis.get(capture.keys.watermark('todo', result.partition, 'slowsink'));
+      const watermark = await ctx.redis.get(
+        capture.keys.watermark('todo', result.partition, 'slowsink'),
+      );
       assert.ok(watermark !== null && compareStreamIds(watermark, result.id) >= 0);
-      const batch = await capture.writeMany('todo', [{ op: 'upsert', record: { id: 't2', name: 'a' } }, { op: 'delete', key: 't1' }], { mode: 'through' });
+      const batch = await capture.writeMany(
+        'todo',
+        [
+          { op: 'upsert', record: { id: 't2', name: 'a' } },
+          { op: 'delete', key: 't1' },
+        ],
+        { mode: 'through' },
+      );
       assert.equal(batch.length, 2);
     } finally {
       await sink.stop();
@@ -92,7 +123,9 @@ describe('write-through against real Redis with a stand-in sink', () => {
 
   test('a write-through times out while the sink is down, and the event stays in the log', async () => {
     // The group exists (the sink ran before) but nothing consumes now.
-    const err = await capture.upsert('todo', { id: 't3', name: 'x' }, { mode: 'through', timeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await capture
+      .upsert('todo', { id: 't3', name: 'x' }, { mode: 'through', timeoutMs: 300 })
+      .catch((e: unknown) => e);
     assert.ok(err instanceof WriteThroughTimeoutError);
     assert.deepEqual(err.pendingSinks, ['slowsink']);
     assert.equal((await capture.get('todo', 't3'))?.version, err.eventId);
@@ -108,10 +141,22 @@ describe('write-through against real Redis with a stand-in sink', () => {
 
   test('the watermark never moves backward', async () => {
     const publisher = new WatermarkPublisher(ctx.redis, capture.keys);
-    assert.equal(await publisher.advance({ sink: 's', entity: 'todo', partition: 0, id: '10-5' }), true);
-    assert.equal(await publisher.advance({ sink: 's', entity: 'todo', partition: 0, id: '9-9' }), false);
-    assert.equal(await publisher.advance({ sink: 's', entity: 'todo', partition: 0, id: '10-5' }), false);
+    assert.equal(
+      await publisher.advance({ sink: 's', entity: 'todo', partition: 0, id: '10-5' }),
+      true,
+    );
+    assert.equal(
+      await publisher.advance({ sink: 's', entity: 'todo', partition: 0, id: '9-9' }),
+      false,
+    );
+    assert.equal(
+      await publisher.advance({ sink: 's', entity: 'todo', partition: 0, id: '10-5' }),
+      false,
+    );
     assert.equal(await publisher.read('todo', 0, 's'), '10-5');
-    assert.equal(await publisher.advance({ sink: 's', entity: 'todo', partition: 0, id: '10-10' }), true);
+    assert.equal(
+      await publisher.advance({ sink: 's', entity: 'todo', partition: 0, id: '10-10' }),
+      true,
+    );
   });
 });

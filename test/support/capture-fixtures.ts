@@ -4,7 +4,9 @@ import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 
 /** The project's own schema files, as capture options expect them. */
 export function schemaFile(entity: string): AvroSchema {
-  return JSON.parse(readFileSync(new URL(`../../schemas/${entity}.avsc`, import.meta.url), 'utf8')) as AvroSchema;
+  return JSON.parse(
+    readFileSync(new URL(`../../schemas/${entity}.avsc`, import.meta.url), 'utf8'),
+  ) as AvroSchema;
 }
 
 /** Every key under a prefix (SCAN, so it works on a busy server). */

@@ -14,7 +14,13 @@ export interface LoggedEvent {
 }
 
 /** Reads and decodes every event of an entity, partition by partition. */
-export async function readLog(redis: Redis, keys: Keys, registry: SchemaRegistry, entity: string, partitions: number): Promise<LoggedEvent[]> {
+export async function readLog(
+  redis: Redis,
+  keys: Keys,
+  registry: SchemaRegistry,
+  entity: string,
+  partitions: number,
+): Promise<LoggedEvent[]> {
   const events: LoggedEvent[] = [];
   for (let p = 0; p < partitions; p++) {
     const entries = await redis.xrangeBuffer(keys.stream(entity, p), '-', '+');
@@ -23,7 +29,12 @@ export async function readLog(redis: Redis, keys: Keys, registry: SchemaRegistry
       let record: Record<string, unknown> | undefined;
       if (event.op === 'upsert') {
         const schema = await registry.get(event.schemaId!);
-        record = { ...(schema.type.fromBuffer(event.payload!) as object) };
+        try {
+          record = { ...(schema.type.fromBuffer(event.payload!) as object) };
+        } catch {
+          // A corrupt entry a test planted on purpose: no sink can apply it either.
+          continue;
+        }
       }
       events.push({ id: event.id, partition: p, op: event.op, key: event.key, record });
     }
@@ -36,7 +47,13 @@ export async function readLog(redis: Redis, keys: Keys, registry: SchemaRegistry
  * record of its last event (with that event's id as version), or nothing when the last event is
  * a delete; and no cache entry exists without an event.
  */
-export async function assertCacheMatchesLog(redis: Redis, keys: Keys, registry: SchemaRegistry, entity: string, partitions: number): Promise<Map<string, LoggedEvent>> {
+export async function assertCacheMatchesLog(
+  redis: Redis,
+  keys: Keys,
+  registry: SchemaRegistry,
+  entity: string,
+  partitions: number,
+): Promise<Map<string, LoggedEvent>> {
   const events = await readLog(redis, keys, registry, entity, partitions);
   const last = new Map<string, LoggedEvent>();
   for (const event of events) last.set(event.key, event);

@@ -5,7 +5,8 @@ import { ValidationError } from '../../runtime/errors/validation-error.ts';
 import { parseSchema } from '../../runtime/schema/avro-schema.ts';
 import { prepareRecord } from '../../runtime/schema/prepare-record.ts';
 
-const schema = (name: string) => parseSchema(readFileSync(new URL(`../../schemas/${name}.avsc`, import.meta.url), 'utf8'));
+const schema = (name: string) =>
+  parseSchema(readFileSync(new URL(`../../schemas/${name}.avsc`, import.meta.url), 'utf8'));
 const todo = schema('todo');
 const user = schema('user');
 
@@ -21,13 +22,25 @@ function issuesOf(fn: () => unknown): Array<{ path: string; message: string }> {
 
 test('defaults are filled in for missing optional fields', () => {
   const record = prepareRecord('todo', todo, { id: 'a', name: 'n' });
-  assert.deepEqual(record, { id: 'a', name: 'n', description: null, done: false, created_at: null, updated_at: null });
+  assert.deepEqual(record, {
+    id: 'a',
+    name: 'n',
+    description: null,
+    done: false,
+    created_at: null,
+    updated_at: null,
+  });
 });
 
 test('dates and timestamps are accepted as ISO strings and kept in ISO form', () => {
   const record = prepareRecord('user', user, {
-    id: 1, username: 'john', email: 'j@x', password_hash: 'h', date_of_birth: '1990-01-01',
-    created_at: '2023-04-20T00:00:00Z', updated_at: 1681948800000,
+    id: 1,
+    username: 'john',
+    email: 'j@x',
+    password_hash: 'h',
+    date_of_birth: '1990-01-01',
+    created_at: '2023-04-20T00:00:00Z',
+    updated_at: 1681948800000,
   });
   assert.equal(record.date_of_birth, '1990-01-01');
   assert.equal(record.created_at, '2023-04-20T00:00:00.000Z');
@@ -47,14 +60,26 @@ test('every problem is reported with the path of its field', () => {
 });
 
 test('impossible dates are refused', () => {
-  const base = { id: 1, username: 'u', email: 'e', password_hash: 'h', created_at: 0, updated_at: 0 };
-  const issues = issuesOf(() => prepareRecord('user', user, { ...base, date_of_birth: '2023-02-31' }));
+  const base = {
+    id: 1,
+    username: 'u',
+    email: 'e',
+    password_hash: 'h',
+    created_at: 0,
+    updated_at: 0,
+  };
+  const issues = issuesOf(() =>
+    prepareRecord('user', user, { ...base, date_of_birth: '2023-02-31' }),
+  );
   assert.equal(issues[0]?.path, 'date_of_birth');
   assert.match(issues[0]!.message, /YYYY-MM-DD/);
 });
 
 test('a non-object body is refused', () => {
   for (const input of [null, [], 'x', 3]) {
-    assert.match(issuesOf(() => prepareRecord('todo', todo, input))[0]!.message, /expected a JSON object/);
+    assert.match(
+      issuesOf(() => prepareRecord('todo', todo, input))[0]!.message,
+      /expected a JSON object/,
+    );
   }
 });

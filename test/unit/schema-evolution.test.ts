@@ -3,13 +3,17 @@ import { test } from 'node:test';
 import { parseSchema } from '../../runtime/schema/avro-schema.ts';
 
 const v1 = parseSchema({
-  type: 'record', name: 'Todo', fields: [
+  type: 'record',
+  name: 'Todo',
+  fields: [
     { name: 'id', type: 'string' },
     { name: 'due', type: { type: 'int', logicalType: 'date' } },
   ],
 });
 const v2 = parseSchema({
-  type: 'record', name: 'Todo', fields: [
+  type: 'record',
+  name: 'Todo',
+  fields: [
     { name: 'id', type: 'string' },
     { name: 'due', type: { type: 'int', logicalType: 'date' } },
     { name: 'priority', type: ['null', 'int'], default: null },
@@ -24,7 +28,9 @@ test('resolve v1 writer to v2 reader: the new optional field takes its default',
 
 test('a field added without a default is not backward compatible', () => {
   const bad = parseSchema({
-    type: 'record', name: 'Todo', fields: [
+    type: 'record',
+    name: 'Todo',
+    fields: [
       { name: 'id', type: 'string' },
       { name: 'due', type: { type: 'int', logicalType: 'date' } },
       { name: 'owner', type: 'string' },

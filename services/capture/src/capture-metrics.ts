@@ -35,6 +35,9 @@ export function registerCaptureMetrics(instrumentation: Instrumentation, registr
   });
   instrumentation.on('capture.rejected', (e) => rejected.inc({ entity: e.entity, code: e.code }));
   instrumentation.on('capture.through.waited', (e) =>
-    through.observe({ entity: e.entity, outcome: e.timedOut ? 'timeout' : 'applied' }, e.durationMs / 1000),
+    through.observe(
+      { entity: e.entity, outcome: e.timedOut ? 'timeout' : 'applied' },
+      e.durationMs / 1000,
+    ),
   );
 }

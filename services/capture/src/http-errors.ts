@@ -36,7 +36,10 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
   }
   const name = (err as Error)?.constructor?.name ?? '';
   if (/Redis|Connection|ECONNREFUSED|ETIMEDOUT/i.test(`${name} ${(err as Error)?.message}`)) {
-    return { status: 503, body: { error: 'UNAVAILABLE', message: 'the log is unreachable; retry later' } };
+    return {
+      status: 503,
+      body: { error: 'UNAVAILABLE', message: 'the log is unreachable; retry later' },
+    };
   }
   return { status: 500, body: { error: 'INTERNAL', message: 'internal error' } };
 }

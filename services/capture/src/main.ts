@@ -10,10 +10,18 @@ import { buildCaptureServer } from './server.ts';
  * CAPTURE_TOKEN (bearer token; unset = no auth), CAPTURE_BODY_LIMIT (bytes, 1 MiB), LOG_LEVEL.
  */
 const env = process.env;
-const logger = pino({ name: 'capture', level: envString(env, 'LOG_LEVEL', 'info'), redact: ['req.headers.authorization'] });
+const logger = pino({
+  name: 'capture',
+  level: envString(env, 'LOG_LEVEL', 'info'),
+  redact: ['req.headers.authorization'],
+});
 
 const config = await loadProjectConfig(env);
-const capture = await createCapture({ redis: redisFromEnv(env), prefix: config.prefix, entities: config.entities });
+const capture = await createCapture({
+  redis: redisFromEnv(env),
+  prefix: config.prefix,
+  entities: config.entities,
+});
 const token = envOptional(env, 'CAPTURE_TOKEN');
 const server = buildCaptureServer(capture, {
   ...(token ? { token } : {}),
@@ -23,7 +31,10 @@ const server = buildCaptureServer(capture, {
 const host = envString(env, 'CAPTURE_HOST', '127.0.0.1');
 const port = envInteger(env, 'CAPTURE_PORT', 8080);
 await server.listen({ host, port });
-logger.info({ host, port, entities: capture.entityNames(), auth: Boolean(token) }, 'capture listening');
+logger.info(
+  { host, port, entities: capture.entityNames(), auth: Boolean(token) },
+  'capture listening',
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -1,5 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { BatchWrite, Capture, WriteOptions } from '../../../runtime/capture/capture.ts';
 import type { WriteMode } from '../../../runtime/capture/capture-options.ts';
 import { CdcError } from '../../../runtime/errors/cdc-error.ts';
@@ -28,7 +32,10 @@ type KeyParams = { entity: string; key: string };
  * HTTP front of a Capture. Headers: `Idempotency-Key`, `X-Write-Mode: behind|through` (or
  * `?mode=`), `X-Trace-Id`, `X-Timeout-Ms` for write-through.
  */
-export function buildCaptureServer(capture: Capture, options: CaptureServerOptions = {}): FastifyInstance {
+export function buildCaptureServer(
+  capture: Capture,
+  options: CaptureServerOptions = {},
+): FastifyInstance {
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ...(options.logger ? { loggerInstance: options.logger } : {}),
@@ -63,7 +70,10 @@ export function buildCaptureServer(capture: Capture, options: CaptureServerOptio
   });
 
   app.put<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
-    capture.upsert(request.params.entity, request.body, { ...writeOptions(request), key: request.params.key }),
+    capture.upsert(request.params.entity, request.body, {
+      ...writeOptions(request),
+      key: request.params.key,
+    }),
   );
 
   app.delete<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
@@ -72,7 +82,9 @@ export function buildCaptureServer(capture: Capture, options: CaptureServerOptio
 
   app.post<{ Params: EntityParams }>('/entities/:entity/batch', async (request) => {
     const writes = batchWrites(request.params.entity, request.body, maxBatch);
-    return { results: await capture.writeMany(request.params.entity, writes, writeOptions(request)) };
+    return {
+      results: await capture.writeMany(request.params.entity, writes, writeOptions(request)),
+    };
   });
 
   app.get<{ Params: KeyParams }>('/entities/:entity/:key', async (request) => {
@@ -86,7 +98,12 @@ export function buildCaptureServer(capture: Capture, options: CaptureServerOptio
     const versions = await capture.registry.versions(request.params.entity);
     if (versions.length === 0) throw new NotFoundError('schema', request.params.entity);
     return {
-      versions: versions.map((v) => ({ id: v.id, version: v.version, fingerprint: v.fingerprint, schema: JSON.parse(v.schema) })),
+      versions: versions.map((v) => ({
+        id: v.id,
+        version: v.version,
+        fingerprint: v.fingerprint,
+        schema: JSON.parse(v.schema),
+      })),
     };
   });
 
@@ -117,7 +134,9 @@ function writeOptions(request: FastifyRequest): WriteOptions {
   const mode = query.mode ?? header('x-write-mode');
   if (mode !== undefined) {
     if (mode !== 'behind' && mode !== 'through') {
-      throw new ValidationError('request', [{ path: 'mode', message: `must be "behind" or "through", got "${mode}"` }]);
+      throw new ValidationError('request', [
+        { path: 'mode', message: `must be "behind" or "through", got "${mode}"` },
+      ]);
     }
     options.mode = mode as WriteMode;
   }
@@ -129,7 +148,9 @@ function writeOptions(request: FastifyRequest): WriteOptions {
   if (timeout !== undefined) {
     const ms = Number(timeout);
     if (!Number.isInteger(ms) || ms <= 0 || ms > 300_000) {
-      throw new ValidationError('request', [{ path: 'X-Timeout-Ms', message: 'must be an integer from 1 to 300000' }]);
+      throw new ValidationError('request', [
+        { path: 'X-Timeout-Ms', message: 'must be an integer from 1 to 300000' },
+      ]);
     }
     options.timeoutMs = ms;
   }
@@ -140,14 +161,24 @@ function writeOptions(request: FastifyRequest): WriteOptions {
 function batchWrites(entity: string, body: unknown, maxBatch: number): BatchWrite[] {
   const list = Array.isArray(body) ? body : (body as { writes?: unknown } | null)?.writes;
   if (!Array.isArray(list)) {
-    throw new ValidationError(entity, [{ path: '', message: 'expected { "writes": [ ... ] } or an array of writes' }]);
+    throw new ValidationError(entity, [
+      { path: '', message: 'expected { "writes": [ ... ] } or an array of writes' },
+    ]);
   }
   if (list.length === 0 || list.length > maxBatch) {
-    throw new ValidationError(entity, [{ path: '', message: `a batch holds 1 to ${maxBatch} writes, got ${list.length}` }]);
+    throw new ValidationError(entity, [
+      { path: '', message: `a batch holds 1 to ${maxBatch} writes, got ${list.length}` },
+    ]);
   }
   return list.map((item, i): BatchWrite => {
-    const write = item as { op?: unknown; record?: unknown; key?: unknown; idempotencyKey?: unknown };
-    const idempotencyKey = typeof write?.idempotencyKey === 'string' ? write.idempotencyKey : undefined;
+    const write = item as {
+      op?: unknown;
+      record?: unknown;
+      key?: unknown;
+      idempotencyKey?: unknown;
+    };
+    const idempotencyKey =
+      typeof write?.idempotencyKey === 'string' ? write.idempotencyKey : undefined;
     if (write?.op === 'upsert' || (write?.op === undefined && write?.record !== undefined)) {
       return { op: 'upsert', record: write.record, ...(idempotencyKey ? { idempotencyKey } : {}) };
     }
@@ -155,7 +186,10 @@ function batchWrites(entity: string, body: unknown, maxBatch: number): BatchWrit
       return { op: 'delete', key: write.key, ...(idempotencyKey ? { idempotencyKey } : {}) };
     }
     throw new ValidationError(entity, [
-      { path: `[${i}]`, message: 'expected { "op": "upsert", "record": {...} } or { "op": "delete", "key": "..." }' },
+      {
+        path: `[${i}]`,
+        message: 'expected { "op": "upsert", "record": {...} } or { "op": "delete", "key": "..." }',
+      },
     ]);
   });
 }

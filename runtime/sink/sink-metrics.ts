@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Instrumentation } from '../instrumentation/instrumentation.ts';
+
+/** Subscribes Prometheus metrics to a sink runner's instrumentation events. */
+export function registerSinkMetrics(instrumentation: Instrumentation, registry: Registry): void {
+  const labels = ['sink', 'entity'] as const;
+  const applied = new Counter({
+    name: 'cdc_sink_events_applied_total',
+    help: 'Events handed to the target and committed',
+    labelNames: labels,
+    registers: [registry],
+  });
+  const batchSize = new Histogram({
+    name: 'cdc_sink_batch_size',
+    help: 'Events per applied partition batch',
+    labelNames: labels,
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 5000],
+    registers: [registry],
+  });
+  const applySeconds = new Histogram({
+    name: 'cdc_sink_apply_seconds',
+    help: 'Time to apply and commit a batch',
+    labelNames: ['sink'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const endToEnd = new Histogram({
+    name: 'cdc_sink_end_to_end_seconds',
+    help: 'From capture to commit in the target',
+    labelNames: labels,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'cdc_sink_retries_total',
+    help: 'Transient failures retried',
+    labelNames: ['sink'],
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: 'cdc_sink_dead_letters_total',
+    help: 'Events sent to the dead-letter stream',
+    labelNames: labels,
+    registers: [registry],
+  });
+  const held = new Counter({
+    name: 'cdc_sink_held_total',
+    help: 'Events parked behind a quarantined key',
+    labelNames: labels,
+    registers: [registry],
+  });
+  const reclaimed = new Counter({
+    name: 'cdc_sink_reclaimed_total',
+    help: 'Pending entries taken over from earlier owners',
+    labelNames: labels,
+    registers: [registry],
+  });
+  const owned = new Gauge({
+    name: 'cdc_sink_partitions_owned',
+    help: 'Partitions this instance applies',
+    labelNames: ['sink'],
+    registers: [registry],
+  });
+  const lagEntries = new Gauge({
+    name: 'cdc_sink_lag_entries',
+    help: 'Entries not yet applied, per partition',
+    labelNames: ['sink', 'entity', 'partition'],
+    registers: [registry],
+  });
+  const lagSeconds = new Gauge({
+    name: 'cdc_sink_lag_seconds',
+    help: 'Age of the oldest entry not yet applied, per partition',
+    labelNames: ['sink', 'entity', 'partition'],
+    registers: [registry],
+  });
+
+  instrumentation.on('sink.batch.applied', (e) => {
+    applied.inc({ sink: e.sink, entity: e.entity }, e.events);
+    batchSize.observe({ sink: e.sink, entity: e.entity }, e.events);
+    applySeconds.observe({ sink: e.sink }, e.durationMs / 1000);
+    for (const ms of e.endToEndMs) endToEnd.observe({ sink: e.sink, entity: e.entity }, ms / 1000);
+  });
+  instrumentation.on('sink.batch.retried', (e) => retries.inc({ sink: e.sink }));
+  instrumentation.on('sink.event.dead-lettered', (e) =>
+    deadLetters.inc({ sink: e.sink, entity: e.entity }),
+  );
+  instrumentation.on('sink.event.held', (e) => held.inc({ sink: e.sink, entity: e.entity }));
+  instrumentation.on('sink.entries.reclaimed', (e) =>
+    reclaimed.inc({ sink: e.sink, entity: e.entity }, e.count),
+  );
+  instrumentation.on('sink.partition.acquired', (e) => owned.inc({ sink: e.sink }));
+  instrumentation.on('sink.partition.released', (e) => owned.dec({ sink: e.sink }));
+  instrumentation.on('sink.lag', (e) => {
+    const l = { sink: e.sink, entity: e.entity, partition: String(e.partition) };
+    lagEntries.set(l, e.entries);
+    lagSeconds.set(l, e.oldestAgeMs / 1000);
+  });
+}

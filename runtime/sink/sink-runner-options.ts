@@ -1,0 +1,72 @@
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ConfigError } from '../errors/config-error.ts';
+import type { Instrumentation } from '../instrumentation/instrumentation.ts';
+import type { RedisConnectionOptions } from '../redis-connection.ts';
+import type { BackoffOptions } from './backoff.ts';
+import type { Sink } from './sink.ts';
+
+/** Options of a SinkRunner. */
+export interface SinkRunnerOptions {
+  /** The database side. */
+  sink: Sink;
+  /** An open ioredis connection to use, or how to open one. Default `redis://127.0.0.1:6379`. */
+  redis?: Redis | RedisConnectionOptions;
+  /** Redis key prefix, as the capture's. Default `cdc`. */
+  prefix?: string;
+  /** Entities to consume. Default: every entity the capture has written (entity metadata). */
+  entities?: string[];
+  /** This instance's consumer name, unique among the sink's instances. Default `<hostname>-<pid>`. */
+  consumer?: string;
+  /** Most entries read per partition per batch. Default 500. */
+  batchSize?: number;
+  /** How long a read waits for new entries, ms. Default 1000. */
+  blockMs?: number;
+  /** Partition lease time, ms: how soon a dead instance's partitions are taken over. Default 10 000. */
+  leaseMs?: number;
+  /** An entry delivered more often than this is dead-lettered instead of applied. Default 5. */
+  maxDeliveries?: number;
+  /** Backoff of transient failures (retried without limit). Defaults: 100 ms, x2, up to 10 s. */
+  retry?: BackoffOptions;
+  /** How often operator requests (re-drive, skip) and lag are checked, ms. Default 1000. */
+  housekeepingMs?: number;
+  /** Receives `sink.*` events. Default: a private instance. */
+  instrumentation?: Instrumentation;
+  /** Logger. Default: silent. */
+  logger?: Logger;
+}
+
+export interface ResolvedRunnerOptions {
+  consumer: string;
+  batchSize: number;
+  blockMs: number;
+  leaseMs: number;
+  maxDeliveries: number;
+  retry: BackoffOptions;
+  housekeepingMs: number;
+}
+
+export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunnerOptions {
+  const int = (name: string, value: number | undefined, fallback: number, min: number): number => {
+    const v = value ?? fallback;
+    if (!Number.isInteger(v) || v < min)
+      throw new ConfigError(`sink runner option ${name} must be an integer >= ${min}, got ${v}`);
+    return v;
+  };
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(options.sink.name)) {
+    throw new ConfigError(
+      `sink name "${options.sink.name}" must start with a letter and hold only letters, digits, _ and -`,
+    );
+  }
+  const leaseMs = int('leaseMs', options.leaseMs, 10_000, 500);
+  return {
+    consumer: options.consumer ?? `${hostname()}-${process.pid}`,
+    batchSize: int('batchSize', options.batchSize, 500, 1),
+    blockMs: int('blockMs', options.blockMs, 1000, 1),
+    leaseMs,
+    maxDeliveries: int('maxDeliveries', options.maxDeliveries, 5, 1),
+    retry: options.retry ?? {},
+    housekeepingMs: int('housekeepingMs', options.housekeepingMs, 1000, 10),
+  };
+}

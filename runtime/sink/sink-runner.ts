@@ -1,0 +1,612 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { EntityMetadataStore } from '../capture/entity-metadata.ts';
+import { decodeEnvelope } from '../envelope.ts';
+import { Instrumentation } from '../instrumentation/instrumentation.ts';
+import { Keys } from '../keys.ts';
+import { connectRedis } from '../redis-connection.ts';
+import type { RegisteredSchema } from '../schema/schema-registry.ts';
+import { SchemaRegistry } from '../schema/schema-registry.ts';
+import { compareStreamIds, streamIdTime, ZERO_ID } from '../stream-id.ts';
+import { WatermarkPublisher } from '../watermark/watermark-publisher.ts';
+import { backoffDelay } from './backoff.ts';
+import { DeadLetters, type QuarantineState } from './dead-letters.ts';
+import { PartitionLeases, type PartitionRef } from './partition-leases.ts';
+import type { EntityTarget, PartitionBatch, Sink, SinkEvent } from './sink.ts';
+import { offsetKey } from './sink.ts';
+import {
+  type ResolvedRunnerOptions,
+  resolveRunnerOptions,
+  type SinkRunnerOptions,
+} from './sink-runner-options.ts';
+
+type Entry = [id: Buffer, fields: Buffer[] | null];
+type ReadReply = Array<[stream: Buffer, entries: Entry[]]> | null;
+
+interface PartitionState {
+  ref: PartitionRef;
+  stream: string;
+  /** Highest stream id committed in the target. */
+  committed: string;
+  /** Where the next read of this consumer's own pending entries starts, or '>' once caught up. */
+  cursor: string;
+  /** Delivery counts of entries that were pending when the partition was taken. */
+  deliveries: Map<string, number>;
+  quarantined: Map<string, QuarantineState>;
+}
+
+interface Planned {
+  state: PartitionState;
+  batch: PartitionBatch;
+  ids: string[];
+  raw: Map<string, Buffer[]>;
+}
+
+/** Thrown inside the loop when stop() abandons a batch that cannot be applied right now. */
+class Abandoned extends Error {}
+
+/**
+ * Runs a sink: reads its entities' partition streams through the sink's consumer group, applies
+ * ordered batches with their offsets, acknowledges, and publishes applied watermarks.
+ *
+ * Apply, then XACK, then advance the watermark: a crash between any two steps only repeats work
+ * that the offset check (entries at or below the committed offset are skipped) makes harmless.
+ */
+export class SinkRunner {
+  readonly instrumentation: Instrumentation;
+  private readonly sink: Sink;
+  private readonly options: ResolvedRunnerOptions;
+  private readonly keys: Keys;
+  private readonly redis: Redis;
+  private readonly reader: Redis;
+  private readonly ownsRedis: boolean;
+  private readonly registry: SchemaRegistry;
+  private readonly watermarks: WatermarkPublisher;
+  private readonly deadLetters: DeadLetters;
+  private readonly leases: PartitionLeases;
+  private readonly logger: Logger | undefined;
+  private readonly requestedEntities: string[] | undefined;
+  private readonly targets = new Map<string, EntityTarget>();
+  private readonly partitions = new Map<string, PartitionState>();
+  private all: PartitionRef[] = [];
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatRunning: Promise<void> | undefined;
+  private pendingAcquired: PartitionRef[] = [];
+  private pendingRelease: PartitionRef[] = [];
+  private lastHousekeeping = 0;
+  private prefetch: Promise<ReadReply> | undefined;
+
+  constructor(options: SinkRunnerOptions) {
+    this.options = resolveRunnerOptions(options);
+    this.sink = options.sink;
+    this.keys = new Keys(options.prefix ?? 'cdc');
+    this.ownsRedis = !(options.redis instanceof Redis);
+    this.redis = options.redis instanceof Redis ? options.redis : connectRedis(options.redis);
+    // Blocking reads get their own connection so that commands never queue behind them.
+    this.reader = this.redis.duplicate();
+    this.registry = new SchemaRegistry(this.redis, this.keys);
+    this.watermarks = new WatermarkPublisher(this.redis, this.keys);
+    this.deadLetters = new DeadLetters(this.redis, this.keys, this.sink.name);
+    this.leases = new PartitionLeases(
+      this.redis,
+      this.keys,
+      this.sink.name,
+      this.options.consumer,
+      this.options.leaseMs,
+    );
+    this.instrumentation = options.instrumentation ?? new Instrumentation();
+    this.logger = options.logger;
+    this.requestedEntities = options.entities;
+  }
+
+  /** Connects, ensures targets and consumer groups, and starts consuming in the background. */
+  async start(): Promise<void> {
+    await this.sink.connect();
+    const metadata = await new EntityMetadataStore(this.redis, this.keys).all();
+    const entities = this.requestedEntities ?? [...metadata.keys()].sort();
+    this.all = [];
+    for (const entity of entities) {
+      const meta = metadata.get(entity);
+      if (!meta)
+        throw new Error(`entity ${entity} has no metadata: start the capture for it first`);
+      this.targets.set(entity, {
+        entity,
+        schema: await this.registry.latest(entity),
+        keyField: meta.keyField,
+      });
+      for (let p = 0; p < meta.partitions; p++) {
+        this.all.push({ entity, partition: p });
+        await this.redis
+          .xgroup('CREATE', this.keys.stream(entity, p), this.sink.name, '0', 'MKSTREAM')
+          .catch((err: Error) => {
+            // BUSYGROUP: the group exists already; its position is irrelevant, offsets live in the target.
+            if (!err.message.startsWith('BUSYGROUP')) throw err;
+          });
+      }
+    }
+    await this.sink.ensureTargets([...this.targets.values()]);
+    this.running = true;
+    await this.heartbeat();
+    this.heartbeatTimer = setInterval(
+      () => {
+        this.heartbeatRunning ??= this.heartbeat()
+          .catch((err: unknown) => this.logger?.warn({ err }, 'heartbeat failed'))
+          .finally(() => {
+            this.heartbeatRunning = undefined;
+          });
+      },
+      Math.max(100, Math.floor(this.options.leaseMs / 3)),
+    );
+    this.loop = this.run();
+  }
+
+  /**
+   * Stops after the batch in flight: it is committed if it can be, or abandoned (its entries stay
+   * pending and are read again by whoever owns the partition next). Leases are released so another
+   * instance takes over at once.
+   */
+  async stop(): Promise<void> {
+    if (!this.running && !this.loop) return;
+    this.running = false;
+    clearInterval(this.heartbeatTimer);
+    await this.loop?.catch(() => undefined);
+    await this.heartbeatRunning;
+    await this.leases.releaseAll(this.all).catch(() => undefined);
+    this.reader.disconnect();
+    await this.sink.close();
+    if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect());
+    this.loop = undefined;
+  }
+
+  /** Partitions this instance owns now, as `entity/partition`. */
+  ownedPartitions(): string[] {
+    return [...this.partitions.keys()].sort();
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.running) return;
+    const { acquired, lost, surplus } = await this.leases.heartbeat(this.all);
+    this.pendingAcquired.push(...acquired);
+    for (const ref of lost) {
+      this.partitions.delete(offsetKey(ref.entity, ref.partition));
+      this.instrumentation.emit('sink.partition.released', { sink: this.sink.name, ...ref });
+      this.logger?.warn(ref, 'partition lease lost');
+    }
+    this.pendingRelease.push(
+      ...surplus.filter(
+        (r) =>
+          !this.pendingRelease.some((p) => p.entity === r.entity && p.partition === r.partition),
+      ),
+    );
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.applyOwnershipChanges();
+        await this.housekeeping();
+        if (this.partitions.size === 0) {
+          await sleep(Math.min(200, this.options.blockMs));
+          continue;
+        }
+        const reply = await (this.prefetch ?? this.read());
+        this.prefetch = undefined;
+        // Read ahead while this batch is applied; a partition's batches still apply in order.
+        if (this.running && this.canPrefetch()) this.prefetch = this.read();
+        await this.process(reply);
+      } catch (err) {
+        if (err instanceof Abandoned || !this.running) break;
+        this.logger?.error({ err }, 'sink loop error');
+        await sleep(backoffDelay(1, this.options.retry));
+      }
+    }
+    await this.prefetch?.catch(() => undefined);
+  }
+
+  private canPrefetch(): boolean {
+    return (
+      this.pendingAcquired.length === 0 &&
+      this.pendingRelease.length === 0 &&
+      [...this.partitions.values()].every((s) => s.cursor === '>')
+    );
+  }
+
+  private async applyOwnershipChanges(): Promise<void> {
+    while (this.pendingRelease.length > 0) {
+      const ref = this.pendingRelease.shift()!;
+      this.partitions.delete(offsetKey(ref.entity, ref.partition));
+      await this.leases.release(ref);
+      this.instrumentation.emit('sink.partition.released', { sink: this.sink.name, ...ref });
+    }
+    if (this.pendingAcquired.length === 0) return;
+    const offsets = await this.sink.readOffsets();
+    while (this.pendingAcquired.length > 0) {
+      const ref = this.pendingAcquired.shift()!;
+      if (!this.leases.isOwned(ref)) continue;
+      const stream = this.keys.stream(ref.entity, ref.partition);
+      // Take over whatever earlier owners left pending; this instance holds the lease now.
+      let cursor = '0-0';
+      let claimed = 0;
+      do {
+        const [next, entries] = (await this.redis.xautoclaim(
+          stream,
+          this.sink.name,
+          this.options.consumer,
+          0,
+          cursor,
+          'COUNT',
+          1000,
+          'JUSTID',
+        )) as [string, string[]];
+        claimed += entries.length;
+        cursor = next;
+      } while (cursor !== '0-0');
+      if (claimed > 0)
+        this.instrumentation.emit('sink.entries.reclaimed', {
+          sink: this.sink.name,
+          ...ref,
+          count: claimed,
+        });
+      const deliveries = new Map<string, number>();
+      const pending = (await this.redis.xpending(
+        stream,
+        this.sink.name,
+        '-',
+        '+',
+        10_000,
+        this.options.consumer,
+      )) as Array<[string, string, number, number]>;
+      for (const [id, , , count] of pending) deliveries.set(id, count);
+      const state: PartitionState = {
+        ref,
+        stream,
+        committed: offsets.get(offsetKey(ref.entity, ref.partition)) ?? ZERO_ID,
+        cursor: '0-0',
+        deliveries,
+        quarantined: await this.deadLetters.quarantined(ref.entity, ref.partition),
+      };
+      this.partitions.set(offsetKey(ref.entity, ref.partition), state);
+      this.instrumentation.emit('sink.partition.acquired', { sink: this.sink.name, ...ref });
+      this.logger?.info(
+        { ...ref, committed: state.committed, reclaimed: claimed },
+        'partition acquired',
+      );
+    }
+  }
+
+  private async read(): Promise<ReadReply> {
+    const states = [...this.partitions.values()];
+    const backlog = states.filter((s) => s.cursor !== '>');
+    const { batchSize, blockMs } = this.options;
+    if (backlog.length > 0) {
+      // This consumer's own pending entries first, in order, without blocking.
+      const reply = (await this.reader.callBuffer(
+        'XREADGROUP',
+        'GROUP',
+        this.sink.name,
+        this.options.consumer,
+        'COUNT',
+        batchSize,
+        'STREAMS',
+        ...backlog.map((s) => s.stream),
+        ...backlog.map((s) => s.cursor),
+      )) as ReadReply;
+      for (const state of backlog) {
+        const entries = reply?.find(([stream]) => stream.toString() === state.stream)?.[1] ?? [];
+        state.cursor = entries.length === 0 ? '>' : entries.at(-1)![0].toString();
+      }
+      return reply;
+    }
+    return (await this.reader.callBuffer(
+      'XREADGROUP',
+      'GROUP',
+      this.sink.name,
+      this.options.consumer,
+      'COUNT',
+      batchSize,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...states.map((s) => s.stream),
+      ...states.map(() => '>'),
+    )) as ReadReply;
+  }
+
+  private async process(reply: ReadReply): Promise<void> {
+    if (!reply) return;
+    await this.refreshReaderSchemas(reply);
+    const planned: Planned[] = [];
+    for (const [rawStream, entries] of reply) {
+      const state = [...this.partitions.values()].find((s) => s.stream === rawStream.toString());
+      // Not owned any more: leave the entries pending for the new owner.
+      if (!state || entries.length === 0) continue;
+      planned.push(await this.plan(state, entries));
+    }
+    if (planned.length === 0) return;
+    const started = performance.now();
+    const batches = planned.map((p) => p.batch);
+    try {
+      await this.applyWithRetry(batches);
+    } catch (err) {
+      if (err instanceof Abandoned) throw err;
+      if (!this.sink.isTransient(err)) await this.isolate(planned);
+      else throw err;
+    }
+    const durationMs = performance.now() - started;
+    const now = Date.now();
+    for (const { state, batch, ids } of planned) {
+      await this.redis.xack(state.stream, this.sink.name, ...ids);
+      state.committed = batch.offset;
+      for (const id of ids) state.deliveries.delete(id);
+      await this.watermarks.advance({
+        sink: this.sink.name,
+        entity: batch.entity,
+        partition: batch.partition,
+        id: batch.offset,
+      });
+      this.instrumentation.emit('sink.batch.applied', {
+        sink: this.sink.name,
+        entity: batch.entity,
+        partition: batch.partition,
+        events: batch.events.length,
+        durationMs,
+        endToEndMs: this.instrumentation.has('sink.batch.applied')
+          ? batch.events.map((e) => now - e.capturedAt)
+          : [],
+      });
+    }
+  }
+
+  /** Turns read entries into a batch: skips what is committed, parks quarantined keys, decodes. */
+  private async plan(state: PartitionState, entries: Entry[]): Promise<Planned> {
+    const { entity, partition } = state.ref;
+    const target = this.targets.get(entity)!;
+    const events: SinkEvent[] = [];
+    const ids: string[] = [];
+    const raw = new Map<string, Buffer[]>();
+    for (const [rawId, fields] of entries) {
+      const id = rawId.toString();
+      ids.push(id);
+      // Deleted from the stream since it was delivered, or already applied: nothing to do.
+      if (fields === null || compareStreamIds(id, state.committed) <= 0) continue;
+      raw.set(id, fields);
+      const keyIndex = fields.findIndex((f, i) => i % 2 === 0 && f.toString() === 'key');
+      const key = keyIndex >= 0 ? (fields[keyIndex + 1]?.toString() ?? '') : '';
+      if (state.quarantined.has(key)) {
+        await this.park(state, key, id, fields);
+        continue;
+      }
+      if ((state.deliveries.get(id) ?? 0) > this.options.maxDeliveries) {
+        await this.deadLetter(
+          state,
+          key,
+          id,
+          fields,
+          new Error(`delivered ${state.deliveries.get(id)} times without being applied`),
+        );
+        continue;
+      }
+      try {
+        events.push(await this.decode(target.schema, id, fields));
+      } catch (err) {
+        await this.deadLetter(state, key, id, fields, err as Error);
+      }
+    }
+    return { state, ids, raw, batch: { entity, partition, events, offset: ids.at(-1)! } };
+  }
+
+  private async decode(reader: RegisteredSchema, id: string, fields: Buffer[]): Promise<SinkEvent> {
+    const event = decodeEnvelope(id, fields);
+    let record: Record<string, unknown> | undefined;
+    if (event.op === 'upsert') {
+      const resolver = await this.registry.resolver(event.schemaId!, reader);
+      record = { ...(reader.type.fromBuffer(event.payload!, resolver) as object) };
+    }
+    return {
+      id,
+      op: event.op,
+      entity: event.entity,
+      key: event.key,
+      record,
+      capturedAt: event.capturedAt,
+    };
+  }
+
+  /** A writer schema newer than the reader's means the targets may need new columns first. */
+  private async refreshReaderSchemas(reply: NonNullable<ReadReply>): Promise<void> {
+    const seen = new Set<number>();
+    for (const [, entries] of reply) {
+      for (const [, fields] of entries) {
+        const i = fields?.findIndex((f, n) => n % 2 === 0 && f.toString() === 'sid') ?? -1;
+        if (fields && i >= 0) seen.add(Number(fields[i + 1]?.toString()));
+      }
+    }
+    let changed = false;
+    for (const sid of seen) {
+      const writer = await this.registry.get(sid).catch(() => undefined);
+      const target = writer && this.targets.get(writer.entity);
+      if (target && writer.version > target.schema.version) {
+        target.schema = await this.registry.latest(writer.entity);
+        changed = true;
+      }
+    }
+    if (changed)
+      await this.retryTransient(() => this.sink.ensureTargets([...this.targets.values()]));
+  }
+
+  private async applyWithRetry(batches: PartitionBatch[]): Promise<void> {
+    await this.retryTransient(() => this.sink.apply(batches));
+  }
+
+  /** Retries transient failures with backoff until they pass or stop() is called. */
+  private async retryTransient(action: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await action();
+        return;
+      } catch (err) {
+        if (!this.sink.isTransient(err)) throw err;
+        if (!this.running) throw new Abandoned('stopped while the target was failing');
+        const delayMs = backoffDelay(attempt, this.options.retry);
+        this.instrumentation.emit('sink.batch.retried', {
+          sink: this.sink.name,
+          attempt,
+          delayMs,
+          error: err as Error,
+        });
+        this.logger?.warn({ err, attempt, delayMs }, 'transient failure, retrying');
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  /**
+   * A batch failed permanently: apply its events one by one to find the ones that cannot be
+   * applied, dead-letter those, quarantine their keys, and apply everything else.
+   */
+  private async isolate(planned: Planned[]): Promise<void> {
+    for (const { state, batch, raw } of planned) {
+      for (const event of batch.events) {
+        if (state.quarantined.has(event.key)) {
+          await this.park(state, event.key, event.id, raw.get(event.id)!);
+          continue;
+        }
+        try {
+          await this.applyWithRetry([
+            { entity: batch.entity, partition: batch.partition, events: [event], offset: event.id },
+          ]);
+        } catch (err) {
+          if (err instanceof Abandoned) throw err;
+          await this.deadLetter(state, event.key, event.id, raw.get(event.id)!, err as Error);
+        }
+      }
+      await this.applyWithRetry([{ ...batch, events: [] }]);
+    }
+  }
+
+  private async deadLetter(
+    state: PartitionState,
+    key: string,
+    id: string,
+    fields: Buffer[],
+    error: Error,
+  ): Promise<void> {
+    const { entity, partition } = state.ref;
+    const message = `${error.name}: ${error.message}`;
+    const head = await this.deadLetters.add('failed', entity, partition, key, id, message, fields);
+    if (key) {
+      await this.deadLetters.quarantine(entity, partition, key, head);
+      state.quarantined.set(key, { head });
+    }
+    this.instrumentation.emit('sink.event.dead-lettered', {
+      sink: this.sink.name,
+      entity,
+      partition,
+      key,
+      id,
+      error,
+    });
+    this.logger?.error(
+      { entity, partition, key, id, err: error },
+      'event dead-lettered; key quarantined',
+    );
+  }
+
+  private async park(
+    state: PartitionState,
+    key: string,
+    id: string,
+    fields: Buffer[],
+  ): Promise<void> {
+    const { entity, partition } = state.ref;
+    await this.deadLetters.add(
+      'held',
+      entity,
+      partition,
+      key,
+      id,
+      'held behind an earlier failed event of the same key',
+      fields,
+    );
+    this.instrumentation.emit('sink.event.held', {
+      sink: this.sink.name,
+      entity,
+      partition,
+      key,
+      id,
+    });
+  }
+
+  /** Operator requests (re-drive, skip) and lag, between batches. */
+  private async housekeeping(): Promise<void> {
+    if (Date.now() - this.lastHousekeeping < this.options.housekeepingMs) return;
+    this.lastHousekeeping = Date.now();
+    for (const state of this.partitions.values()) {
+      state.quarantined = await this.deadLetters.quarantined(state.ref.entity, state.ref.partition);
+      for (const [key, q] of state.quarantined)
+        if (q.request) await this.redrive(state, key, q.request);
+      await this.reportLag(state);
+    }
+  }
+
+  private async redrive(
+    state: PartitionState,
+    key: string,
+    request: 'redrive' | 'skip',
+  ): Promise<void> {
+    const { entity, partition } = state.ref;
+    const letters = (await this.deadLetters.list({ entity, key })).filter(
+      (l) => l.partition === partition,
+    );
+    const done: string[] = [];
+    if (request === 'skip' && letters[0]) done.push(letters.shift()!.id);
+    const target = this.targets.get(entity)!;
+    for (const letter of letters) {
+      try {
+        const event = await this.decode(target.schema, letter.sourceId, letter.fields);
+        // The offset stays where it is: these events are behind it already.
+        await this.applyWithRetry([
+          { entity, partition, events: [event], offset: state.committed, redrive: true },
+        ]);
+        done.push(letter.id);
+      } catch (err) {
+        if (err instanceof Abandoned) throw err;
+        await this.deadLetters.remove(done);
+        await this.deadLetters.quarantine(entity, partition, key, letter.id);
+        state.quarantined.set(key, { head: letter.id });
+        this.logger?.error(
+          { entity, partition, key, err },
+          're-drive failed again; key stays quarantined',
+        );
+        return;
+      }
+    }
+    await this.deadLetters.remove(done);
+    await this.deadLetters.release(entity, partition, key);
+    state.quarantined.delete(key);
+    this.logger?.info(
+      { entity, partition, key, request, events: done.length },
+      'quarantined key released',
+    );
+  }
+
+  private async reportLag(state: PartitionState): Promise<void> {
+    if (!this.instrumentation.has('sink.lag')) return;
+    const next = await this.redis.xrange(state.stream, `(${state.committed}`, '+', 'COUNT', 1);
+    const groups = (await this.redis.xinfo('GROUPS', state.stream)) as Array<
+      Array<string | number | null>
+    >;
+    const group = groups.find((g) => g[g.indexOf('name') + 1] === this.sink.name);
+    const lag = Number(group?.[group.indexOf('lag') + 1] ?? 0);
+    const pending = Number(group?.[group.indexOf('pending') + 1] ?? 0);
+    this.instrumentation.emit('sink.lag', {
+      sink: this.sink.name,
+      ...state.ref,
+      entries: lag + pending,
+      oldestAgeMs: next[0] ? Math.max(0, Date.now() - streamIdTime(next[0][0])) : 0,
+    });
+  }
+}

@@ -1,0 +1,74 @@
+import type { RegisteredSchema } from '../schema/schema-registry.ts';
+
+/**
+ * The interface a database sink implements. Everything else (consumer groups, partition
+ * ownership, decoding, retries, dead letters, quarantine, watermarks, metrics, shutdown) is the
+ * runtime's. See ARCHITECTURE.md for a worked example.
+ */
+export interface Sink {
+  /** Names the consumer group, the watermarks and the offsets of this sink. */
+  readonly name: string;
+  /** Opens connections. Called once before anything else. */
+  connect(): Promise<void>;
+  /**
+   * Creates or evolves the targets (tables, collections, indexes) for these entities. Called at
+   * start and again whenever an event arrives written with a schema newer than the one known.
+   * Must only add, never drop.
+   */
+  ensureTargets(targets: readonly EntityTarget[]): Promise<void>;
+  /** The offsets committed in the target, keyed by `offsetKey(entity, partition)`. */
+  readOffsets(): Promise<Map<string, string>>;
+  /**
+   * Applies the batches and records each batch's `offset` — atomically where the database has
+   * transactions, idempotently otherwise: applying any suffix of the stream again must converge
+   * to the same state. Events within a partition batch are in stream order.
+   */
+  apply(batches: readonly PartitionBatch[]): Promise<void>;
+  /** Whether an error thrown by `apply` may go away by itself (connection, timeout, contention). */
+  isTransient(error: unknown): boolean;
+  /** Closes connections. */
+  close(): Promise<void>;
+}
+
+/** An entity the sink writes, with the schema its records are decoded with. */
+export interface EntityTarget {
+  entity: string;
+  /** The reader schema (the latest registered version when the target was ensured). */
+  schema: RegisteredSchema;
+  /** Record field holding the entity key. */
+  keyField: string;
+}
+
+/** One change, decoded with the target's reader schema. */
+export interface SinkEvent {
+  /** Stream id: position in the partition, and the version sinks guard writes with. */
+  id: string;
+  op: 'upsert' | 'delete';
+  entity: string;
+  key: string;
+  /** The whole record, for upserts. */
+  record: Record<string, unknown> | undefined;
+  /** Capture time, ms since the epoch. */
+  capturedAt: number;
+}
+
+/** The events of one partition to apply together, and the offset to record with them. */
+export interface PartitionBatch {
+  entity: string;
+  partition: number;
+  /** In stream order. May be empty when only the offset moves (skipped or parked entries). */
+  events: SinkEvent[];
+  /** The stream id the sink has consumed up to once this batch is applied (inclusive). */
+  offset: string;
+  /**
+   * True for dead letters an operator re-drives: their events are at or below the committed
+   * offset on purpose and must be applied anyway (version guards still hold); the offset is the
+   * committed one and does not move.
+   */
+  redrive?: boolean;
+}
+
+/** Key of `readOffsets()`'s map. */
+export function offsetKey(entity: string, partition: number): string {
+  return `${entity}/${partition}`;
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Type-checks, lints and runs the tests.
+#
+#   scripts/test.sh [unit|integration|all]   (default: all)
+#
+# unit runs test/unit/**/*.test.ts; integration starts the real servers (scripts/servers.sh
+# start) and runs test/integration/**/*.test.ts; all does both. A suite with no files is skipped.
+# Exits non-zero when the type check, the lint or any test fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+
+mode=${1:-all}
+case $mode in
+  unit | integration | all) ;;
+  *)
+    echo "usage: scripts/test.sh [unit|integration|all]" >&2
+    exit 2
+    ;;
+esac
+
+if [[ ! -d node_modules ]]; then
+  echo "== node_modules is missing; running npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+echo "== type check (tsc --noEmit)"
+npx tsc --noEmit -p tsconfig.json
+
+echo "== lint (biome check)"
+npx biome check .
+
+if [[ $mode != unit ]]; then
+  echo "== servers"
+  bash scripts/servers.sh start
+fi
+
+# Node 20's --test takes file names, not globs: expand them here.
+shopt -s globstar nullglob
+unit_files=(test/unit/**/*.test.ts)
+integration_files=(test/integration/**/*.test.ts)
+
+summary_dir=$(mktemp -d)
+trap 'rm -rf "$summary_dir"' EXIT
+
+failed=0
+passed_total=0
+failed_total=0
+
+# Runs one suite and adds its counts (from the spec reporter's closing lines) to the totals.
+run_suite() {
+  local name=$1 status=0 out="$summary_dir/$1.out" count
+  shift
+  if [[ $# -eq 0 ]]; then
+    echo "== $name tests: no files, skipped"
+    return 0
+  fi
+  echo "== $name tests ($# files)"
+  node --import tsx --test --test-concurrency=4 --test-timeout=300000 --test-reporter=spec \
+    "$@" 2>&1 | tee "$out" || status=$?
+  while read -r count; do
+    passed_total=$((passed_total + count))
+  done < <(sed -n 's/^ℹ pass \([0-9][0-9]*\)$/\1/p' "$out")
+  # A cancelled test (a failed hook, a timed-out parent) did not pass either.
+  while read -r count; do
+    failed_total=$((failed_total + count))
+  done < <(sed -n 's/^ℹ \(fail\|cancelled\) \([0-9][0-9]*\)$/\2/p' "$out")
+  if [[ $status -ne 0 ]]; then
+    echo "== $name tests failed (exit $status)"
+    failed=1
+  fi
+}
+
+if [[ $mode != integration ]]; then run_suite unit "${unit_files[@]}"; fi
+if [[ $mode != unit ]]; then run_suite integration "${integration_files[@]}"; fi
+
+echo "tests: $passed_total passed, $failed_total failed"
+exit "$failed"

@@ -1,0 +1,294 @@
+import pg from 'pg';
+import { ConfigError } from '../../../runtime/errors/config-error.ts';
+import {
+  type EntityTarget,
+  offsetKey,
+  type PartitionBatch,
+  type Sink,
+  type SinkEvent,
+} from '../../../runtime/sink/sink.ts';
+import { compareStreamIds, parseStreamId } from '../../../runtime/stream-id.ts';
+import { mapTable, type TableConfig, type TableMapping, toParam } from './table-mapping.ts';
+
+/** Options of the PostgreSQL sink. */
+export interface PostgresSinkOptions {
+  /** Connection string, e.g. `postgres://cdc:cdc@127.0.0.1:5432/cdc`. Required. */
+  url: string;
+  /** Sink name: consumer group, watermarks and offset rows. Default `postgres`. */
+  name?: string;
+  /** Schema for tables and the offsets table. Default `public`. */
+  schema?: string;
+  /** Per-entity table configuration. Default: table named after the entity, columns after fields. */
+  tables?: Record<string, TableConfig>;
+  /** Offsets table name. Default `cdc_offsets`. */
+  offsetsTable?: string;
+  /** Connection pool size. Default 4. */
+  poolSize?: number;
+  /** Connection timeout, ms. Default 5000. */
+  connectTimeoutMs?: number;
+}
+
+const VERSION_MS = '_cdc_ms';
+const VERSION_SEQ = '_cdc_seq';
+const ident = (name: string): string => pg.escapeIdentifier(name);
+
+/** SQLSTATE classes that pass by themselves: connection, transaction rollback, resources, operator intervention, system. */
+const TRANSIENT_CLASSES = new Set(['08', '40', '53', '57', '58']);
+const TRANSIENT_CODES = new Set(['55P03', '55006']);
+
+/**
+ * Applies change events to PostgreSQL tables: per batch, the last event per key, one set-based
+ * upsert (unnest + INSERT … ON CONFLICT DO UPDATE … WHERE the stored version is older) and one
+ * set-based delete per table, and the partition offsets, all in one transaction. The offsets are
+ * also the fence: the transaction first locks them and drops events at or below them, so a
+ * batch applied twice (a replay, or a former owner waking up late) changes nothing.
+ */
+export class PostgresSink implements Sink {
+  readonly name: string;
+  private readonly options: Required<Omit<PostgresSinkOptions, 'tables'>> & {
+    tables: Record<string, TableConfig>;
+  };
+  private pool: pg.Pool | undefined;
+  private readonly mappings = new Map<string, TableMapping>();
+
+  constructor(options: PostgresSinkOptions) {
+    if (!options.url || !/^postgres(ql)?:\/\//.test(options.url))
+      throw new ConfigError('PostgreSQL sink needs url: postgres://user:password@host:port/db');
+    this.options = {
+      url: options.url,
+      name: options.name ?? 'postgres',
+      schema: options.schema ?? 'public',
+      tables: options.tables ?? {},
+      offsetsTable: options.offsetsTable ?? 'cdc_offsets',
+      poolSize: options.poolSize ?? 4,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    };
+    this.name = this.options.name;
+    for (const name of [this.options.schema, this.options.offsetsTable]) {
+      if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(name))
+        throw new ConfigError(`"${name}" must be a plain SQL identifier`);
+    }
+  }
+
+  private get offsets(): string {
+    return `${ident(this.options.schema)}.${ident(this.options.offsetsTable)}`;
+  }
+
+  async connect(): Promise<void> {
+    this.pool = new pg.Pool({
+      connectionString: this.options.url,
+      max: this.options.poolSize,
+      connectionTimeoutMillis: this.options.connectTimeoutMs,
+    });
+    // An idle client losing its server must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+  }
+
+  async ensureTargets(targets: readonly EntityTarget[]): Promise<void> {
+    const mappings = targets.map((t) =>
+      mapTable(t, this.options.tables[t.entity], this.options.schema),
+    );
+    await this.transaction(async (client) => {
+      // DDL of concurrent instances would race on the catalog; one at a time.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`cdc-ddl-${this.name}`]);
+      for (const schema of new Set([this.options.schema, ...mappings.map((m) => m.schema)])) {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
+      }
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${this.offsets} (
+           sink text NOT NULL, entity text NOT NULL, partition integer NOT NULL,
+           stream_id text NOT NULL, ms bigint NOT NULL, seq bigint NOT NULL,
+           updated_at timestamptz NOT NULL DEFAULT now(),
+           PRIMARY KEY (sink, entity, partition))`,
+      );
+      for (const m of mappings) {
+        const table = `${ident(m.schema)}.${ident(m.table)}`;
+        const columns = m.columns.map(
+          (c) =>
+            `${ident(c.column)} ${c.sqlType}${c === m.key ? ' PRIMARY KEY' : c.nullable ? '' : ' NOT NULL'}`,
+        );
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${table} (${columns.join(', ')}, ${VERSION_MS} bigint NOT NULL, ${VERSION_SEQ} bigint NOT NULL)`,
+        );
+        // Schema evolution: new fields become new (nullable) columns; nothing is ever dropped.
+        for (const c of m.columns) {
+          await client.query(
+            `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident(c.column)} ${c.sqlType}`,
+          );
+        }
+        await client.query(
+          `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${VERSION_MS} bigint NOT NULL DEFAULT 0`,
+        );
+        await client.query(
+          `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${VERSION_SEQ} bigint NOT NULL DEFAULT 0`,
+        );
+      }
+    });
+    for (const m of mappings) this.mappings.set(m.entity, m);
+  }
+
+  async readOffsets(): Promise<Map<string, string>> {
+    const { rows } = await this.pool!.query<{
+      entity: string;
+      partition: number;
+      stream_id: string;
+    }>(`SELECT entity, partition, stream_id FROM ${this.offsets} WHERE sink = $1`, [this.name]);
+    return new Map(rows.map((r) => [offsetKey(r.entity, r.partition), r.stream_id]));
+  }
+
+  async apply(batches: readonly PartitionBatch[]): Promise<void> {
+    if (batches.length === 0) return;
+    await this.transaction(async (client) => {
+      const stored = await this.lockOffsets(client, batches);
+      // The last event per key wins; events at or below the stored offset were applied before.
+      const latest = new Map<string, Map<string, SinkEvent>>();
+      for (const batch of batches) {
+        const floor = batch.redrive
+          ? undefined
+          : stored.get(offsetKey(batch.entity, batch.partition));
+        for (const event of batch.events) {
+          if (floor && compareStreamIds(event.id, floor) <= 0) continue;
+          const perKey = latest.get(event.entity) ?? new Map<string, SinkEvent>();
+          latest.set(event.entity, perKey);
+          perKey.set(event.key, event);
+        }
+      }
+      for (const [entity, perKey] of latest) {
+        const mapping = this.mappings.get(entity);
+        if (!mapping)
+          throw new ConfigError(
+            `no table for entity ${entity}: it was not among the sink's targets`,
+          );
+        const events = [...perKey.values()];
+        await this.upsert(
+          client,
+          mapping,
+          events.filter((e) => e.op === 'upsert'),
+        );
+        await this.delete(
+          client,
+          mapping,
+          events.filter((e) => e.op === 'delete'),
+        );
+      }
+      await this.writeOffsets(client, batches);
+    });
+  }
+
+  private async lockOffsets(
+    client: pg.PoolClient,
+    batches: readonly PartitionBatch[],
+  ): Promise<Map<string, string>> {
+    const { rows } = await client.query<{ entity: string; partition: number; stream_id: string }>(
+      `SELECT entity, partition, stream_id FROM ${this.offsets}
+        WHERE sink = $1 AND (entity, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+        ORDER BY entity, partition FOR UPDATE`,
+      [this.name, batches.map((b) => b.entity), batches.map((b) => b.partition)],
+    );
+    return new Map(rows.map((r) => [offsetKey(r.entity, r.partition), r.stream_id]));
+  }
+
+  private async upsert(client: pg.PoolClient, m: TableMapping, events: SinkEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const table = `${ident(m.schema)}.${ident(m.table)}`;
+    const params: unknown[][] = m.columns.map((c) =>
+      events.map((e) => toParam(c, e.record?.[c.field])),
+    );
+    const versions = events.map((e) => parseStreamId(e.id));
+    params.push(
+      versions.map((v) => v.ms.toString()),
+      versions.map((v) => v.seq.toString()),
+    );
+    const names = [...m.columns.map((c) => ident(c.column)), VERSION_MS, VERSION_SEQ];
+    const casts = [
+      ...m.columns.map((c, i) => `$${i + 1}::${c.sqlType}[]`),
+      `$${m.columns.length + 1}::bigint[]`,
+      `$${m.columns.length + 2}::bigint[]`,
+    ];
+    const updates = names
+      .filter((n) => n !== ident(m.key.column))
+      .map((n) => `${n} = EXCLUDED.${n}`);
+    await client.query(
+      `INSERT INTO ${table} AS t (${names.join(', ')})
+       SELECT * FROM unnest(${casts.join(', ')})
+       ON CONFLICT (${ident(m.key.column)}) DO UPDATE SET ${updates.join(', ')}
+       WHERE (t.${VERSION_MS}, t.${VERSION_SEQ}) < (EXCLUDED.${VERSION_MS}, EXCLUDED.${VERSION_SEQ})`,
+      params,
+    );
+  }
+
+  private async delete(client: pg.PoolClient, m: TableMapping, events: SinkEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const table = `${ident(m.schema)}.${ident(m.table)}`;
+    const versions = events.map((e) => parseStreamId(e.id));
+    await client.query(
+      `DELETE FROM ${table} AS t USING unnest($1::${m.key.sqlType}[], $2::bigint[], $3::bigint[]) AS d(k, ms, seq)
+        WHERE t.${ident(m.key.column)} = d.k AND (t.${VERSION_MS}, t.${VERSION_SEQ}) < (d.ms, d.seq)`,
+      [
+        events.map((e) => e.key),
+        versions.map((v) => v.ms.toString()),
+        versions.map((v) => v.seq.toString()),
+      ],
+    );
+  }
+
+  private async writeOffsets(
+    client: pg.PoolClient,
+    batches: readonly PartitionBatch[],
+  ): Promise<void> {
+    const ids = batches.map((b) => parseStreamId(b.offset));
+    await client.query(
+      `INSERT INTO ${this.offsets} AS o (sink, entity, partition, stream_id, ms, seq)
+       SELECT $1, * FROM unnest($2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[])
+       ON CONFLICT (sink, entity, partition) DO UPDATE
+         SET stream_id = EXCLUDED.stream_id, ms = EXCLUDED.ms, seq = EXCLUDED.seq, updated_at = now()
+         WHERE (o.ms, o.seq) < (EXCLUDED.ms, EXCLUDED.seq)`,
+      [
+        this.name,
+        batches.map((b) => b.entity),
+        batches.map((b) => b.partition),
+        batches.map((b) => b.offset),
+        ids.map((v) => v.ms.toString()),
+        ids.map((v) => v.seq.toString()),
+      ],
+    );
+  }
+
+  private async transaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.pool!.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await work(client);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Transient: PostgreSQL errors whose SQLSTATE class says the server, the connection or a
+   * concurrent transaction was the problem (https://www.postgresql.org/docs/15/errcodes-appendix.html),
+   * and any error that is not a DatabaseError at all (the driver's socket errors). Permanent:
+   * everything else the server says about the data (constraints 23xxx, data exceptions 22xxx,
+   * undefined objects 42xxx) and configuration errors.
+   */
+  isTransient(error: unknown): boolean {
+    if (error instanceof ConfigError) return false;
+    if (error instanceof pg.DatabaseError) {
+      const code = error.code ?? '';
+      return TRANSIENT_CLASSES.has(code.slice(0, 2)) || TRANSIENT_CODES.has(code);
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.end();
+    this.pool = undefined;
+  }
+}

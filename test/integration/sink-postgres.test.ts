@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { partitionOf } from '../../runtime/partition.ts';
+import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
+import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
+import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
+import { testEnv } from '../helpers/env.ts';
+import { createTestPostgres } from '../helpers/postgres.ts';
+import { createTestRedis } from '../helpers/redis.ts';
+import { schemaFile } from '../support/capture-fixtures.ts';
+import { expectedState } from '../support/expected-state.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const P = 4;
+
+describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
+  let redisCtx: Awaited<ReturnType<typeof createTestRedis>>;
+  let pgCtx: Awaited<ReturnType<typeof createTestPostgres>>;
+  let prefix: string;
+  let capture: Capture;
+  const runners: SinkRunner[] = [];
+
+  const startRunner = async (
+    consumer: string,
+    extra: Partial<ConstructorParameters<typeof PostgresSink>[0]> = {},
+    name = 'postgres',
+  ) => {
+    const runner = new SinkRunner({
+      sink: new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name, ...extra }),
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      consumer,
+      blockMs: 100,
+      leaseMs: 1500,
+      housekeepingMs: 100,
+      retry: { initialMs: 20, maxMs: 200 },
+    });
+    await runner.start();
+    runners.push(runner);
+    return runner;
+  };
+
+  const rows = async (table: string): Promise<Map<string, Record<string, unknown>>> => {
+    const { rows: all } = await pgCtx.pool.query(
+      `SELECT * FROM ${pg.escapeIdentifier(pgCtx.schema)}.${pg.escapeIdentifier(table)}`,
+    );
+    return new Map(all.map((r: Record<string, unknown>) => [String(r.id), r]));
+  };
+
+  const appliedAll = async (entity: string, sink = 'postgres') => {
+    for (let p = 0; p < P; p++) {
+      const stream = capture.keys.stream(entity, p);
+      const last = (await redisCtx.redis.xrevrange(stream, '+', '-', 'COUNT', 1))[0]?.[0];
+      if (!last) continue;
+      const mark = await redisCtx.redis.get(capture.keys.watermark(entity, p, sink));
+      if (mark !== last) return false;
+    }
+    return true;
+  };
+
+  before(async () => {
+    redisCtx = await createTestRedis('sinkpg');
+    prefix = redisCtx.prefix.replace(/:$/, '');
+    pgCtx = await createTestPostgres('sinkpg');
+    capture = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: {
+        todo: { schema: schemaFile('todo'), partitions: P },
+        user: { schema: schemaFile('user'), partitions: P },
+      },
+    });
+  });
+
+  after(async () => {
+    for (const r of runners) await r.stop().catch(() => undefined);
+    await capture.close();
+    await redisCtx.cleanup();
+    await pgCtx.cleanup();
+  });
+
+  test('captured upserts and deletes land in tables derived from the schemas', async () => {
+    const runner = await startRunner('a');
+    for (let i = 0; i < 50; i++)
+      await capture.upsert('todo', {
+        id: `t${i}`,
+        name: `todo ${i}`,
+        done: i % 2 === 0,
+        created_at: '2024-01-02T03:04:05.678Z',
+      });
+    for (let i = 0; i < 10; i++) await capture.delete('todo', `t${i}`);
+    await capture.upsert('user', {
+      id: 1,
+      username: 'john',
+      email: 'john@gmail.com',
+      password_hash: 'h',
+      first_name: 'John',
+      last_name: 'Doe',
+      date_of_birth: '1990-01-01',
+      created_at: '2023-04-20T00:00:00Z',
+      updated_at: '2023-04-20T00:00:00Z',
+    });
+    await waitFor(
+      'todo and user applied',
+      async () => (await appliedAll('todo')) && (await appliedAll('user')),
+    );
+    const todos = await rows('todo');
+    const expected = await expectedState(redisCtx.redis, capture.keys, capture.registry, 'todo', P);
+    assert.equal(todos.size, 40);
+    for (const [key, record] of expected) {
+      const row = todos.get(key);
+      assert.equal(row?.name, record.name);
+      assert.equal(row?.done, record.done);
+      assert.equal((row!.created_at as Date).toISOString(), '2024-01-02T03:04:05.678Z');
+    }
+    const users = await rows('user');
+    const { rows: typed } = await pgCtx.pool.query(
+      `SELECT to_char(date_of_birth, 'YYYY-MM-DD') AS dob, pg_typeof(date_of_birth)::text AS t FROM ${pg.escapeIdentifier(pgCtx.schema)}."user"`,
+    );
+    assert.equal(users.get('1')?.username, 'john');
+    assert.deepEqual(typed[0], { dob: '1990-01-01', t: 'date' });
+    await runner.stop();
+  });
+
+  test('a restarted sink resumes from the offsets in PostgreSQL and applies nothing twice', async () => {
+    const { rows: before } = await pgCtx.pool.query(
+      `SELECT entity, partition, stream_id FROM ${pg.escapeIdentifier(pgCtx.schema)}.cdc_offsets ORDER BY 1, 2`,
+    );
+    assert.ok(before.length > 0);
+    // Update a row behind the sink's back: a replay of already-applied events would overwrite it.
+    await pgCtx.pool.query(
+      `UPDATE ${pg.escapeIdentifier(pgCtx.schema)}.todo SET name = 'touched' WHERE id = 't20'`,
+    );
+    const runner = await startRunner('b');
+    await capture.upsert('todo', { id: 't99', name: 'after restart' });
+    await waitFor('t99 applied', async () => (await rows('todo')).get('t99'));
+    assert.equal((await rows('todo')).get('t20')?.name, 'touched', 'old events were applied again');
+    await runner.stop();
+  });
+
+  test('a permanent failure dead-letters the event, holds its key, and lets other keys flow; re-drive applies them in order', async () => {
+    const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
+    await pgCtx.pool.query(
+      `ALTER TABLE ${table} ADD CONSTRAINT no_bad_names CHECK (name <> 'bad')`,
+    );
+    const runner = await startRunner('c');
+    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    await capture.upsert('todo', { id: 'poison', name: 'bad' });
+    // A later event of the key in the same batch would supersede the bad one before it reaches
+    // the database (last event per key wins), so wait until the bad one has failed alone.
+    await waitFor(
+      'poison dead-lettered',
+      async () => (await letters.list({ key: 'poison' })).length === 1,
+    );
+    await capture.upsert('todo', { id: 'poison', name: 'fixed later' });
+    for (let i = 0; i < 20; i++) await capture.upsert('todo', { id: `ok${i}`, name: 'fine' });
+    await waitFor('todo applied', () => appliedAll('todo'));
+    const applied = await rows('todo');
+    assert.equal(applied.get('poison'), undefined);
+    for (let i = 0; i < 20; i++) assert.equal(applied.get(`ok${i}`)?.name, 'fine');
+    const list = await letters.list({ entity: 'todo', key: 'poison' });
+    assert.deepEqual(
+      list.map((l) => l.kind),
+      ['failed', 'held'],
+    );
+    assert.match(list[0]!.error, /no_bad_names/);
+    // Fix the cause, then ask for a re-drive: both events apply in order, the key is released.
+    await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_names`);
+    assert.equal(await letters.requestRedrive('todo', partitionOf('poison', P), 'poison'), true);
+    await waitFor(
+      'poison re-driven',
+      async () => (await rows('todo')).get('poison')?.name === 'fixed later',
+    );
+    assert.deepEqual(await letters.list({ entity: 'todo', key: 'poison' }), []);
+    assert.equal((await letters.quarantined('todo', partitionOf('poison', P))).size, 0);
+    await capture.upsert('todo', { id: 'poison', name: 'flowing again' });
+    await waitFor(
+      'poison flows',
+      async () => (await rows('todo')).get('poison')?.name === 'flowing again',
+    );
+    await runner.stop();
+  });
+
+  test('an undecodable entry goes to the dead letters and skip releases its key', async () => {
+    const runner = await startRunner('d');
+    const p = partitionOf('corrupt', P);
+    const schemaId = capture.schemaOf('todo').id;
+    await redisCtx.redis.xadd(
+      capture.keys.stream('todo', p),
+      '*',
+      'op',
+      'u',
+      'entity',
+      'todo',
+      'key',
+      'corrupt',
+      'ts',
+      String(Date.now()),
+      'sid',
+      String(schemaId),
+      'data',
+      Buffer.from([0xff, 0xff, 0xff]),
+    );
+    await capture.upsert('todo', { id: 'corrupt', name: 'good one' });
+    await waitFor('todo applied', () => appliedAll('todo'));
+    assert.equal((await rows('todo')).get('corrupt'), undefined);
+    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    assert.deepEqual(
+      (await letters.list({ key: 'corrupt' })).map((l) => l.kind),
+      ['failed', 'held'],
+    );
+    await letters.requestSkip('todo', p, 'corrupt');
+    await waitFor(
+      'held event applied',
+      async () => (await rows('todo')).get('corrupt')?.name === 'good one',
+    );
+    await runner.stop();
+  });
+
+  test('two instances share the partitions and the result is exact', async () => {
+    const [a, b] = [await startRunner('e1'), await startRunner('e2')];
+    await waitFor(
+      'partitions split',
+      () =>
+        a.ownedPartitions().length > 0 &&
+        b.ownedPartitions().length > 0 &&
+        a.ownedPartitions().length + b.ownedPartitions().length === 2 * P,
+      10_000,
+    );
+    const writes = [];
+    for (let round = 0; round < 5; round++)
+      for (let k = 0; k < 200; k++)
+        writes.push({ op: 'upsert' as const, record: { id: `s${k}`, name: `r${round}` } });
+    for (let k = 0; k < 200; k += 7) writes.push({ op: 'delete' as const, key: `s${k}` });
+    await capture.writeMany('todo', writes);
+    await waitFor('todo applied', () => appliedAll('todo'));
+    const expected = [
+      ...(await expectedState(redisCtx.redis, capture.keys, capture.registry, 'todo', P)),
+    ].filter(([k]) => k.startsWith('s'));
+    const actual = [...(await rows('todo'))].filter(([k]) => k.startsWith('s'));
+    assert.equal(actual.length, expected.length);
+    assert.equal(expected.length, 200 - Math.ceil(200 / 7));
+    const byKey = new Map(actual);
+    for (const [key, record] of expected) assert.equal(byKey.get(key)?.name, record.name, key);
+    await a.stop();
+    await b.stop();
+  });
+
+  test('schema v2 adds a column, filled for new events and empty for old rows', async () => {
+    const v1 = schemaFile('todo') as unknown as { fields: object[] };
+    const v2 = {
+      ...v1,
+      fields: [...v1.fields, { name: 'priority', type: ['null', 'int'], default: null }],
+    } as unknown as AvroSchema;
+    const runner = await startRunner('f');
+    const writer = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: { todo: { schema: v2, partitions: P } },
+    });
+    await writer.upsert('todo', { id: 'v2', name: 'new', priority: 7 });
+    await waitFor('v2 applied', async () => (await rows('todo')).get('v2'));
+    await writer.close();
+    const all = await rows('todo');
+    assert.equal(all.get('v2')?.priority, 7);
+    assert.equal(all.get('ok1')?.priority, null);
+    await runner.stop();
+  });
+});
