@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Type-checks, lints and runs the tests.
 #
-#   scripts/test.sh [unit|integration|all]   (default: all)
+#   scripts/test.sh [unit|integration|faults|all]   (default: all)
 #
 # unit runs test/unit/**/*.test.ts; integration starts the real servers (scripts/servers.sh
-# start) and runs test/integration/**/*.test.ts; all does both. A suite with no files is skipped.
+# start) and runs test/integration/**/*.test.ts; faults runs test/faults/**/*.test.ts one file
+# at a time, because those tests kill processes and stop servers that other tests would need;
+# all does every suite. A suite with no files is skipped.
 # Exits non-zero when the type check, the lint or any test fails.
 set -euo pipefail
 
@@ -13,9 +15,9 @@ cd "$ROOT"
 
 mode=${1:-all}
 case $mode in
-  unit | integration | all) ;;
+  unit | integration | faults | all) ;;
   *)
-    echo "usage: scripts/test.sh [unit|integration|all]" >&2
+    echo "usage: scripts/test.sh [unit|integration|faults|all]" >&2
     exit 2
     ;;
 esac
@@ -40,6 +42,7 @@ fi
 shopt -s globstar nullglob
 unit_files=(test/unit/**/*.test.ts)
 integration_files=(test/integration/**/*.test.ts)
+fault_files=(test/faults/**/*.test.ts)
 
 summary_dir=$(mktemp -d)
 trap 'rm -rf "$summary_dir"' EXIT
@@ -50,14 +53,14 @@ failed_total=0
 
 # Runs one suite and adds its counts (from the spec reporter's closing lines) to the totals.
 run_suite() {
-  local name=$1 status=0 out="$summary_dir/$1.out" count
-  shift
+  local name=$1 concurrency=$2 status=0 out="$summary_dir/$1.out" count
+  shift 2
   if [[ $# -eq 0 ]]; then
     echo "== $name tests: no files, skipped"
     return 0
   fi
   echo "== $name tests ($# files)"
-  node --import tsx --test --test-concurrency=4 --test-timeout=300000 --test-reporter=spec \
+  node --import tsx --test --test-concurrency="$concurrency" --test-timeout=300000 --test-reporter=spec \
     "$@" 2>&1 | tee "$out" || status=$?
   while read -r count; do
     passed_total=$((passed_total + count))
@@ -72,8 +75,9 @@ run_suite() {
   fi
 }
 
-if [[ $mode != integration ]]; then run_suite unit "${unit_files[@]}"; fi
-if [[ $mode != unit ]]; then run_suite integration "${integration_files[@]}"; fi
+if [[ $mode == unit || $mode == all ]]; then run_suite unit 4 "${unit_files[@]}"; fi
+if [[ $mode == integration || $mode == all ]]; then run_suite integration 4 "${integration_files[@]}"; fi
+if [[ $mode == faults || $mode == all ]]; then run_suite faults 1 "${fault_files[@]}"; fi
 
 echo "tests: $passed_total passed, $failed_total failed"
 exit "$failed"
