@@ -105,29 +105,7 @@ export class SinkRunner {
   /** Connects, ensures targets and consumer groups, and starts consuming in the background. */
   async start(): Promise<void> {
     await this.sink.connect();
-    const metadata = await new EntityMetadataStore(this.redis, this.keys).all();
-    const entities = this.requestedEntities ?? [...metadata.keys()].sort();
-    this.all = [];
-    for (const entity of entities) {
-      const meta = metadata.get(entity);
-      if (!meta)
-        throw new Error(`entity ${entity} has no metadata: start the capture for it first`);
-      this.targets.set(entity, {
-        entity,
-        schema: await this.registry.latest(entity),
-        keyField: meta.keyField,
-      });
-      for (let p = 0; p < meta.partitions; p++) {
-        this.all.push({ entity, partition: p });
-        await this.redis
-          .xgroup('CREATE', this.keys.stream(entity, p), this.sink.name, '0', 'MKSTREAM')
-          .catch((err: Error) => {
-            // BUSYGROUP: the group exists already; its position is irrelevant, offsets live in the target.
-            if (!err.message.startsWith('BUSYGROUP')) throw err;
-          });
-      }
-    }
-    await this.sink.ensureTargets([...this.targets.values()]);
+    await this.discoverEntities();
     this.running = true;
     await this.heartbeat();
     this.heartbeatTimer = setInterval(
@@ -166,8 +144,41 @@ export class SinkRunner {
     return [...this.partitions.keys()].sort();
   }
 
+  /**
+   * Finds entities to consume (all the capture has pinned, or the configured ones once they
+   * exist), creates their consumer groups and targets. Runs at start and on every heartbeat, so a
+   * sink started before the capture, or a new entity, is picked up without a restart.
+   */
+  private async discoverEntities(): Promise<void> {
+    const metadata = await new EntityMetadataStore(this.redis, this.keys).all();
+    const wanted = this.requestedEntities ?? [...metadata.keys()].sort();
+    const added: EntityTarget[] = [];
+    const refs: PartitionRef[] = [];
+    for (const entity of wanted) {
+      const meta = metadata.get(entity);
+      if (this.targets.has(entity) || !meta) continue;
+      added.push({ entity, schema: await this.registry.latest(entity), keyField: meta.keyField });
+      for (let p = 0; p < meta.partitions; p++) {
+        refs.push({ entity, partition: p });
+        await this.redis
+          .xgroup('CREATE', this.keys.stream(entity, p), this.sink.name, '0', 'MKSTREAM')
+          .catch((err: Error) => {
+            // BUSYGROUP: the group exists already; its position is irrelevant, offsets live in the target.
+            if (!err.message.startsWith('BUSYGROUP')) throw err;
+          });
+      }
+    }
+    if (added.length === 0) return;
+    // Targets first: a partition is only taken once its table or collection exists.
+    await this.sink.ensureTargets([...this.targets.values(), ...added]);
+    for (const target of added) this.targets.set(target.entity, target);
+    this.all.push(...refs);
+    this.logger?.info({ entities: added.map((t) => t.entity) }, 'consuming entities');
+  }
+
   private async heartbeat(): Promise<void> {
     if (!this.running) return;
+    await this.discoverEntities();
     const { acquired, lost, surplus } = await this.leases.heartbeat(this.all);
     this.pendingAcquired.push(...acquired);
     for (const ref of lost) {
