@@ -37,7 +37,8 @@ export class Keys {
 
   /** Remembers the result of a write made with an idempotency key. */
   idempotency(entity: string, partition: number, key: string, idempotencyKey: string): string {
-    return `${this.tag(entity, partition)}:idem:${key}:${idempotencyKey}`;
+    // Length-prefixed: "x:y" + "z" and "x" + "y:z" must not share a record.
+    return `${this.tag(entity, partition)}:idem:${key.length}:${key}:${idempotencyKey}`;
   }
 
   /** Highest stream id a sink has durably applied in one partition (the applied watermark). */

@@ -206,11 +206,15 @@ export class Capture {
     const prepared: PreparedWrite[] = [];
     const issues: ValidationError['issues'][number][] = [];
     writes.forEach((write, index) => {
+      // A batch-level idempotency key covers every write: a retried batch repeats nothing.
+      const idempotencyKey =
+        write.idempotencyKey ??
+        (options.idempotencyKey ? `${options.idempotencyKey}#${index}` : undefined);
       try {
         prepared.push(
           write.op === 'upsert'
-            ? this.prepareUpsert(state, write.record, undefined, write.idempotencyKey)
-            : this.prepareDelete(state, write.key, write.idempotencyKey),
+            ? this.prepareUpsert(state, write.record, undefined, idempotencyKey)
+            : this.prepareDelete(state, write.key, idempotencyKey),
         );
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;

@@ -37,12 +37,13 @@ export function prepareRecord(entity: string, type: avro.Type, input: unknown): 
   }
   const filled: Record<string, unknown> = { ...(input as Record<string, unknown>) };
   const issues: ValidationIssue[] = [];
+  const fields = recordFields(type, entity);
   for (const name of Object.keys(filled)) {
-    if (!recordFields(type, entity).some((f) => f.name === name)) {
+    if (!fields.some((f) => f.name === name)) {
       issues.push({ path: name, message: 'is not a field of the schema' });
     }
   }
-  for (const field of recordFields(type, entity)) {
+  for (const field of fields) {
     if (filled[field.name] === undefined) {
       const fallback = field.defaultValue();
       if (fallback !== undefined) filled[field.name] = fallback;

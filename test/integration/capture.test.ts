@@ -119,6 +119,41 @@ describe('capture against real Redis', () => {
     assert.equal(events.length, 1);
   });
 
+  test('idempotency records of different keys never collide ("x:y"+"z" vs "x"+"y:z")', async () => {
+    const one = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix: `${prefix}-one`,
+      entities: { todo: { schema: schemaFile('todo'), partitions: 1 } },
+    });
+    try {
+      await one.upsert('todo', { id: 'x:y', name: 'a' }, { idempotencyKey: 'z' });
+      const second = await one.upsert('todo', { id: 'x', name: 'b' }, { idempotencyKey: 'y:z' });
+      assert.equal(second.duplicate, false);
+      assert.equal((await one.get('todo', 'x'))?.record.name, 'b');
+    } finally {
+      await one.close();
+      const stale = await keysUnder(ctx.redis, `${prefix}-one:*`);
+      if (stale.length > 0) await ctx.redis.del(...stale);
+    }
+  });
+
+  test('a batch-level idempotency key makes a retried batch write nothing', async () => {
+    const batch = [
+      { op: 'upsert' as const, record: { id: 'b1', name: 'one' } },
+      { op: 'delete' as const, key: 'b2' },
+    ];
+    const first = await capture.writeMany('todo', batch, { idempotencyKey: 'batch-1' });
+    const again = await capture.writeMany('todo', batch, { idempotencyKey: 'batch-1' });
+    assert.deepEqual(
+      again.map((r) => r.id),
+      first.map((r) => r.id),
+    );
+    assert.deepEqual(
+      again.map((r) => r.duplicate),
+      [true, true],
+    );
+  });
+
   test('the idempotency window expires', async () => {
     const short = await createCapture({
       redis: { url: testEnv.redisUrl },

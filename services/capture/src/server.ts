@@ -49,7 +49,7 @@ export function buildCaptureServer(
   if (options.token) {
     const token = options.token;
     app.addHook('onRequest', async (request, reply) => {
-      if (request.url === '/healthz') return;
+      if (request.url.split('?', 1)[0] === '/healthz') return;
       if (!bearerMatches(request.headers.authorization, token)) {
         await reply
           .code(401)
@@ -62,8 +62,11 @@ export function buildCaptureServer(
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = toHttpError(err);
     const entity = (request.params as Partial<EntityParams> | undefined)?.entity;
-    if (entity && err instanceof CdcError && status < 500) {
-      capture.instrumentation.emit('capture.rejected', { entity, code: err.code });
+    // Only refused writes count, labelled by configured entities only: the label set stays bounded.
+    const isWrite = request.method !== 'GET';
+    if (isWrite && entity && err instanceof CdcError && status < 500) {
+      const label = capture.entityNames().includes(entity) ? entity : '(unknown)';
+      capture.instrumentation.emit('capture.rejected', { entity: label, code: err.code });
     }
     if (status >= 500) request.log.error({ err }, 'request failed');
     void reply.code(status).send(body);

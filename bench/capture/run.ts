@@ -1,0 +1,451 @@
+/**
+ * Capture benchmark: what the atomic cache-and-log write costs next to appending the same event
+ * with a plain XADD, measured in one run against the same Redis.
+ *
+ *   node --import tsx bench/capture/run.ts [--rounds 3] [--single 2000] [--warmup 200]
+ *                                          [--records 50000] [--batch 1000] [--breakdown]
+ *
+ * Every option can also come from the environment (BENCH_ROUNDS, BENCH_SINGLE, BENCH_WARMUP,
+ * BENCH_RECORDS, BENCH_BATCH, BENCH_BREAKDOWN); REDIS_URL says where Redis is.
+ *
+ * Each round runs the raw baseline and capture back to back, alternating which goes first, so
+ * that a noisy neighbour hits both about equally; the report gives the median over the rounds
+ * and the median of the per-round capture/raw ratios. The raw baseline appends exactly the stream
+ * entry capture appends (the envelope codec's fields, the record Avro-encoded with the same
+ * schema) to streams of the same partitioning, so the difference is what capture adds: record
+ * validation, the JSON cache copy, the Lua script and its HSET.
+ *
+ * Everything is written under a fresh key prefix, deleted at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { Redis } from 'ioredis';
+import { type BatchWrite, type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { encodeEnvelope } from '../../runtime/envelope.ts';
+import { Keys } from '../../runtime/keys.ts';
+import { partitionOf } from '../../runtime/partition.ts';
+import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
+import { prepareRecord } from '../../runtime/schema/prepare-record.ts';
+
+/** What `run.ts` measures and how much. */
+interface BenchOptions {
+  /** Rounds of baseline + subject; the report gives medians. Default 3. */
+  rounds: number;
+  /** Sequential single writes measured per round and side. Default 2000. */
+  single: number;
+  /** Single writes before measuring, per round and side (not counted). Default 200. */
+  warmup: number;
+  /** Records written by the batched phase per round and side. Default 50 000. */
+  records: number;
+  /** Writes per `writeMany` call / per pipeline. Default 1000. */
+  batch: number;
+  /** Also measure where capture's time goes (client-side preparation, Lua). Default off. */
+  breakdown: boolean;
+}
+
+const ENTITY = 'todo';
+const PARTITIONS = 4;
+/** Distinct entity keys the records cycle through, so the cache stays a fixed size. */
+const KEY_SPACE = 10_000;
+/** Table labels of the two compared batched phases. */
+const PHASE_LABELS: Record<string, string> = {
+  raw: 'raw XADD, pipelined',
+  capture: 'capture.writeMany',
+};
+/** The issue's target: batched capture at least this fraction of raw XADD throughput. */
+const TARGET_RATIO = 0.8;
+
+function parseOptions(argv: string[]): BenchOptions {
+  const count = (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+    return n;
+  };
+  const program = new Command('bench-capture')
+    .description('Capture write latency and throughput beside raw XADD, in one run')
+    .addOption(
+      new Option('--rounds <n>', 'rounds (medians reported)')
+        .env('BENCH_ROUNDS')
+        .argParser(count)
+        .default(3),
+    )
+    .addOption(
+      new Option('--single <n>', 'sequential single writes measured per round')
+        .env('BENCH_SINGLE')
+        .argParser(count)
+        .default(2000),
+    )
+    .addOption(
+      new Option('--warmup <n>', 'unmeasured single writes per round')
+        .env('BENCH_WARMUP')
+        .argParser(count)
+        .default(200),
+    )
+    .addOption(
+      new Option('--records <n>', 'records per batched phase')
+        .env('BENCH_RECORDS')
+        .argParser(count)
+        .default(50_000),
+    )
+    .addOption(
+      new Option('--batch <n>', 'writes per writeMany / pipeline')
+        .env('BENCH_BATCH')
+        .argParser(count)
+        .default(1000),
+    )
+    .addOption(
+      new Option('--breakdown', 'also measure where capture spends its time')
+        .env('BENCH_BREAKDOWN')
+        .default(false),
+    )
+    .parse(argv);
+  return program.opts<BenchOptions>();
+}
+
+/** A todo of the size an application would write: about 220 bytes of JSON, 137 of Avro. */
+function todo(i: number): Record<string, unknown> {
+  const at = 1_790_000_000_000 + i;
+  return {
+    id: `todo-${i % KEY_SPACE}`,
+    name: `write the quarterly report, part ${i}`,
+    description: 'collect the numbers from every team, check them twice and send a draft',
+    done: i % 3 === 0,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+}
+
+/** Awaits `write(i)` one after the other and returns the latency percentiles, ms. */
+async function sequential(
+  warmup: number,
+  count: number,
+  offset: number,
+  write: (i: number) => Promise<unknown>,
+): Promise<Latency> {
+  for (let i = 0; i < warmup; i++) await write(offset + i);
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await write(offset + warmup + i);
+    samples[i] = performance.now() - started;
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+/** Runs `writeBatch(from, to)` over `records` in slices of `batch`; returns events/s. */
+async function batched(
+  records: number,
+  batch: number,
+  writeBatch: (from: number, to: number) => Promise<unknown>,
+): Promise<number> {
+  const started = performance.now();
+  for (let from = 0; from < records; from += batch) {
+    await writeBatch(from, Math.min(records, from + batch));
+  }
+  return records / ((performance.now() - started) / 1000);
+}
+
+/** The sides compared: each appends one todo event per write. */
+interface Side {
+  single(i: number): Promise<unknown>;
+  batch(from: number, to: number): Promise<unknown>;
+}
+
+function captureSide(capture: Capture): Side {
+  return {
+    single: (i) => capture.upsert(ENTITY, todo(i)),
+    batch: (from, to) => {
+      const writes: BatchWrite[] = [];
+      for (let i = from; i < to; i++) writes.push({ op: 'upsert', record: todo(i) });
+      return capture.writeMany(ENTITY, writes);
+    },
+  };
+}
+
+/**
+ * Plain XADD of the entry capture would append: same envelope fields, same Avro payload, same
+ * partition streams (under another prefix). The record is encoded per write, as any producer
+ * would, but neither validated nor cached.
+ */
+function rawSide(redis: Redis, keys: Keys, capture: Capture): Side {
+  const { id: schemaId, type } = capture.schemaOf(ENTITY);
+  const args = (i: number): [string, ...Array<string | Buffer>] => {
+    const record = todo(i);
+    const key = String(record.id);
+    const fields = encodeEnvelope({
+      op: 'upsert',
+      entity: ENTITY,
+      key,
+      capturedAt: Date.now(),
+      schemaId,
+      payload: type.toBuffer(record),
+    });
+    return [keys.stream(ENTITY, partitionOf(key, PARTITIONS)), '*', ...fields];
+  };
+  return {
+    single: (i) => redis.xadd(...args(i)),
+    batch: (from, to) => {
+      const pipeline = redis.pipeline();
+      for (let i = from; i < to; i++) pipeline.xadd(...args(i));
+      return pipeline.exec();
+    },
+  };
+}
+
+/** A batched load: writes records `from` to `to` (exclusive). */
+type BatchPhase = (from: number, to: number) => Promise<unknown>;
+
+/**
+ * Diagnostics (`--breakdown`): capture's batched load taken apart. `prepare only` is capture's
+ * client-side work alone (validate, normalize, Avro-encode, JSON for the cache, envelope), no
+ * Redis. The EVALSHA phases do that same work and send capture's exact arguments, pipelined, to
+ * scripts that do nothing, only XADD, or XADD + HSET: the steps from raw XADD to capture show
+ * what the script call, its arguments and the cache write each cost.
+ */
+function breakdownPhases(redis: Redis, keys: Keys, capture: Capture): Record<string, BatchPhase> {
+  const { id: schemaId, type } = capture.schemaOf(ENTITY);
+  // Diagnostic-only scripts with capture-write's KEYS/ARGV layout; they never touch real data.
+  const scripts = {
+    benchNoop: 'return 1',
+    benchXadd: "return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 7))",
+    benchXaddHset: [
+      "local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 7))",
+      "redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', id, 's', ARGV[3])",
+      'return {id, 1}',
+    ].join('\n'),
+  } as const;
+  for (const [name, lua] of Object.entries(scripts)) {
+    redis.defineCommand(name, { numberOfKeys: 3, lua });
+  }
+  const prepared = (i: number): Array<string | number | Buffer> => {
+    const record = prepareRecord(ENTITY, type, todo(i));
+    const key = String(record.id);
+    const partition = partitionOf(key, PARTITIONS);
+    const fields = encodeEnvelope({
+      op: 'upsert',
+      entity: ENTITY,
+      key,
+      capturedAt: Date.now(),
+      schemaId,
+      payload: type.toBuffer(record),
+    });
+    return [
+      keys.cache(ENTITY, partition, key),
+      keys.stream(ENTITY, partition),
+      keys.idempotency(ENTITY, partition, key, ''),
+      'u',
+      JSON.stringify(record),
+      String(schemaId),
+      '',
+      86_400_000,
+      '',
+      ...fields,
+    ];
+  };
+  const scripted =
+    (command: keyof typeof scripts): BatchPhase =>
+    (from, to) => {
+      // Commands added by defineCommand are not in ioredis' types.
+      const pipeline = redis.pipeline() as unknown as Record<
+        string,
+        (...args: Array<string | number | Buffer>) => unknown
+      > & { exec(): Promise<unknown> };
+      for (let i = from; i < to; i++) pipeline[command]!(...prepared(i));
+      return pipeline.exec();
+    };
+  return {
+    'prepare only, no Redis': async (from, to) => {
+      for (let i = from; i < to; i++) prepared(i);
+    },
+    'EVALSHA of a no-op script, capture arguments': scripted('benchNoop'),
+    'EVALSHA of XADD only': scripted('benchXadd'),
+    'EVALSHA of XADD + HSET': scripted('benchXaddHset'),
+  };
+}
+
+/**
+ * CPU time the Redis server process has used, µs (INFO cpu). Unlike INFO commandstats it counts
+ * request parsing and replies too, and does not count a script's inner commands twice.
+ */
+async function redisCpuMicros(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+  return Math.round((seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6);
+}
+
+async function deleteUnder(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (found.length > 0) await redis.unlink(...found);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+function fmt(n: number, digits = 3): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
+}
+
+function fmtRate(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv);
+  const redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  const prefix = `bench_capture_${randomBytes(4).toString('hex')}`;
+  const redis = new Redis(redisUrl, { lazyConnect: true });
+  await redis.connect();
+  const schema = JSON.parse(
+    readFileSync(new URL('../../schemas/todo.avsc', import.meta.url), 'utf8'),
+  ) as AvroSchema;
+  let capture: Capture | undefined;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  try {
+    capture = await createCapture({
+      redis: { url: redisUrl },
+      prefix,
+      entities: { [ENTITY]: { schema, partitions: PARTITIONS } },
+    });
+    const sides = {
+      raw: rawSide(redis, new Keys(`${prefix}:raw`), capture),
+      capture: captureSide(capture),
+    };
+    const diagnostics = options.breakdown
+      ? breakdownPhases(redis, new Keys(`${prefix}:diag`), capture)
+      : {};
+    const single = { raw: [] as Latency[], capture: [] as Latency[] };
+    const throughput = { raw: [] as number[], capture: [] as number[] };
+    const ratios: number[] = [];
+    /** Per batched phase: events/s and Redis µs per event, one entry per round. */
+    const phases = new Map<string, { rate: number[]; redisMicros: number[] }>();
+    const runBatched = async (name: string, phase: BatchPhase): Promise<number> => {
+      const busyBefore = options.breakdown ? await redisCpuMicros(redis) : 0;
+      const rate = await batched(options.records, options.batch, phase);
+      const busy = options.breakdown ? (await redisCpuMicros(redis)) - busyBefore : Number.NaN;
+      const entry = phases.get(name) ?? { rate: [], redisMicros: [] };
+      entry.rate.push(rate);
+      entry.redisMicros.push(busy / options.records);
+      phases.set(name, entry);
+      return rate;
+    };
+
+    log(
+      `capture bench: ${options.rounds} rounds, ${options.single} single writes ` +
+        `(+${options.warmup} warm-up), ${options.records} records in batches of ${options.batch}`,
+    );
+    for (let round = 0; round < options.rounds; round++) {
+      // Alternate which side goes first so drift in the machine's load hits both.
+      const order = round % 2 === 0 ? (['raw', 'capture'] as const) : (['capture', 'raw'] as const);
+      for (const name of order) {
+        single[name].push(
+          await sequential(options.warmup, options.single, round * 1_000_000, sides[name].single),
+        );
+      }
+      for (const name of order) {
+        throughput[name].push(await runBatched(name, sides[name].batch));
+      }
+      ratios.push(throughput.capture.at(-1)! / throughput.raw.at(-1)!);
+      for (const [name, phase] of Object.entries(diagnostics)) await runBatched(name, phase);
+      log(
+        `round ${round + 1}: single p50 raw ${fmt(single.raw.at(-1)!.p50)} ms, capture ` +
+          `${fmt(single.capture.at(-1)!.p50)} ms; batched raw ${fmtRate(throughput.raw.at(-1)!)}/s, ` +
+          `capture ${fmtRate(throughput.capture.at(-1)!)}/s (${fmt(ratios.at(-1)!, 2)}x)`,
+      );
+      // Start every round from the same state: the streams only grow otherwise.
+      await deleteUnder(redis, `${prefix}:raw:*`);
+      await deleteUnder(redis, `${prefix}:diag:*`);
+      for (let p = 0; p < PARTITIONS; p++) await redis.unlink(capture.keys.stream(ENTITY, p));
+    }
+
+    const result = {
+      bench: 'capture',
+      date: new Date().toISOString().slice(0, 10),
+      node: process.version,
+      cpus: cpus().length,
+      redis: (await redis.info('server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown',
+      options,
+      single: {
+        raw: {
+          p50: median(single.raw.map((l) => l.p50)),
+          p99: median(single.raw.map((l) => l.p99)),
+        },
+        capture: {
+          p50: median(single.capture.map((l) => l.p50)),
+          p99: median(single.capture.map((l) => l.p99)),
+        },
+      },
+      batched: {
+        raw: median(throughput.raw),
+        capture: median(throughput.capture),
+        ratio: median(ratios),
+        ratios,
+      },
+      breakdown: options.breakdown
+        ? Object.fromEntries(
+            [...phases].map(([name, p]) => [
+              name,
+              { eventsPerSecond: median(p.rate), redisMicrosPerEvent: median(p.redisMicros) },
+            ]),
+          )
+        : undefined,
+      target: TARGET_RATIO,
+      meetsTarget: median(ratios) >= TARGET_RATIO,
+    };
+
+    const s = result.single;
+    const b = result.batched;
+    const lines = [
+      '| measure | raw XADD | capture | capture / raw |',
+      '|---|---:|---:|---:|',
+      `| single write p50 (ms) | ${fmt(s.raw.p50)} | ${fmt(s.capture.p50)} | ${fmt(s.capture.p50 / s.raw.p50, 2)}x |`,
+      `| single write p99 (ms) | ${fmt(s.raw.p99)} | ${fmt(s.capture.p99)} | ${fmt(s.capture.p99 / s.raw.p99, 2)}x |`,
+      `| batched, ${options.batch} per call (events/s) | ${fmtRate(b.raw)} | ${fmtRate(b.capture)} | **${fmt(b.ratio, 2)}x** |`,
+    ];
+    if (result.breakdown) {
+      lines.push(
+        '',
+        '| batched phase | events/s | vs raw XADD | Redis CPU µs / event |',
+        '|---|---:|---:|---:|',
+      );
+      for (const [name, p] of Object.entries(result.breakdown)) {
+        lines.push(
+          `| ${PHASE_LABELS[name] ?? name} | ${fmtRate(p.eventsPerSecond)} | ${fmt(p.eventsPerSecond / b.raw, 2)}x | ${fmt(p.redisMicrosPerEvent, 1)} |`,
+        );
+      }
+    }
+    process.stdout.write(`\n${lines.join('\n')}\n\n`);
+    process.stdout.write(
+      `batched capture / raw XADD = ${fmt(b.ratio, 2)}x ` +
+        `(median of the per-round ratios ${ratios.map((r) => fmt(r, 2)).join(', ')}); ` +
+        `target >= ${TARGET_RATIO}x: ${result.meetsTarget ? 'met' : 'NOT met'}\n`,
+    );
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await capture?.close();
+    await deleteUnder(redis, `${prefix}:*`);
+    await redis.quit();
+  }
+}
+
+await main();
