@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import type { Sink } from '../../runtime/sink/sink.ts';
+import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
+import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
+import { testEnv } from '../helpers/env.ts';
+import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
+import { createTestPostgres } from '../helpers/postgres.ts';
+import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { schemaFile } from '../support/capture-fixtures.ts';
+import { expectedState } from '../support/expected-state.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const P = 2;
+
+describe('PostgreSQL and MongoDB sinks side by side on the same streams', {
+  timeout: 120_000,
+}, () => {
+  let redisCtx: TestRedis;
+  let mongoCtx: TestMongo;
+  let pgCtx: Awaited<ReturnType<typeof createTestPostgres>>;
+  let prefix: string;
+  let capture: Capture;
+  const runners: SinkRunner[] = [];
+
+  const run = async (sink: Sink) => {
+    const runner = new SinkRunner({
+      sink,
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      blockMs: 100,
+      leaseMs: 1500,
+      consumer: `${sink.name}-1`,
+    });
+    await runner.start();
+    runners.push(runner);
+  };
+
+  const caughtUp = async (sink: string) => {
+    for (let p = 0; p < P; p++) {
+      const last = (
+        await redisCtx.redis.xrevrange(capture.keys.stream('todo', p), '+', '-', 'COUNT', 1)
+      )[0]?.[0];
+      if (last && (await redisCtx.redis.get(capture.keys.watermark('todo', p, sink))) !== last)
+        return false;
+    }
+    return true;
+  };
+
+  before(async () => {
+    redisCtx = await createTestRedis('sidebyside');
+    prefix = redisCtx.prefix.replace(/:$/, '');
+    mongoCtx = await createTestMongo('sidebyside');
+    pgCtx = await createTestPostgres('sidebyside');
+    capture = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: { todo: { schema: schemaFile('todo'), partitions: P } },
+    });
+  });
+
+  after(async () => {
+    for (const r of runners) await r.stop().catch(() => undefined);
+    await capture.close();
+    await redisCtx.cleanup();
+    await mongoCtx.cleanup();
+    await pgCtx.cleanup();
+  });
+
+  test('each sink has its own group and offsets, and both equal the expected state', async () => {
+    const mongoUrl = testEnv.mongoUrl.replace(
+      /^(mongodb:\/\/[^/?]*)(\/[^?]*)?/,
+      `$1/${mongoCtx.dbName}`,
+    );
+    await run(new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }));
+    await run(new MongoSink({ url: mongoUrl }));
+    const writes = [];
+    for (let round = 0; round < 4; round++)
+      for (let k = 0; k < 150; k++)
+        writes.push({ op: 'upsert' as const, record: { id: `k${k}`, name: `r${round}` } });
+    for (let k = 0; k < 150; k += 5) writes.push({ op: 'delete' as const, key: `k${k}` });
+    await capture.writeMany('todo', writes);
+    await waitFor(
+      'both sinks caught up',
+      async () => (await caughtUp('postgres')) && (await caughtUp('mongo')),
+      60_000,
+    );
+
+    const groups = (await redisCtx.redis.xinfo('GROUPS', capture.keys.stream('todo', 0))) as Array<
+      Array<string | number>
+    >;
+    assert.deepEqual(groups.map((g) => String(g[g.indexOf('name') + 1])).sort(), [
+      'mongo',
+      'postgres',
+    ]);
+
+    const expected = await expectedState(redisCtx.redis, capture.keys, capture.registry, 'todo', P);
+    const { rows } = await pgCtx.pool.query<{ id: string; name: string }>(
+      `SELECT id, name FROM ${pg.escapeIdentifier(pgCtx.schema)}.todo`,
+    );
+    assert.deepEqual(
+      new Map(rows.map((r) => [r.id, r.name])),
+      new Map([...expected].map(([k, r]) => [k, r.name])),
+    );
+    const docs = await mongoCtx.db.collection('todo').find({ _deleted: false }).toArray();
+    assert.deepEqual(
+      new Map(docs.map((d) => [String(d._id), d.name])),
+      new Map([...expected].map(([k, r]) => [k, r.name])),
+    );
+
+    const { rows: pgOffsets } = await pgCtx.pool.query(
+      `SELECT partition, stream_id FROM ${pg.escapeIdentifier(pgCtx.schema)}.cdc_offsets ORDER BY partition`,
+    );
+    const mongoOffsets = await mongoCtx.db.collection('cdc_offsets').find().toArray();
+    assert.equal(pgOffsets.length, P);
+    assert.equal(mongoOffsets.length, P);
+  });
+});
