@@ -1,10 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type avro from 'avsc';
 import { Redis } from 'ioredis';
+import { backoffDelay } from '../backoff.ts';
 import { CaptureWriteCode, defineCommands } from '../commands/index.ts';
 import { encodeEnvelope } from '../envelope.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { ConflictError } from '../errors/conflict-error.ts';
 import { NoSinksError } from '../errors/no-sinks-error.ts';
+import { NotFoundError } from '../errors/not-found-error.ts';
 import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
 import { ValidationError } from '../errors/validation-error.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
@@ -84,6 +87,8 @@ interface PreparedWrite {
 }
 
 const GROUPS_CACHE_MS = 1000;
+const MAX_CAS_ATTEMPTS = 50;
+const CAS_BACKOFF = { initialMs: 1, maxMs: 50 };
 
 /**
  * Writes entities: the cache value and its change event in one atomic Redis script, so the
@@ -168,19 +173,59 @@ export class Capture {
     record: unknown,
     options: WriteOptions & { key?: string } = {},
   ): Promise<WriteResult> {
-    const prepared = this.prepareUpsert(
-      this.entity(entity),
-      record,
-      options.key,
-      options.idempotencyKey,
+    const state = this.entity(entity);
+    const prepared = this.prepareUpsert(state, record, options.key, options.idempotencyKey);
+    return this.write(state, () => prepared, options);
+  }
+
+  /**
+   * Changes some fields of a cached record. The merged record is validated against the schema
+   * and written with the whole record in its event, so sinks and replays never see a partial one.
+   * The write is a compare-and-set on the cached version: if another write lands in between, the
+   * patch is merged again onto the newer value, so concurrent patches of different fields all
+   * survive. Throws NotFoundError when the key is not cached.
+   */
+  async patch(
+    entity: string,
+    key: string,
+    fields: unknown,
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    const state = this.entity(entity);
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+      throw new ValidationError(entity, [
+        { path: '', message: 'expected a JSON object with the fields to change' },
+      ]);
+    }
+    const changes = fields as Record<string, unknown>;
+    const keyField = state.options.keyField;
+    if (changes[keyField] !== undefined && String(changes[keyField]) !== key) {
+      throw new ValidationError(entity, [
+        { path: keyField, message: 'the key of a record cannot change' },
+      ]);
+    }
+    return this.write(
+      state,
+      async () => {
+        const cached = await this.get(entity, key);
+        if (!cached) throw new NotFoundError(entity, key);
+        const prepared = this.prepareUpsert(
+          state,
+          { ...cached.record, ...changes },
+          key,
+          options.idempotencyKey,
+        );
+        return { ...prepared, expectedVersion: cached.version };
+      },
+      options,
     );
-    return this.write(prepared, options);
   }
 
   /** Removes the key from the cache and appends a delete event. */
   async delete(entity: string, key: string, options: WriteOptions = {}): Promise<WriteResult> {
-    const prepared = this.prepareDelete(this.entity(entity), key, options.idempotencyKey);
-    return this.write(prepared, options);
+    const state = this.entity(entity);
+    const prepared = this.prepareDelete(state, key, options.idempotencyKey);
+    return this.write(state, () => prepared, options);
   }
 
   /** The cached value of a key, or undefined. */
@@ -247,16 +292,34 @@ export class Capture {
     return results;
   }
 
-  private async write(prepared: PreparedWrite, options: WriteOptions): Promise<WriteResult> {
-    const mode = options.mode ?? prepared.entity.options.writeMode;
+  /**
+   * Runs one prepared write. `prepare` is called again when a compare-and-set lost its race
+   * (only patches set an expected version), at most MAX_CAS_ATTEMPTS times.
+   */
+  private async write(
+    entity: EntityState,
+    prepare: () => PreparedWrite | Promise<PreparedWrite>,
+    options: WriteOptions,
+  ): Promise<WriteResult> {
+    const mode = options.mode ?? entity.options.writeMode;
+    let prepared = await prepare();
     // Resolved before writing: a write-through nobody can confirm is refused, not half-done.
-    const sinks =
-      mode === 'through' ? await this.requiredSinks(prepared.entity, [prepared.partition]) : [];
+    const sinks = mode === 'through' ? await this.requiredSinks(entity, [prepared.partition]) : [];
     const started = performance.now();
-    const reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
+    let reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
+    for (
+      let attempt = 1;
+      reply === CaptureWriteCode.VersionMismatch && attempt < MAX_CAS_ATTEMPTS;
+      attempt++
+    ) {
+      // Jittered pause: writers that lost the same race do not collide again in lockstep.
+      await sleep(backoffDelay(attempt, CAS_BACKOFF));
+      prepared = await prepare();
+      reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
+    }
     const result = this.toResult(prepared, reply, mode, started);
     if (mode === 'through') {
-      await this.waitForSinks(prepared.entity, [result], sinks, options.timeoutMs);
+      await this.waitForSinks(entity, [result], sinks, options.timeoutMs);
       result.appliedBy = sinks;
     }
     return result;

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { BackoffOptions } from '../backoff.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import type { Instrumentation } from '../instrumentation/instrumentation.ts';
 import type { RedisConnectionOptions } from '../redis-connection.ts';
-import type { BackoffOptions } from './backoff.ts';
 import type { Sink } from './sink.ts';
 
 /** Options of a SinkRunner. */

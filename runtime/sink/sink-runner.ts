@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../backoff.ts';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
 import { decodeEnvelope } from '../envelope.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
@@ -10,7 +11,6 @@ import type { RegisteredSchema } from '../schema/schema-registry.ts';
 import { SchemaRegistry } from '../schema/schema-registry.ts';
 import { compareStreamIds, streamIdTime, ZERO_ID } from '../stream-id.ts';
 import { WatermarkPublisher } from '../watermark/watermark-publisher.ts';
-import { backoffDelay } from './backoff.ts';
 import { DeadLetters, type QuarantineState } from './dead-letters.ts';
 import { PartitionLeases, type PartitionRef } from './partition-leases.ts';
 import type { EntityTarget, PartitionBatch, Sink, SinkEvent } from './sink.ts';

@@ -178,6 +178,34 @@ describe('capture HTTP service against real Redis', () => {
       assert.deepEqual(events[0]?.record, got.record);
     });
 
+    test('PATCH changes only the given fields; a missing key is 404, a bad field 400', async (t) => {
+      const s = await serve(t);
+      await put(s, 'pt', { id: 'pt', name: 'before', description: 'kept' });
+      const patched = await call<WriteAnswer>(
+        s,
+        { method: 'PATCH', url: '/entities/todo/pt', payload: { name: 'after' } },
+        200,
+      );
+      const got = await call<ValueAnswer>(s, { method: 'GET', url: '/entities/todo/pt' }, 200);
+      assert.equal(got.version, patched.id);
+      assert.equal(got.record.name, 'after');
+      assert.equal(got.record.description, 'kept');
+      const missing = await call(
+        s,
+        { method: 'PATCH', url: '/entities/todo/nobody', payload: { name: 'x' } },
+        404,
+      );
+      assert.equal(missing.error, 'NOT_FOUND');
+      assert.match(missing.message, /"nobody" not found/);
+      const bad = await call(
+        s,
+        { method: 'PATCH', url: '/entities/todo/pt', payload: { done: 'yes' } },
+        400,
+      );
+      assert.equal(bad.issues?.[0]?.path, 'done');
+      assert.equal((await s.events('pt')).length, 2);
+    });
+
     test('PUT without an id in the body takes the key from the URL', async (t) => {
       const s = await serve(t);
       const written = await put(s, 'from-url', { name: 'n' });

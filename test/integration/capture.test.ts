@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { ConfigError } from '../../runtime/errors/config-error.ts';
+import { NotFoundError } from '../../runtime/errors/not-found-error.ts';
 import { UnknownEntityError } from '../../runtime/errors/unknown-entity-error.ts';
 import { ValidationError } from '../../runtime/errors/validation-error.ts';
 import { partitionOf } from '../../runtime/partition.ts';
@@ -266,6 +267,69 @@ describe('capture against real Redis', () => {
       `a cut batch writes a prefix only (${written})`,
     );
     await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'user', P);
+  });
+
+  test('a patch changes only the given fields and its event carries the whole merged record', async () => {
+    await capture.upsert('todo', { id: 'p1', name: 'n', description: 'd' });
+    const result = await capture.patch('todo', 'p1', { done: true });
+    const cached = await capture.get('todo', 'p1');
+    assert.equal(cached?.version, result.id);
+    assert.deepEqual(cached?.record, {
+      id: 'p1',
+      name: 'n',
+      description: 'd',
+      done: true,
+      created_at: null,
+      updated_at: null,
+    });
+    const events = (await readLog(ctx.redis, capture.keys, capture.registry, 'todo', P)).filter(
+      (e) => e.key === 'p1',
+    );
+    assert.deepEqual(events.at(-1)?.record, cached?.record);
+  });
+
+  test('patching a missing key is NotFoundError and a bad patch writes nothing', async () => {
+    await assert.rejects(capture.patch('todo', 'nobody', { name: 'x' }), NotFoundError);
+    await capture.upsert('todo', { id: 'p2', name: 'n' });
+    const before = await capture.get('todo', 'p2');
+    await assert.rejects(capture.patch('todo', 'p2', { done: 'yes' }), ValidationError);
+    await assert.rejects(capture.patch('todo', 'p2', { id: 'other' }), ValidationError);
+    await assert.rejects(capture.patch('todo', 'p2', { colour: 'red' }), ValidationError);
+    assert.deepEqual(await capture.get('todo', 'p2'), before);
+  });
+
+  test('concurrent patches of different fields of one key all survive', async () => {
+    await capture.upsert('todo', { id: 'p3', name: 'start' });
+    const writers = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        createCapture({
+          redis: { url: testEnv.redisUrl },
+          prefix,
+          entities: { todo: { partitions: P } },
+        }),
+      ),
+    );
+    try {
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < 30; i++) await writers[0]!.patch('todo', 'p3', { name: `name-${i}` });
+        })(),
+        (async () => {
+          for (let i = 0; i < 30; i++)
+            await writers[1]!.patch('todo', 'p3', { description: `desc-${i}` });
+        })(),
+        (async () => {
+          for (let i = 0; i < 30; i++) await writers[2]!.patch('todo', 'p3', { done: i % 2 === 0 });
+        })(),
+      ]);
+    } finally {
+      await Promise.all(writers.map((w) => w.close()));
+    }
+    const record = (await capture.get('todo', 'p3'))?.record;
+    assert.equal(record?.name, 'name-29');
+    assert.equal(record?.description, 'desc-29');
+    assert.equal(record?.done, false);
+    await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'todo', P);
   });
 
   test('a capture with a different partition count for an existing entity is refused', async () => {

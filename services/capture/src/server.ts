@@ -79,6 +79,10 @@ export function buildCaptureServer(
     }),
   );
 
+  app.patch<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
+    capture.patch(request.params.entity, request.params.key, request.body, writeOptions(request)),
+  );
+
   app.delete<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
     capture.delete(request.params.entity, request.params.key, writeOptions(request)),
   );
