@@ -88,6 +88,8 @@ interface PreparedWrite {
 
 const GROUPS_CACHE_MS = 1000;
 const MAX_CAS_ATTEMPTS = 50;
+/** Most writes per capture-write-many call: bounds how long one call holds Redis. */
+const WRITE_MANY_CHUNK = 100;
 const CAS_BACKOFF = { initialMs: 1, maxMs: 50 };
 
 /**
@@ -277,14 +279,8 @@ export class Capture {
         ? await this.requiredSinks(state, [...new Set(prepared.map((p) => p.partition))])
         : [];
     const started = performance.now();
-    const pipeline = this.redis.pipeline();
-    for (const write of prepared) pipeline.captureWrite(...this.scriptArgs(write, options.traceId));
-    const replies = (await pipeline.exec()) ?? [];
-    const results = prepared.map((write, i) => {
-      const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
-      if (err) throw err;
-      return this.toResult(write, reply as [string, number] | number, mode, started);
-    });
+    const replies = await this.sendMany(prepared, options.traceId);
+    const results = prepared.map((write, i) => this.toResult(write, replies[i]!, mode, started));
     if (mode === 'through') {
       await this.waitForSinks(state, results, sinks, options.timeoutMs);
       for (const result of results) result.appliedBy = sinks;
@@ -356,10 +352,8 @@ export class Capture {
     };
   }
 
-  private scriptArgs(
-    write: PreparedWrite,
-    traceId: string | undefined,
-  ): [string, string, string, ...Array<string | number | Buffer>] {
+  /** The keys, per-write arguments and event fields of one write, shared by both scripts. */
+  private scriptParts(write: PreparedWrite, traceId: string | undefined) {
     const { entity, key, partition } = write;
     const fields = encodeEnvelope({
       op: write.op,
@@ -370,18 +364,88 @@ export class Capture {
       ...(write.idempotencyKey ? { idempotencyKey: write.idempotencyKey } : {}),
       ...(traceId ? { traceId } : {}),
     });
+    return {
+      cacheKey: this.keys.cache(entity.name, partition, key),
+      idempotencyKey: this.keys.idempotency(
+        entity.name,
+        partition,
+        key,
+        write.idempotencyKey ?? '',
+      ),
+      args: [
+        write.op === 'upsert' ? 'u' : 'd',
+        write.record ? JSON.stringify(write.record) : '',
+        write.op === 'upsert' ? String(entity.schema.id) : '',
+        write.idempotencyKey ?? '',
+        this.idempotencyWindowMs,
+        write.expectedVersion,
+      ] as Array<string | number>,
+      fields,
+    };
+  }
+
+  private scriptArgs(
+    write: PreparedWrite,
+    traceId: string | undefined,
+  ): [string, string, string, ...Array<string | number | Buffer>] {
+    const parts = this.scriptParts(write, traceId);
     return [
-      this.keys.cache(entity.name, partition, key),
-      this.keys.stream(entity.name, partition),
-      this.keys.idempotency(entity.name, partition, key, write.idempotencyKey ?? ''),
-      write.op === 'upsert' ? 'u' : 'd',
-      write.record ? JSON.stringify(write.record) : '',
-      write.op === 'upsert' ? String(entity.schema.id) : '',
-      write.idempotencyKey ?? '',
-      this.idempotencyWindowMs,
-      write.expectedVersion,
-      ...fields,
+      parts.cacheKey,
+      this.keys.stream(write.entity.name, write.partition),
+      parts.idempotencyKey,
+      ...parts.args,
+      ...parts.fields,
     ];
+  }
+
+  /**
+   * Sends a batch as one capture-write-many call per partition (and per WRITE_MANY_CHUNK writes),
+   * all in one pipeline; returns each write's reply in the batch's order.
+   */
+  private async sendMany(
+    prepared: PreparedWrite[],
+    traceId: string | undefined,
+  ): Promise<Array<[string, number] | number>> {
+    const byPartition = new Map<number, number[]>();
+    prepared.forEach((write, i) => {
+      const list = byPartition.get(write.partition) ?? [];
+      list.push(i);
+      byPartition.set(write.partition, list);
+    });
+    const chunks: number[][] = [];
+    for (const indexes of byPartition.values()) {
+      for (let i = 0; i < indexes.length; i += WRITE_MANY_CHUNK) {
+        chunks.push(indexes.slice(i, i + WRITE_MANY_CHUNK));
+      }
+    }
+    // Each call goes to the socket as soon as it is built (no MULTI, no buffered pipeline), so
+    // Redis runs one chunk while the next is being prepared.
+    const calls = chunks.map((chunk) => {
+      const first = prepared[chunk[0]!]!;
+      const keys: string[] = [this.keys.stream(first.entity.name, first.partition)];
+      const args: Array<string | number | Buffer> = [chunk.length];
+      for (const i of chunk) {
+        const parts = this.scriptParts(prepared[i]!, traceId);
+        keys.push(parts.cacheKey, parts.idempotencyKey);
+        args.push(...parts.args, parts.fields.length, ...parts.fields);
+      }
+      return this.redis.captureWriteMany(keys.length, ...keys, ...args);
+    });
+    const settled = await Promise.allSettled(calls);
+    const replies = settled.map((r): [Error | null, unknown] =>
+      r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, undefined],
+    );
+    const out: Array<[string, number] | number> = new Array(prepared.length);
+    chunks.forEach((chunk, c) => {
+      const [err, reply] = replies[c] ?? [new Error('no reply'), undefined];
+      if (err) throw err;
+      const flat = reply as Array<string | number>;
+      chunk.forEach((i, j) => {
+        const code = Number(flat[2 * j + 1]);
+        out[i] = code === CaptureWriteCode.VersionMismatch ? code : [String(flat[2 * j]), code];
+      });
+    });
+    return out;
   }
 
   private prepareUpsert(

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Redis, Result } from 'ioredis';
 
 /**
- * Lua scripts, one per file named `<name>-<numberOfKeys>.lua`. ioredis `defineCommand` sends
+ * Lua scripts, one per file named `<name>-<numberOfKeys>.lua` (or `<name>.lua` when the number of
+ * keys varies: the caller passes it first). ioredis `defineCommand` sends
  * EVALSHA and falls back to EVAL on NOSCRIPT, so each script is loaded once per server.
  */
 const SCRIPTS = [
+  'capture-write-many',
   'register-schema-4',
   'capture-write-3',
   'advance-watermark-1',
@@ -13,18 +15,23 @@ const SCRIPTS = [
   'release-lease-1',
 ] as const;
 
-function commandName(file: string): string {
-  const base = file.slice(0, file.lastIndexOf('-'));
-  return base.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** `<name>-<keys>` has a fixed number of keys; a name without one takes it as its first argument. */
+function parseFile(file: string): { name: string; numberOfKeys: number | undefined } {
+  const match = /^(.*)-(\d+)$/.exec(file);
+  const base = match ? match[1]! : file;
+  return {
+    name: base.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+    numberOfKeys: match ? Number(match[2]) : undefined,
+  };
 }
 
 /** Registers the project's scripts on a connection (idempotent). */
 export function defineCommands(redis: Redis): CdcRedis {
   for (const file of SCRIPTS) {
-    const name = commandName(file);
+    const { name, numberOfKeys } = parseFile(file);
     if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue;
     const lua = readFileSync(new URL(`./${file}.lua`, import.meta.url), 'utf8');
-    redis.defineCommand(name, { numberOfKeys: Number(file.slice(file.lastIndexOf('-') + 1)), lua });
+    redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { numberOfKeys, lua });
   }
   return redis as CdcRedis;
 }
@@ -45,6 +52,10 @@ declare module 'ioredis' {
       expectedLatest: string,
       fingerprint: string,
     ): Result<[number, number, number] | number, Context>;
+    captureWriteMany(
+      numberOfKeys: number,
+      ...keysAndArgs: Arg[]
+    ): Result<Array<string | number>, Context>;
     captureWrite(
       cache: string,
       stream: string,

@@ -24,10 +24,78 @@ function describe(type: avro.Type): string {
   return type.typeName;
 }
 
+/** What prepareRecord needs to know of a record type, worked out once per type. */
+interface RecordPlan {
+  fields: avro.types.Field[];
+  names: Set<string>;
+  /** Top-level fields whose value a logical type converts (dates, timestamps). */
+  logical: avro.types.Field[];
+  /** True when a logical type hides deeper (nested records, arrays, maps): clone everything. */
+  deepLogical: boolean;
+}
+
+const plans = new WeakMap<avro.Type, RecordPlan>();
+
+function hasLogical(type: avro.Type): boolean {
+  if (avro.Type.isType(type, 'logical')) return true;
+  if (avro.Type.isType(type, 'union')) {
+    return (type as unknown as { types: avro.Type[] }).types.some(hasLogical);
+  }
+  return false;
+}
+
+function hasDeepLogical(type: avro.Type, seen = new Set<avro.Type>()): boolean {
+  if (seen.has(type)) return false;
+  seen.add(type);
+  if (avro.Type.isType(type, 'logical')) return true;
+  const inner = type as unknown as {
+    types?: avro.Type[];
+    fields?: avro.types.Field[];
+    itemsType?: avro.Type;
+    valuesType?: avro.Type;
+  };
+  const children = [
+    ...(inner.types ?? []),
+    ...(inner.fields ?? []).map((f) => f.type),
+    ...(inner.itemsType ? [inner.itemsType] : []),
+    ...(inner.valuesType ? [inner.valuesType] : []),
+  ];
+  return children.some((child) => hasDeepLogical(child, seen));
+}
+
+function planOf(entity: string, type: avro.Type): RecordPlan {
+  let plan = plans.get(type);
+  if (!plan) {
+    const fields = recordFields(type, entity);
+    const nested = fields.filter(
+      (f) => !avro.Type.isType(f.type, 'logical', 'union') && hasDeepLogical(f.type),
+    );
+    const unionNested = fields.filter(
+      (f) =>
+        avro.Type.isType(f.type, 'union') &&
+        (f.type as unknown as { types: avro.Type[] }).types.some(
+          (t) => !avro.Type.isType(t, 'logical') && hasDeepLogical(t),
+        ),
+    );
+    plan = {
+      fields,
+      names: new Set(fields.map((f) => f.name)),
+      logical: fields.filter((f) => hasLogical(f.type)),
+      deepLogical: nested.length > 0 || unionNested.length > 0,
+    };
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
 /**
  * Checks an input object against an entity's record schema and returns its normalized copy:
  * defaults filled in, dates as ISO strings. Every problem is reported with the path of the field
  * (avsc's `errorHook`), so a client learns all of them from one 400 answer.
+ *
+ * This runs for every write, so the common case stays cheap: one validity check without a hook
+ * (the hook only runs again to explain a failure), and only the fields a logical type converts are
+ * copied through their type.
  */
 export function prepareRecord(entity: string, type: avro.Type, input: unknown): EntityRecord {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -35,34 +103,39 @@ export function prepareRecord(entity: string, type: avro.Type, input: unknown): 
       { path: '', message: `expected a JSON object, got ${show(input)}` },
     ]);
   }
+  const plan = planOf(entity, type);
   const filled: Record<string, unknown> = { ...(input as Record<string, unknown>) };
   const issues: ValidationIssue[] = [];
-  const fields = recordFields(type, entity);
   for (const name of Object.keys(filled)) {
-    if (!fields.some((f) => f.name === name)) {
-      issues.push({ path: name, message: 'is not a field of the schema' });
-    }
+    if (!plan.names.has(name)) issues.push({ path: name, message: 'is not a field of the schema' });
   }
-  for (const field of fields) {
+  for (const field of plan.fields) {
     if (filled[field.name] === undefined) {
       const fallback = field.defaultValue();
       if (fallback !== undefined) filled[field.name] = fallback;
     }
   }
-  type.isValid(filled, {
-    errorHook(path: string[], value: unknown, fieldType: avro.Type) {
-      // The hook also fires for the enclosing record once an undeclared field was seen.
-      if (path.length === 0) return;
-      issues.push({
-        path: path.join('.'),
-        message:
-          value === undefined
-            ? `is required (${describe(fieldType)})`
-            : `expected ${describe(fieldType)}, got ${show(value)}`,
-      });
-    },
-  });
-  if (issues.length > 0) throw new ValidationError(entity, issues);
-  // clone() runs each logical type's conversions, so the cache and the event hold one form.
-  return { ...(type.clone(filled) as object) } as EntityRecord;
+  if (issues.length > 0 || !type.isValid(filled)) {
+    type.isValid(filled, {
+      errorHook(path: string[], value: unknown, fieldType: avro.Type) {
+        // The hook also fires for the enclosing record once an undeclared field was seen.
+        if (path.length === 0) return;
+        issues.push({
+          path: path.join('.'),
+          message:
+            value === undefined
+              ? `is required (${describe(fieldType)})`
+              : `expected ${describe(fieldType)}, got ${show(value)}`,
+        });
+      },
+    });
+    throw new ValidationError(entity, issues);
+  }
+  // Logical types convert through their type, so the cache and the event hold one form.
+  if (plan.deepLogical) return { ...(type.clone(filled) as object) } as EntityRecord;
+  for (const field of plan.logical) {
+    const value = filled[field.name];
+    if (value !== null && value !== undefined) filled[field.name] = field.type.clone(value);
+  }
+  return filled as EntityRecord;
 }

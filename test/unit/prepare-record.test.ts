@@ -83,3 +83,15 @@ test('a non-object body is refused', () => {
     );
   }
 });
+
+test('a timestamp inside a nullable union is normalized to ISO as well', () => {
+  const record = prepareRecord('todo', todo, {
+    id: 'a',
+    name: 'n',
+    created_at: 1700000000000,
+    updated_at: '2023-11-14T22:13:20Z',
+  });
+  assert.equal(record.created_at, '2023-11-14T22:13:20.000Z');
+  assert.equal(record.updated_at, '2023-11-14T22:13:20.000Z');
+  assert.equal(record.description, null);
+});
