@@ -104,8 +104,19 @@ export class SinkRunner {
 
   /** Connects, ensures targets and consumer groups, and starts consuming in the background. */
   async start(): Promise<void> {
-    await this.sink.connect();
-    await this.discoverEntities();
+    // A target that is down at start is waited for, like one that goes down later.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.sink.connect();
+        await this.discoverEntities();
+        break;
+      } catch (err) {
+        if (!this.sink.isTransient(err)) throw err;
+        const delayMs = backoffDelay(attempt, this.options.retry);
+        this.logger?.warn({ err, attempt, delayMs }, 'target unavailable at start, retrying');
+        await sleep(delayMs);
+      }
+    }
     this.running = true;
     await this.heartbeat();
     this.heartbeatTimer = setInterval(

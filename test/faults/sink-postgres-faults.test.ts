@@ -175,6 +175,26 @@ describe('PostgreSQL sink under faults', () => {
     await assertExact();
     await sink.kill('SIGTERM');
   });
+
+  test('a sink started while PostgreSQL is down waits for it instead of exiting', {
+    skip: !isLocal(testEnv.postgresUrl) && 'POSTGRES_URL is not a harness server',
+  }, async () => {
+    execFileSync('bash', ['scripts/servers.sh', 'stop', 'postgres'], { stdio: 'ignore' });
+    let sink: ServiceProcess | undefined;
+    try {
+      sink = startSink();
+      await load(1000);
+      await sleep(3000);
+      assert.equal(sink.child.exitCode, null, `the sink exited:\n${sink.output()}`);
+    } finally {
+      execFileSync('bash', ['scripts/servers.sh', 'start', 'postgres'], { stdio: 'ignore' });
+    }
+    await waitFor('caught up once PostgreSQL is back', caughtUp, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${sink?.output()}`);
+    });
+    await assertExact();
+    await sink.kill('SIGTERM');
+  });
 });
 
 function isLocal(url: string): boolean {

@@ -75,6 +75,7 @@ export class PostgresSink implements Sink {
   }
 
   async connect(): Promise<void> {
+    if (this.pool) return;
     this.pool = new pg.Pool({
       connectionString: this.options.url,
       max: this.options.poolSize,
