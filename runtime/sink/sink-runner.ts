@@ -282,10 +282,12 @@ export class SinkRunner {
         this.options.consumer,
       )) as Array<[string, string, number, number]>;
       for (const [id, , , count] of pending) deliveries.set(id, count);
+      const committed = offsets.get(offsetKey(ref.entity, ref.partition)) ?? ZERO_ID;
+      await this.rewindGroup(stream, committed);
       const state: PartitionState = {
         ref,
         stream,
-        committed: offsets.get(offsetKey(ref.entity, ref.partition)) ?? ZERO_ID,
+        committed,
         cursor: '0-0',
         deliveries,
         quarantined: await this.deadLetters.quarantined(ref.entity, ref.partition),
@@ -295,6 +297,25 @@ export class SinkRunner {
       this.logger?.info(
         { ...ref, committed: state.committed, reclaimed: claimed },
         'partition acquired',
+      );
+    }
+  }
+
+  /**
+   * The target's offset is the truth, not the group's position: when the target is behind what
+   * the group has delivered (its data was restored from an older backup, dropped, or an operator
+   * deleted its offsets to replay), move the group back so the gap is read again. Safe because
+   * this instance holds the partition's lease; entries it already applied are skipped by offset.
+   */
+  private async rewindGroup(stream: string, committed: string): Promise<void> {
+    const groups = (await this.redis.xinfo('GROUPS', stream)) as Array<Array<string | number>>;
+    const group = groups.find((g) => g[g.indexOf('name') + 1] === this.sink.name);
+    const delivered = group ? String(group[group.indexOf('last-delivered-id') + 1]) : ZERO_ID;
+    if (compareStreamIds(committed, delivered) < 0) {
+      await this.redis.xgroup('SETID', stream, this.sink.name, committed);
+      this.logger?.info(
+        { stream, from: delivered, to: committed },
+        'group moved back to the committed offset',
       );
     }
   }
