@@ -711,6 +711,12 @@ cmd_start() {
       continue
     fi
     clear_stale_pid "$name"
+    # A server this checkout did not start but that answers (docker compose, a system service)
+    # is used as it is.
+    if "${name}_probe" >/dev/null 2>&1; then
+      say "$name: $(server_url "$name") is already served by another process; using it"
+      continue
+    fi
     "${name}_install"
     for port in $(server_ports "$name"); do
       if port_in_use "$(bind_address "$(server_host "$name")")" "$port"; then

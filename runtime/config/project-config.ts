@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { EntityOptions } from '../capture/capture-options.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { loadSchemaFiles } from '../schema/load-schema-files.ts';
@@ -50,7 +50,13 @@ export async function loadProjectConfig(env: Env): Promise<ProjectConfig> {
       throw new ConfigError(`config file ${path} must hold a JSON object`);
     }
   }
-  const schemasDir = resolve(envString(env, 'SCHEMAS_DIR', file.schemasDir ?? 'schemas'));
+  // SCHEMAS_DIR is relative to the working directory, the file's schemasDir to the file itself.
+  const fromEnv = envOptional(env, 'SCHEMAS_DIR');
+  const schemasDir = fromEnv
+    ? resolve(fromEnv)
+    : path && file.schemasDir
+      ? resolve(dirname(path), file.schemasDir)
+      : resolve('schemas');
   const schemas = await loadSchemaFiles(schemasDir);
   const entities: Record<string, EntityOptions> = {};
   const names = file.entities ? Object.keys(file.entities) : [...schemas.keys()];
