@@ -118,4 +118,39 @@ describe('PostgreSQL and MongoDB sinks side by side on the same streams', {
     assert.equal(pgOffsets.length, P);
     assert.equal(mongoOffsets.length, P);
   });
+
+  test('concurrent patches of different fields of one key all survive in both sinks', async () => {
+    await capture.upsert('todo', { id: 'patched', name: 'start', description: 'start' });
+    const other = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: { todo: { partitions: P } },
+    });
+    try {
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < 25; i++)
+            await capture.patch('todo', 'patched', { name: `name-${i}` });
+        })(),
+        (async () => {
+          for (let i = 0; i < 25; i++)
+            await other.patch('todo', 'patched', { description: `desc-${i}` });
+        })(),
+      ]);
+    } finally {
+      await other.close();
+    }
+    await waitFor(
+      'both sinks caught up',
+      async () => (await caughtUp('postgres')) && (await caughtUp('mongo')),
+      60_000,
+    );
+    const { rows } = await pgCtx.pool.query(
+      `SELECT name, description FROM ${pg.escapeIdentifier(pgCtx.schema)}.todo WHERE id = 'patched'`,
+    );
+    assert.deepEqual(rows[0], { name: 'name-24', description: 'desc-24' });
+    const doc = await mongoCtx.db.collection('todo').findOne({ _id: 'patched' as never });
+    assert.equal(doc?.name, 'name-24');
+    assert.equal(doc?.description, 'desc-24');
+  });
 });
