@@ -1,6 +1,8 @@
 /**
- * Redis stream ids are `<ms>-<seq>`. They order numerically per part, not as strings
- * ("9-0" < "10-0"), so every comparison goes through here.
+ * Redis stream ids are `<ms>-<seq>`, two unsigned 64-bit decimals. They order numerically per part,
+ * not as strings ("9-0" < "10-0"), so every comparison goes through here. Comparisons run for
+ * every event a sink reads, so they work on the digit strings (a longer number is larger, equal
+ * lengths compare as text) without BigInt.
  */
 export interface StreamId {
   ms: bigint;
@@ -10,27 +12,45 @@ export interface StreamId {
 const PATTERN = /^(\d+)-(\d+)$/;
 
 export function parseStreamId(id: string): StreamId {
-  const match = PATTERN.exec(id);
-  if (!match) throw new TypeError(`not a stream id: "${id}"`);
-  return { ms: BigInt(match[1]!), seq: BigInt(match[2]!) };
+  const [ms, seq] = splitStreamId(id);
+  return { ms: BigInt(ms), seq: BigInt(seq) };
+}
+
+/** The two parts of a stream id as decimal strings (what SQL bigint parameters take). */
+export function splitStreamId(id: string): [ms: string, seq: string] {
+  const dash = id.indexOf('-');
+  if (dash <= 0 || dash === id.length - 1 || !PATTERN.test(id))
+    throw new TypeError(`not a stream id: "${id}"`);
+  return [id.slice(0, dash), id.slice(dash + 1)];
 }
 
 export function isStreamId(id: string): boolean {
   return PATTERN.test(id);
 }
 
-/** Negative when a < b, zero when equal, positive when a > b. */
+function compareDigits(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Negative when a < b, zero when equal, positive when a > b. Both must be stream ids without
+ * leading zeros (as Redis writes them).
+ */
 export function compareStreamIds(a: string, b: string): number {
-  const x = parseStreamId(a);
-  const y = parseStreamId(b);
-  if (x.ms !== y.ms) return x.ms < y.ms ? -1 : 1;
-  if (x.seq !== y.seq) return x.seq < y.seq ? -1 : 1;
-  return 0;
+  if (!PATTERN.test(a) || !PATTERN.test(b))
+    throw new TypeError(`not a stream id: "${PATTERN.test(a) ? b : a}"`);
+  if (a === b) return 0;
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  return (
+    compareDigits(a.slice(0, da), b.slice(0, db)) || compareDigits(a.slice(da + 1), b.slice(db + 1))
+  );
 }
 
 /** The millisecond timestamp Redis put in the id (when the entry was appended). */
 export function streamIdTime(id: string): number {
-  return Number(parseStreamId(id).ms);
+  return Number(splitStreamId(id)[0]);
 }
 
 /** The lowest possible id: nothing applied yet. */

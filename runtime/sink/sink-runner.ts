@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.ts';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
-import { decodeEnvelope } from '../envelope.ts';
+import { type ChangeEvent, decodeEnvelope } from '../envelope.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { connectRedis } from '../redis-connection.ts';
@@ -380,16 +380,21 @@ export class SinkRunner {
     }
     const durationMs = performance.now() - started;
     const now = Date.now();
+    // Acknowledge and announce every partition of the batch in one round trip.
+    const pipeline = this.redis.pipeline();
     for (const { state, batch, ids } of planned) {
-      await this.redis.xack(state.stream, this.sink.name, ...ids);
-      state.committed = batch.offset;
-      for (const id of ids) state.deliveries.delete(id);
-      await this.watermarks.advance({
+      pipeline.xack(state.stream, this.sink.name, ...ids);
+      this.watermarks.queueAdvance(pipeline, {
         sink: this.sink.name,
         entity: batch.entity,
         partition: batch.partition,
         id: batch.offset,
       });
+    }
+    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    for (const { state, batch, ids } of planned) {
+      state.committed = batch.offset;
+      for (const id of ids) state.deliveries.delete(id);
       this.instrumentation.emit('sink.batch.applied', {
         sink: this.sink.name,
         entity: batch.entity,
@@ -416,24 +421,25 @@ export class SinkRunner {
       // Deleted from the stream since it was delivered, or already applied: nothing to do.
       if (fields === null || compareStreamIds(id, state.committed) <= 0) continue;
       raw.set(id, fields);
-      const keyIndex = fields.findIndex((f, i) => i % 2 === 0 && f.toString() === 'key');
-      const key = keyIndex >= 0 ? (fields[keyIndex + 1]?.toString() ?? '') : '';
+      let envelope: ChangeEvent | undefined;
+      let failure: Error | undefined;
+      try {
+        envelope = decodeEnvelope(id, fields);
+      } catch (err) {
+        failure = err as Error;
+      }
+      const key = envelope?.key ?? keyOf(fields);
       if (state.quarantined.has(key)) {
         await this.park(state, key, id, fields);
         continue;
       }
-      if ((state.deliveries.get(id) ?? 0) > this.options.maxDeliveries) {
-        await this.deadLetter(
-          state,
-          key,
-          id,
-          fields,
-          new Error(`delivered ${state.deliveries.get(id)} times without being applied`),
-        );
-        continue;
+      const deliveries = state.deliveries.get(id) ?? 0;
+      if (deliveries > this.options.maxDeliveries) {
+        failure = new Error(`delivered ${deliveries} times without being applied`);
       }
       try {
-        events.push(await this.decode(target.schema, id, fields));
+        if (failure || !envelope) throw failure;
+        events.push(await this.toSinkEvent(target.schema, envelope));
       } catch (err) {
         await this.deadLetter(state, key, id, fields, err as Error);
       }
@@ -442,14 +448,18 @@ export class SinkRunner {
   }
 
   private async decode(reader: RegisteredSchema, id: string, fields: Buffer[]): Promise<SinkEvent> {
-    const event = decodeEnvelope(id, fields);
+    return this.toSinkEvent(reader, decodeEnvelope(id, fields));
+  }
+
+  /** Decodes the Avro payload with writer-to-reader resolution. */
+  private async toSinkEvent(reader: RegisteredSchema, event: ChangeEvent): Promise<SinkEvent> {
     let record: Record<string, unknown> | undefined;
     if (event.op === 'upsert') {
       const resolver = await this.registry.resolver(event.schemaId!, reader);
-      record = { ...(reader.type.fromBuffer(event.payload!, resolver) as object) };
+      record = reader.type.fromBuffer(event.payload!, resolver) as Record<string, unknown>;
     }
     return {
-      id,
+      id: event.id,
       op: event.op,
       entity: event.entity,
       key: event.key,
@@ -460,16 +470,16 @@ export class SinkRunner {
 
   /** A writer schema newer than the reader's means the targets may need new columns first. */
   private async refreshReaderSchemas(reply: NonNullable<ReadReply>): Promise<void> {
-    const seen = new Set<number>();
+    const seen = new Set<string>();
     for (const [, entries] of reply) {
       for (const [, fields] of entries) {
-        const i = fields?.findIndex((f, n) => n % 2 === 0 && f.toString() === 'sid') ?? -1;
-        if (fields && i >= 0) seen.add(Number(fields[i + 1]?.toString()));
+        const sid = fields && fieldValue(fields, SID);
+        if (sid) seen.add(sid.toString());
       }
     }
     let changed = false;
     for (const sid of seen) {
-      const writer = await this.registry.get(sid).catch(() => undefined);
+      const writer = await this.registry.get(Number(sid)).catch(() => undefined);
       const target = writer && this.targets.get(writer.entity);
       if (target && writer.version > target.schema.version) {
         target.schema = await this.registry.latest(writer.entity);
@@ -652,4 +662,18 @@ export class SinkRunner {
       oldestAgeMs: next[0] ? Math.max(0, Date.now() - streamIdTime(next[0][0])) : 0,
     });
   }
+}
+
+const SID = Buffer.from('sid');
+const KEY = Buffer.from('key');
+
+/** The value of a field of a raw entry, compared as bytes (no string per field name). */
+function fieldValue(fields: Buffer[], name: Buffer): Buffer | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.equals(name)) return fields[i + 1];
+  return undefined;
+}
+
+/** The key of an entry whose envelope could not be decoded, if it has one. */
+function keyOf(fields: Buffer[]): string {
+  return fieldValue(fields, KEY)?.toString() ?? '';
 }

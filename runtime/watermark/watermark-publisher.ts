@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
 import type { WatermarkMessage } from './watermark-message.ts';
@@ -21,6 +21,16 @@ export class WatermarkPublisher {
       JSON.stringify(message),
     );
     return moved === 1;
+  }
+
+  /** Adds an advance to a pipeline, for callers that batch it with other commands. */
+  queueAdvance(pipeline: ChainableCommander, message: WatermarkMessage): void {
+    pipeline.advanceWatermark(
+      this.keys.watermark(message.entity, message.partition, message.sink),
+      message.id,
+      this.keys.appliedChannel(),
+      JSON.stringify(message),
+    );
   }
 
   /** The watermark of one sink in one partition, or undefined when it applied nothing yet. */

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareStreamIds, isStreamId, streamIdTime } from '../../runtime/stream-id.ts';
+import {
+  compareStreamIds,
+  isStreamId,
+  splitStreamId,
+  streamIdTime,
+} from '../../runtime/stream-id.ts';
 
 test('stream ids compare numerically, not as strings', () => {
   assert.ok(compareStreamIds('9-0', '10-0') < 0);
@@ -17,4 +22,33 @@ test('malformed stream ids are rejected', () => {
 
 test('the time part of a stream id is its ms timestamp', () => {
   assert.equal(streamIdTime('1700000000123-7'), 1700000000123);
+});
+
+test('comparison agrees with numeric order across digit boundaries and large values', () => {
+  const ids = [
+    '0-0',
+    '0-1',
+    '9-0',
+    '9-10',
+    '10-0',
+    '10-2',
+    '99-99',
+    '100-0',
+    '18446744073709551615-0',
+    '18446744073709551615-18446744073709551615',
+  ];
+  for (let i = 0; i < ids.length; i++) {
+    for (let j = 0; j < ids.length; j++) {
+      assert.equal(
+        Math.sign(compareStreamIds(ids[i]!, ids[j]!)),
+        Math.sign(i - j),
+        `${ids[i]} vs ${ids[j]}`,
+      );
+    }
+  }
+});
+
+test('splitStreamId gives the two decimal parts', () => {
+  assert.deepEqual(splitStreamId('1700000000123-7'), ['1700000000123', '7']);
+  assert.throws(() => splitStreamId('1700000000123'), TypeError);
 });

@@ -7,7 +7,7 @@ import {
   type Sink,
   type SinkEvent,
 } from '../../../runtime/sink/sink.ts';
-import { compareStreamIds, parseStreamId } from '../../../runtime/stream-id.ts';
+import { compareStreamIds, splitStreamId } from '../../../runtime/stream-id.ts';
 import { mapTable, type TableConfig, type TableMapping, toParam } from './table-mapping.ts';
 
 /** Options of the PostgreSQL sink. */
@@ -195,10 +195,10 @@ export class PostgresSink implements Sink {
     const params: unknown[][] = m.columns.map((c) =>
       events.map((e) => toParam(c, e.record?.[c.field])),
     );
-    const versions = events.map((e) => parseStreamId(e.id));
+    const versions = events.map((e) => splitStreamId(e.id));
     params.push(
-      versions.map((v) => v.ms.toString()),
-      versions.map((v) => v.seq.toString()),
+      versions.map((v) => v[0]),
+      versions.map((v) => v[1]),
     );
     const names = [...m.columns.map((c) => ident(c.column)), VERSION_MS, VERSION_SEQ];
     const casts = [
@@ -221,15 +221,11 @@ export class PostgresSink implements Sink {
   private async delete(client: pg.PoolClient, m: TableMapping, events: SinkEvent[]): Promise<void> {
     if (events.length === 0) return;
     const table = `${ident(m.schema)}.${ident(m.table)}`;
-    const versions = events.map((e) => parseStreamId(e.id));
+    const versions = events.map((e) => splitStreamId(e.id));
     await client.query(
       `DELETE FROM ${table} AS t USING unnest($1::${m.key.sqlType}[], $2::bigint[], $3::bigint[]) AS d(k, ms, seq)
         WHERE t.${ident(m.key.column)} = d.k AND (t.${VERSION_MS}, t.${VERSION_SEQ}) < (d.ms, d.seq)`,
-      [
-        events.map((e) => e.key),
-        versions.map((v) => v.ms.toString()),
-        versions.map((v) => v.seq.toString()),
-      ],
+      [events.map((e) => e.key), versions.map((v) => v[0]), versions.map((v) => v[1])],
     );
   }
 
@@ -237,7 +233,7 @@ export class PostgresSink implements Sink {
     client: pg.PoolClient,
     batches: readonly PartitionBatch[],
   ): Promise<void> {
-    const ids = batches.map((b) => parseStreamId(b.offset));
+    const ids = batches.map((b) => splitStreamId(b.offset));
     await client.query(
       `INSERT INTO ${this.offsets} AS o (sink, entity, partition, stream_id, ms, seq)
        SELECT $1, * FROM unnest($2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[])
@@ -249,8 +245,8 @@ export class PostgresSink implements Sink {
         batches.map((b) => b.entity),
         batches.map((b) => b.partition),
         batches.map((b) => b.offset),
-        ids.map((v) => v.ms.toString()),
-        ids.map((v) => v.seq.toString()),
+        ids.map((v) => v[0]),
+        ids.map((v) => v[1]),
       ],
     );
   }
