@@ -2,6 +2,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { BatchWrite, Capture, WriteOptions } from '../../../runtime/capture/capture.ts';
@@ -39,7 +40,8 @@ export function buildCaptureServer(
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     ...(options.logger ? { loggerInstance: options.logger } : {}),
-    disableRequestLogging: true,
+    // Per-request logs would cost more than the writes they describe; metrics count requests.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const maxBatch = options.maxBatch ?? 1000;
   const metrics = new Registry();
