@@ -1,0 +1,126 @@
+import { Command } from 'commander';
+import type { Redis } from 'ioredis';
+import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
+import { envString, redisFromEnv } from '../../../runtime/config/env.ts';
+import { Keys } from '../../../runtime/keys.ts';
+import { partitionOf } from '../../../runtime/partition.ts';
+import { connectRedis } from '../../../runtime/redis-connection.ts';
+import { DeadLetters } from '../../../runtime/sink/dead-letters.ts';
+import { streamIdTime } from '../../../runtime/stream-id.ts';
+
+/**
+ * Operator commands: consumer lag per sink and partition, dead letters, re-drive and skip of a
+ * quarantined key. Environment: REDIS_URL (+ REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*),
+ * CDC_PREFIX.
+ */
+const program = new Command('cdc')
+  .description('operate the change-data-capture log')
+  .option('--prefix <prefix>', 'Redis key prefix', envString(process.env, 'CDC_PREFIX', 'cdc'));
+
+async function withRedis<T>(work: (redis: Redis, keys: Keys) => Promise<T>): Promise<T> {
+  const redis = connectRedis({
+    ...redisFromEnv(process.env),
+    options: { maxRetriesPerRequest: 1 },
+  });
+  try {
+    return await work(redis, new Keys(program.opts<{ prefix: string }>().prefix));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+program
+  .command('lag')
+  .description('entries each sink has not applied yet, per partition, and the age of the oldest')
+  .option('--sink <name>', 'only this sink')
+  .action(async (options: { sink?: string }) => {
+    await withRedis(async (redis, keys) => {
+      const rows: Array<Record<string, string | number>> = [];
+      for (const [entity, meta] of await new EntityMetadataStore(redis, keys).all()) {
+        for (let p = 0; p < meta.partitions; p++) {
+          const stream = keys.stream(entity, p);
+          const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as Array<
+            Array<string | number | null>
+          >;
+          for (const g of groups) {
+            const get = (field: string) => g[g.indexOf(field) + 1];
+            const sink = String(get('name'));
+            if (options.sink && sink !== options.sink) continue;
+            const applied = (await redis.get(keys.watermark(entity, p, sink))) ?? '0-0';
+            const next = await redis.xrange(stream, `(${applied}`, '+', 'COUNT', 1);
+            rows.push({
+              sink,
+              entity,
+              partition: p,
+              applied,
+              behind: Number(get('lag') ?? 0) + Number(get('pending') ?? 0),
+              'oldest unapplied (s)': next[0]
+                ? ((Date.now() - streamIdTime(next[0][0])) / 1000).toFixed(1)
+                : '0',
+            });
+          }
+        }
+      }
+      console.table(rows);
+    });
+  });
+
+program
+  .command('dead-letters')
+  .description('list a sink’s dead letters and quarantined keys')
+  .requiredOption('--sink <name>', 'sink name')
+  .option('--key <key>', 'only this key')
+  .action(async (options: { sink: string; key?: string }) => {
+    await withRedis(async (redis, keys) => {
+      const letters = await new DeadLetters(redis, keys, options.sink).list(
+        options.key ? { key: options.key } : {},
+      );
+      console.table(
+        letters.map((l) => ({
+          id: l.id,
+          kind: l.kind,
+          entity: l.entity,
+          partition: l.partition,
+          key: l.key,
+          source: l.sourceId,
+          error: l.error.slice(0, 100),
+        })),
+      );
+    });
+  });
+
+for (const action of ['redrive', 'skip'] as const) {
+  program
+    .command(action)
+    .description(
+      action === 'redrive'
+        ? 'apply a quarantined key’s dead letters again, in order (after fixing the cause)'
+        : 'drop a quarantined key’s failed event, then apply its held events',
+    )
+    .requiredOption('--sink <name>', 'sink name')
+    .requiredOption('--entity <entity>', 'entity')
+    .requiredOption('--key <key>', 'entity key')
+    .action(async (options: { sink: string; entity: string; key: string }) => {
+      await withRedis(async (redis, keys) => {
+        const meta = await new EntityMetadataStore(redis, keys).get(options.entity);
+        const partition = partitionOf(options.key, meta.partitions);
+        const letters = new DeadLetters(redis, keys, options.sink);
+        const ok =
+          action === 'redrive'
+            ? await letters.requestRedrive(options.entity, partition, options.key)
+            : await letters.requestSkip(options.entity, partition, options.key);
+        if (!ok) {
+          console.error(
+            `${options.entity} "${options.key}" is not quarantined by sink ${options.sink}`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        console.log(
+          `${action} requested; the instance that owns ${options.entity} partition ${partition} carries it out between two batches`,
+        );
+      });
+    });
+}
+
+await program.parseAsync();

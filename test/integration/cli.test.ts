@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { partitionOf } from '../../runtime/partition.ts';
+import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
+import { testEnv } from '../helpers/env.ts';
+import { createTestPostgres } from '../helpers/postgres.ts';
+import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { schemaFile } from '../support/capture-fixtures.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const P = 2;
+
+describe('operator CLI against a running sink', () => {
+  let redisCtx: TestRedis;
+  let pgCtx: Awaited<ReturnType<typeof createTestPostgres>>;
+  let prefix: string;
+  let capture: Capture;
+  let runner: SinkRunner;
+
+  const cdc = async (...args: string[]) => {
+    try {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'services/cli/src/main.ts', '--prefix', prefix, ...args],
+        {
+          cwd: ROOT,
+          env: { ...process.env, REDIS_URL: testEnv.redisUrl },
+        },
+      );
+      return { code: 0, out: stdout };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, out: `${e.stdout}${e.stderr}` };
+    }
+  };
+
+  before(async () => {
+    redisCtx = await createTestRedis('cli');
+    prefix = redisCtx.prefix.replace(/:$/, '');
+    pgCtx = await createTestPostgres('cli');
+    capture = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      entities: { todo: { schema: schemaFile('todo'), partitions: P } },
+    });
+    runner = new SinkRunner({
+      sink: new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
+      redis: { url: testEnv.redisUrl },
+      prefix,
+      blockMs: 100,
+      leaseMs: 1500,
+      housekeepingMs: 100,
+    });
+    await runner.start();
+  });
+
+  after(async () => {
+    await runner.stop();
+    await capture.close();
+    await redisCtx.cleanup();
+    await pgCtx.cleanup();
+  });
+
+  test('lag, dead letters and skip: a quarantined key is released from the command line', async () => {
+    const p = partitionOf('bad', P);
+    await redisCtx.redis.xadd(
+      capture.keys.stream('todo', p),
+      '*',
+      'op',
+      'u',
+      'entity',
+      'todo',
+      'key',
+      'bad',
+      'ts',
+      String(Date.now()),
+      'sid',
+      String(capture.schemaOf('todo').id),
+      'data',
+      Buffer.from([0xff]),
+    );
+    await capture.upsert('todo', { id: 'bad', name: 'good value' });
+    const row = async () =>
+      (
+        await pgCtx.pool.query(
+          `SELECT name FROM ${pg.escapeIdentifier(pgCtx.schema)}.todo WHERE id = 'bad'`,
+        )
+      ).rows[0]?.name as string | undefined;
+    await waitFor('both entries dealt with', async () =>
+      (await cdc('dead-letters', '--sink', 'postgres')).out.includes('held'),
+    );
+
+    const lag = await cdc('lag', '--sink', 'postgres');
+    assert.equal(lag.code, 0);
+    assert.match(lag.out, /postgres.*todo/);
+    const letters = await cdc('dead-letters', '--sink', 'postgres', '--key', 'bad');
+    assert.match(letters.out, /failed/);
+    assert.equal(await row(), undefined);
+
+    assert.equal(
+      (await cdc('skip', '--sink', 'postgres', '--entity', 'todo', '--key', 'nobody')).code,
+      1,
+    );
+    assert.equal(
+      (await cdc('skip', '--sink', 'postgres', '--entity', 'todo', '--key', 'bad')).code,
+      0,
+    );
+    await waitFor('held event applied', async () => (await row()) === 'good value');
+    assert.doesNotMatch((await cdc('dead-letters', '--sink', 'postgres')).out, /bad/);
+  });
+});
