@@ -2,6 +2,7 @@ import avro from 'avsc';
 
 const DAY_MS = 86_400_000;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
  * Avro `date` (an int counting days since 1970-01-01) exposed to JavaScript as an ISO
@@ -54,6 +55,11 @@ export class TimestampMillisType extends avro.types.LogicalType {
       return Number.isNaN(ms) ? undefined : ms;
     }
     if (typeof value !== 'string') return undefined;
+    // The form this type itself produces (toISOString) is by far the most common: parse it directly.
+    if (value.length === 24 && CANONICAL.test(value)) {
+      const ms = Date.parse(value);
+      return Number.isNaN(ms) ? undefined : ms;
+    }
     // Only full ISO date-times or plain dates: Date.parse alone accepts too many formats.
     if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)) {
       return undefined;
