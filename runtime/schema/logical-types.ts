@@ -58,7 +58,8 @@ export class TimestampMillisType extends avro.types.LogicalType {
     // The form this type itself produces (toISOString) is by far the most common: parse it directly.
     if (value.length === 24 && CANONICAL.test(value)) {
       const ms = Date.parse(value);
-      return Number.isNaN(ms) ? undefined : ms;
+      // Date.parse rolls 02-31 over into March; an impossible date does not round-trip.
+      return !Number.isNaN(ms) && new Date(ms).toISOString() === value ? ms : undefined;
     }
     // Only full ISO date-times or plain dates: Date.parse alone accepts too many formats.
     if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)) {

@@ -95,3 +95,11 @@ test('a timestamp inside a nullable union is normalized to ISO as well', () => {
   assert.equal(record.updated_at, '2023-11-14T22:13:20.000Z');
   assert.equal(record.description, null);
 });
+
+test('an impossible timestamp is refused rather than rolled over', () => {
+  assert.throws(
+    () =>
+      prepareRecord('todo', todo, { id: 'a', name: 'n', created_at: '2023-02-31T00:00:00.000Z' }),
+    ValidationError,
+  );
+});
