@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Document } from 'mongodb';
 import { type BatchWrite, type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
@@ -20,7 +21,7 @@ const EVENTS = 20_000;
 const DELETE_EVERY = 7;
 const SINK = 'mongo';
 const OFFSETS = 'cdc_offsets';
-/** Small enough that the load takes many batches, so the kill lands between two of them. */
+/** Small enough that the load takes about 50 batches: the kill finds some committed, many to go. */
 const BATCH_SIZE = 100;
 
 /** The test server's URL pointing at the test's own database. */
@@ -32,8 +33,8 @@ function urlFor(dbName: string): string {
  * Fault tests of the MongoDB sink as a real process: kill -9 in the middle of a load, and a full
  * replay of the log over documents that are already current. Each key's `name` is its own
  * sequence number and some events are deletes, so the checker knows every key's final document;
- * each document's `_v` must be the id of its key's last event, which it would not be if an older
- * event had overwritten a newer one (a version gone backwards).
+ * each document's `_v` must be the id of its key's last event. While a sink runs, the versions are
+ * polled too: none may go backwards, and a replay of what is already applied may change none.
  *
  * The server behind MONGO_URL may be a MongoDB-wire server without transactions (the harness runs
  * mongo-java-server), so the sink runs with its default, the version-guarded writes.
@@ -47,6 +48,7 @@ describe('MongoDB sink under faults', { timeout: 300_000 }, () => {
   const last = new Map<string, { seq: number; op: 'upsert' | 'delete' }>();
   let seq = 0;
   const running: ServiceProcess[] = [];
+  const watchers: Array<() => Promise<unknown>> = [];
 
   const startSink = (): ServiceProcess => {
     const sink = startService('sink-mongo', {
@@ -143,6 +145,50 @@ describe('MongoDB sink under faults', { timeout: 300_000 }, () => {
   };
 
   /**
+   * Polls every document's `_v` while a sink runs. A guarded write only ever moves a version
+   * forward, so `backwards` must stay empty; `changed` lists every version that differs from the
+   * one seen before (or from `initial`), which a replay of events already applied must not cause.
+   * The final state alone could not show either: replaying in order ends at the same documents
+   * even without a guard.
+   */
+  const watchVersions = (initial = new Map<string, string>()) => {
+    const seen = new Map(initial);
+    const backwards: string[] = [];
+    const changed: string[] = [];
+    let polls = 0;
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        const docs = await mongoCtx.db
+          .collection(ENTITY)
+          .find({}, { projection: { _v: 1 } })
+          .toArray();
+        for (const doc of docs) {
+          const id = String(doc._id);
+          const version = String(doc._v);
+          const before = seen.get(id);
+          if (before !== undefined && version !== before) {
+            changed.push(`${id}: ${before} -> ${version}`);
+            if (version < before) backwards.push(`${id}: ${before} -> ${version}`);
+          }
+          seen.set(id, version);
+        }
+        polls++;
+        await sleep(100);
+      }
+    })();
+    // Handled here so that a failed poll surfaces in stop() rather than as an unhandled rejection.
+    loop.catch(() => undefined);
+    const stop = async () => {
+      running = false;
+      await loop;
+      return { polls, backwards, changed };
+    };
+    watchers.push(stop);
+    return { stop };
+  };
+
+  /**
    * The collection holds exactly one document per key, each written by its key's last event (by
    * the stream, and by the generator's own count), the offsets stand at the stream heads, and
    * nothing was dead-lettered.
@@ -194,6 +240,7 @@ describe('MongoDB sink under faults', { timeout: 300_000 }, () => {
   });
 
   after(async () => {
+    for (const stop of watchers) await stop().catch(() => undefined);
     for (const p of running) await p.kill('SIGKILL');
     await capture?.close();
     await redisCtx?.cleanup();
@@ -202,6 +249,7 @@ describe('MongoDB sink under faults', { timeout: 300_000 }, () => {
 
   test('kill -9 in the middle of a 20k-event load, restart: every document is its key’s last event', async () => {
     await load(EVENTS);
+    const versions = watchVersions();
     const sink = startSink();
     // Kill it part-way: a third of the load applied, every partition has committed an offset.
     await waitFor(
@@ -232,6 +280,9 @@ describe('MongoDB sink under faults', { timeout: 300_000 }, () => {
       throw new Error(`${err.message}\n${restarted.output()}`);
     });
     await restarted.kill('SIGTERM');
+    const watched = await versions.stop();
+    assert.ok(watched.polls >= 10, `versions were polled ${watched.polls} times`);
+    assert.deepEqual(watched.backwards, [], 'no version went backwards');
     await assertExact();
   });
 
@@ -246,6 +297,7 @@ describe('MongoDB sink under faults', { timeout: 300_000 }, () => {
       await redisCtx.redis.xgroup('SETID', capture.keys.stream(ENTITY, p), SINK, '0');
     }
 
+    const versions = watchVersions(new Map([...settled].map(([id, doc]) => [id, String(doc._v)])));
     const sink = startSink();
     // The watermarks already stand at the heads; the offsets come back only through a replay.
     const heads = await streamHeads();
@@ -261,6 +313,9 @@ describe('MongoDB sink under faults', { timeout: 300_000 }, () => {
       throw new Error(`${err.message}\n${sink.output()}`);
     });
     await sink.kill('SIGTERM');
+    const watched = await versions.stop();
+    assert.ok(watched.polls >= 5, `versions were polled ${watched.polls} times`);
+    assert.deepEqual(watched.changed, [], 'no document changed at any time during the replay');
 
     for (let p = 0; p < P; p++) {
       const { pending, lag } = await group(p);
