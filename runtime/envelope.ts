@@ -77,6 +77,46 @@ export function encodeEnvelope(event: ChangeEventInput): Array<string | Buffer> 
   return fields;
 }
 
+/** The envelope's field names in the order `envelopeValues` gives their values. */
+export const ENVELOPE_FIELDS: readonly string[] = [
+  FIELD.op,
+  FIELD.entity,
+  FIELD.key,
+  FIELD.capturedAt,
+  FIELD.schemaId,
+  FIELD.payload,
+  FIELD.idempotencyKey,
+  FIELD.traceId,
+];
+
+/** Position of the schema id in `envelopeValues` (the cache keeps it beside the record). */
+export const SCHEMA_ID_POSITION = ENVELOPE_FIELDS.indexOf(FIELD.schemaId);
+
+/**
+ * The same entry as `encodeEnvelope`, as values only, in `ENVELOPE_FIELDS` order, with `''` for
+ * a field the event does not have: a batch sends the names once instead of with every write.
+ * Every present value is non-empty (keys, ids and payloads are never empty), so `''` is unambiguous.
+ */
+export function envelopeValues(event: ChangeEventInput): Array<string | Buffer> {
+  const upsert = event.op === 'upsert';
+  if (upsert && (event.schemaId === undefined || event.payload === undefined)) {
+    throw new EnvelopeError(
+      `an upsert of ${event.entity} "${event.key}" needs a schema id and a payload`,
+    );
+  }
+  // Same order as ENVELOPE_FIELDS; the unit tests hold the two forms to each other.
+  return [
+    OP_CODE[event.op],
+    event.entity,
+    event.key,
+    String(event.capturedAt),
+    upsert ? String(event.schemaId) : '',
+    upsert ? event.payload! : '',
+    event.idempotencyKey ?? '',
+    event.traceId ?? '',
+  ];
+}
+
 /**
  * Decodes a stream entry (fields as read by `xreadgroupBuffer`/`xrangeBuffer`) into an event.
  * Throws EnvelopeError for anything that is not a well-formed event: such an entry can never be

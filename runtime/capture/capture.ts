@@ -3,7 +3,13 @@ import type avro from 'avsc';
 import { Redis } from 'ioredis';
 import { backoffDelay } from '../backoff.ts';
 import { CaptureWriteCode, defineCommands } from '../commands/index.ts';
-import { encodeEnvelope } from '../envelope.ts';
+import {
+  type ChangeEventInput,
+  ENVELOPE_FIELDS,
+  encodeEnvelope,
+  envelopeValues,
+  SCHEMA_ID_POSITION,
+} from '../envelope.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { ConflictError } from '../errors/conflict-error.ts';
 import { NoSinksError } from '../errors/no-sinks-error.ts';
@@ -15,7 +21,7 @@ import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
 import { connectRedis } from '../redis-connection.ts';
 import { recordFields } from '../schema/avro-schema.ts';
-import { type EntityRecord, prepareRecord } from '../schema/prepare-record.ts';
+import { type EntityRecord, prepareWrite } from '../schema/prepare-record.ts';
 import { type RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
 import { compareStreamIds } from '../stream-id.ts';
 import { WatermarkWaiter } from '../watermark/watermark-waiter.ts';
@@ -89,7 +95,7 @@ interface PreparedWrite {
 const GROUPS_CACHE_MS = 1000;
 const MAX_CAS_ATTEMPTS = 50;
 /** Most writes per capture-write-many call: bounds how long one call holds Redis. */
-const WRITE_MANY_CHUNK = 100;
+const WRITE_MANY_CHUNK = 50;
 const CAS_BACKOFF = { initialMs: 1, maxMs: 50 };
 
 /**
@@ -352,35 +358,18 @@ export class Capture {
     };
   }
 
-  /** The keys, per-write arguments and event fields of one write, shared by both scripts. */
-  private scriptParts(write: PreparedWrite, traceId: string | undefined) {
-    const { entity, key, partition } = write;
-    const fields = encodeEnvelope({
+  /** The change event a prepared write appends. */
+  private eventOf(write: PreparedWrite, traceId: string | undefined): ChangeEventInput {
+    return {
       op: write.op,
-      entity: entity.name,
-      key,
+      entity: write.entity.name,
+      key: write.key,
       capturedAt: Date.now(),
-      ...(write.op === 'upsert' ? { schemaId: entity.schema.id, payload: write.payload! } : {}),
+      ...(write.op === 'upsert'
+        ? { schemaId: write.entity.schema.id, payload: write.payload! }
+        : {}),
       ...(write.idempotencyKey ? { idempotencyKey: write.idempotencyKey } : {}),
       ...(traceId ? { traceId } : {}),
-    });
-    return {
-      cacheKey: this.keys.cache(entity.name, partition, key),
-      idempotencyKey: this.keys.idempotency(
-        entity.name,
-        partition,
-        key,
-        write.idempotencyKey ?? '',
-      ),
-      args: [
-        write.op === 'upsert' ? 'u' : 'd',
-        write.record ? JSON.stringify(write.record) : '',
-        write.op === 'upsert' ? String(entity.schema.id) : '',
-        write.idempotencyKey ?? '',
-        this.idempotencyWindowMs,
-        write.expectedVersion,
-      ] as Array<string | number>,
-      fields,
     };
   }
 
@@ -388,13 +377,18 @@ export class Capture {
     write: PreparedWrite,
     traceId: string | undefined,
   ): [string, string, string, ...Array<string | number | Buffer>] {
-    const parts = this.scriptParts(write, traceId);
+    const { entity, key, partition } = write;
     return [
-      parts.cacheKey,
-      this.keys.stream(write.entity.name, write.partition),
-      parts.idempotencyKey,
-      ...parts.args,
-      ...parts.fields,
+      this.keys.cache(entity.name, partition, key),
+      this.keys.stream(entity.name, partition),
+      this.keys.idempotency(entity.name, partition, key, write.idempotencyKey ?? ''),
+      write.op === 'upsert' ? 'u' : 'd',
+      write.record ? JSON.stringify(write.record) : '',
+      write.op === 'upsert' ? String(entity.schema.id) : '',
+      write.idempotencyKey ?? '',
+      this.idempotencyWindowMs,
+      write.expectedVersion,
+      ...encodeEnvelope(this.eventOf(write, traceId)),
     ];
   }
 
@@ -423,11 +417,27 @@ export class Capture {
     const calls = chunks.map((chunk) => {
       const first = prepared[chunk[0]!]!;
       const keys: string[] = [this.keys.stream(first.entity.name, first.partition)];
-      const args: Array<string | number | Buffer> = [chunk.length];
+      const args: Array<string | number | Buffer> = [
+        chunk.length,
+        this.idempotencyWindowMs,
+        ENVELOPE_FIELDS.length,
+        SCHEMA_ID_POSITION + 1,
+        ...ENVELOPE_FIELDS,
+      ];
       for (const i of chunk) {
-        const parts = this.scriptParts(prepared[i]!, traceId);
-        keys.push(parts.cacheKey, parts.idempotencyKey);
-        args.push(...parts.args, parts.fields.length, ...parts.fields);
+        const write = prepared[i]!;
+        const { entity, key, partition } = write;
+        keys.push(this.keys.cache(entity.name, partition, key));
+        if (write.idempotencyKey) {
+          keys.push(this.keys.idempotency(entity.name, partition, key, write.idempotencyKey));
+        }
+        args.push(
+          write.op === 'upsert' ? 'u' : 'd',
+          write.record ? JSON.stringify(write.record) : '',
+          write.expectedVersion,
+          write.idempotencyKey ?? '',
+          ...envelopeValues(this.eventOf(write, traceId)),
+        );
       }
       return this.redis.captureWriteMany(keys.length, ...keys, ...args);
     });
@@ -477,7 +487,7 @@ export class Capture {
         ]);
       }
     }
-    const record = prepareRecord(entity.name, entity.schema.type, candidate);
+    const { record, encodable } = prepareWrite(entity.name, entity.schema.type, candidate);
     const key = String(record[keyField]);
     checkKey(entity.name, key);
     return {
@@ -486,7 +496,7 @@ export class Capture {
       key,
       partition: partitionOf(key, entity.options.partitions),
       record,
-      payload: entity.schema.type.toBuffer(record),
+      payload: entity.schema.type.toBuffer(encodable),
       idempotencyKey: checkIdempotencyKey(entity.name, idempotencyKey),
       expectedVersion: '',
     };

@@ -28,20 +28,30 @@ function describe(type: avro.Type): string {
 interface RecordPlan {
   fields: avro.types.Field[];
   names: Set<string>;
-  /** Top-level fields whose value a logical type converts (dates, timestamps). */
-  logical: avro.types.Field[];
+  /** Top-level fields whose value a logical type converts (dates, timestamps), with that type. */
+  logical: Array<{ name: string; type: LogicalConverter }>;
   /** True when a logical type hides deeper (nested records, arrays, maps): clone everything. */
   deepLogical: boolean;
 }
 
 const plans = new WeakMap<avro.Type, RecordPlan>();
 
-function hasLogical(type: avro.Type): boolean {
-  if (avro.Type.isType(type, 'logical')) return true;
+/** A logical type's conversions, which avsc declares protected. */
+interface LogicalConverter {
+  _toValue(value: unknown): unknown;
+  _fromValue(value: unknown): unknown;
+}
+
+/** The logical type of a field: itself, or the one logical branch of a union such as [null, T]. */
+function logicalOf(type: avro.Type): LogicalConverter | undefined {
+  if (avro.Type.isType(type, 'logical')) return type as unknown as LogicalConverter;
   if (avro.Type.isType(type, 'union')) {
-    return (type as unknown as { types: avro.Type[] }).types.some(hasLogical);
+    const logical = (type as unknown as { types: avro.Type[] }).types.filter((t) =>
+      avro.Type.isType(t, 'logical'),
+    );
+    if (logical.length === 1) return logical[0] as unknown as LogicalConverter;
   }
-  return false;
+  return undefined;
 }
 
 function hasDeepLogical(type: avro.Type, seen = new Set<avro.Type>()): boolean {
@@ -80,7 +90,10 @@ function planOf(entity: string, type: avro.Type): RecordPlan {
     plan = {
       fields,
       names: new Set(fields.map((f) => f.name)),
-      logical: fields.filter((f) => hasLogical(f.type)),
+      logical: fields.flatMap((f) => {
+        const logical = logicalOf(f.type);
+        return logical ? [{ name: f.name, type: logical }] : [];
+      }),
       deepLogical: nested.length > 0 || unionNested.length > 0,
     };
     plans.set(type, plan);
@@ -97,7 +110,7 @@ function planOf(entity: string, type: avro.Type): RecordPlan {
  * (the hook only runs again to explain a failure), and only the fields a logical type converts are
  * copied through their type.
  */
-export function prepareRecord(entity: string, type: avro.Type, input: unknown): EntityRecord {
+export function prepareWrite(entity: string, type: avro.Type, input: unknown): PreparedRecord {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ValidationError(entity, [
       { path: '', message: `expected a JSON object, got ${show(input)}` },
@@ -131,11 +144,32 @@ export function prepareRecord(entity: string, type: avro.Type, input: unknown): 
     });
     throw new ValidationError(entity, issues);
   }
-  // Logical types convert through their type, so the cache and the event hold one form.
-  if (plan.deepLogical) return { ...(type.clone(filled) as object) } as EntityRecord;
-  for (const field of plan.logical) {
-    const value = filled[field.name];
-    if (value !== null && value !== undefined) filled[field.name] = field.type.clone(value);
+  // Logical types convert through their type, so the cache and the event hold one form; each
+  // value is converted once, and the encodable copy keeps the converted value.
+  if (plan.deepLogical) {
+    const record = { ...(type.clone(filled) as object) } as EntityRecord;
+    return { record, encodable: record };
   }
-  return filled as EntityRecord;
+  const encodable: Record<string, unknown> = { ...filled };
+  for (const { name, type: logical } of plan.logical) {
+    const value = filled[name];
+    if (value === null || value === undefined) continue;
+    const raw = logical._toValue(value);
+    encodable[name] = raw;
+    filled[name] = logical._fromValue(raw);
+  }
+  return { record: filled as EntityRecord, encodable };
+}
+
+/** Validates and normalizes a record (see prepareWrite); the JSON form only. */
+export function prepareRecord(entity: string, type: avro.Type, input: unknown): EntityRecord {
+  return prepareWrite(entity, type, input).record;
+}
+
+/** A validated record in its two forms: `record` for JSON, `encodable` for `type.toBuffer`. */
+export interface PreparedRecord {
+  /** Dates and timestamps as ISO strings: what the cache holds and readers get back. */
+  record: EntityRecord;
+  /** The same values with dates and timestamps already converted, so encoding parses nothing. */
+  encodable: Record<string, unknown>;
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
@@ -227,15 +229,14 @@ describe('capture against real Redis', () => {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
-    const name = `victim-${prefix}`;
     victim.on('error', () => undefined);
-    await victim.client('SETNAME', name);
+    const victimId = String(await victim.client('ID'));
     const batcher = await createCapture({
       redis: victim,
       prefix,
       entities: { user: { partitions: P } },
     });
-    const writes = Array.from({ length: 20_000 }, (_, i) => ({
+    const writes = Array.from({ length: 50_000 }, (_, i) => ({
       op: 'upsert' as const,
       record: {
         id: i % 500,
@@ -246,19 +247,35 @@ describe('capture against real Redis', () => {
         updated_at: i,
       },
     }));
+    // The batch is prepared synchronously, so a timer in this process could only fire after all
+    // of it was sent: another process kills the connection once Redis has applied part of it.
+    const killer = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { Redis } from 'ioredis';
+         const r = new Redis(process.argv[1]); await r.ping(); console.log('ready');
+         const stream = process.argv[3];
+         process.stdin.once('data', async () => {
+           while (Number(await r.xlen(stream)) < 100) await new Promise((ok) => setTimeout(ok, 1));
+           await r.client('KILL', 'ID', process.argv[2]).catch(() => 0);
+           r.disconnect();
+         });`,
+        testEnv.redisUrl,
+        victimId,
+        capture.keys.stream('user', 0),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await once(killer.stdout!, 'data');
+    killer.stdin!.end('go\n');
     const batch = batcher.writeMany('user', writes).then(
       () => 'finished',
       () => 'cut',
     );
-    // Kill the connection from the server side while the pipeline is in flight.
-    await new Promise((r) => setTimeout(r, 15));
-    const list = (await ctx.redis.client('LIST')) as string;
-    const id = list
-      .split('\n')
-      .find((l) => l.includes(`name=${name}`))
-      ?.match(/id=(\d+)/)?.[1];
-    if (id) await ctx.redis.client('KILL', 'ID', id);
     const outcome = await batch;
+    await once(killer, 'exit');
     victim.disconnect();
     const written = (await readLog(ctx.redis, capture.keys, capture.registry, 'user', P)).length;
     assert.equal(outcome, 'cut', 'the connection was killed before the batch finished');

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeEnvelope, encodeEnvelope } from '../../runtime/envelope.ts';
+import {
+  decodeEnvelope,
+  ENVELOPE_FIELDS,
+  encodeEnvelope,
+  envelopeValues,
+  SCHEMA_ID_POSITION,
+} from '../../runtime/envelope.ts';
 import { EnvelopeError } from '../../runtime/errors/envelope-error.ts';
 
 const asRead = (fields: Array<string | Buffer>): Buffer[] =>
@@ -67,4 +73,29 @@ test('malformed entries are rejected with EnvelopeError', () => {
 test('a payload read as text is refused rather than silently corrupted', () => {
   const fields = ['op', 'u', 'entity', 'todo', 'key', 'a', 'ts', '1', 'sid', '1', 'data', 'abc'];
   assert.throws(() => decodeEnvelope('1-0', fields), /must be read as buffers/);
+});
+
+test('the positional form names the same fields as the name/value form', () => {
+  const events = [
+    {
+      op: 'upsert' as const,
+      entity: 'todo',
+      key: 'a',
+      schemaId: 3,
+      payload: Buffer.from([1, 2]),
+      capturedAt: 9,
+      idempotencyKey: 'i',
+      traceId: 't',
+    },
+    { op: 'delete' as const, entity: 'todo', key: 'b', capturedAt: 10 },
+  ];
+  for (const event of events) {
+    const values = envelopeValues(event);
+    const pairs: Array<string | Buffer> = [];
+    ENVELOPE_FIELDS.forEach((name, i) => {
+      if (values[i] !== '') pairs.push(name, values[i]!);
+    });
+    assert.deepEqual(pairs, encodeEnvelope(event));
+    assert.equal(String(values[SCHEMA_ID_POSITION]), event.op === 'upsert' ? '3' : '');
+  }
 });
