@@ -9,6 +9,7 @@ import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
+import { sinkCaughtUp } from '../support/caught-up.ts';
 import { type ServiceProcess, startService } from '../support/service-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -57,19 +58,7 @@ describe('PostgreSQL sink under faults', () => {
     }
   };
 
-  const caughtUp = async () => {
-    for (let p = 0; p < P; p++) {
-      const last = (
-        await redisCtx.redis.xrevrange(capture.keys.stream('todo', p), '+', '-', 'COUNT', 1)
-      )[0]?.[0];
-      if (
-        last &&
-        (await redisCtx.redis.get(capture.keys.watermark('todo', p, 'postgres'))) !== last
-      )
-        return false;
-    }
-    return true;
-  };
+  const caughtUp = () => sinkCaughtUp(redisCtx.redis, capture.keys, 'todo', P, 'postgres');
 
   const assertExact = async () => {
     const { rows } = await pgCtx.pool.query<{ id: string; name: string }>(

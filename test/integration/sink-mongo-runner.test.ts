@@ -12,6 +12,7 @@ import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
+import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -57,16 +58,8 @@ describe('MongoDB sink end to end (real Redis and Mongo-wire server)', { timeout
     return new Map(all.map((d) => [String(d._id), d]));
   };
 
-  const appliedAll = async (entity: string): Promise<boolean> => {
-    for (let p = 0; p < P; p++) {
-      const stream = capture.keys.stream(entity, p);
-      const last = (await redisCtx.redis.xrevrange(stream, '+', '-', 'COUNT', 1))[0]?.[0];
-      if (!last) continue;
-      if ((await redisCtx.redis.get(capture.keys.watermark(entity, p, 'mongo'))) !== last)
-        return false;
-    }
-    return true;
-  };
+  const appliedAll = (entity: string): Promise<boolean> =>
+    sinkCaughtUp(redisCtx.redis, capture.keys, entity, P, 'mongo');
 
   before(async () => {
     redisCtx = await createTestRedis('sinkmongo');

@@ -11,6 +11,7 @@ import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
+import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -50,16 +51,8 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
     return new Map(all.map((r: Record<string, unknown>) => [String(r.id), r]));
   };
 
-  const appliedAll = async (entity: string, sink = 'postgres') => {
-    for (let p = 0; p < P; p++) {
-      const stream = capture.keys.stream(entity, p);
-      const last = (await redisCtx.redis.xrevrange(stream, '+', '-', 'COUNT', 1))[0]?.[0];
-      if (!last) continue;
-      const mark = await redisCtx.redis.get(capture.keys.watermark(entity, p, sink));
-      if (mark !== last) return false;
-    }
-    return true;
-  };
+  const appliedAll = (entity: string, sink = 'postgres') =>
+    sinkCaughtUp(redisCtx.redis, capture.keys, entity, P, sink);
 
   before(async () => {
     redisCtx = await createTestRedis('sinkpg');

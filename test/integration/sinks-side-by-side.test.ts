@@ -11,6 +11,7 @@ import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
+import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -39,16 +40,7 @@ describe('PostgreSQL and MongoDB sinks side by side on the same streams', {
     runners.push(runner);
   };
 
-  const caughtUp = async (sink: string) => {
-    for (let p = 0; p < P; p++) {
-      const last = (
-        await redisCtx.redis.xrevrange(capture.keys.stream('todo', p), '+', '-', 'COUNT', 1)
-      )[0]?.[0];
-      if (last && (await redisCtx.redis.get(capture.keys.watermark('todo', p, sink))) !== last)
-        return false;
-    }
-    return true;
-  };
+  const caughtUp = (sink: string) => sinkCaughtUp(redisCtx.redis, capture.keys, 'todo', P, sink);
 
   before(async () => {
     redisCtx = await createTestRedis('sidebyside');
