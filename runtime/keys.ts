@@ -46,6 +46,14 @@ export class Keys {
     return `${this.tag(entity, partition)}:applied:${sink}`;
   }
 
+  /**
+   * Marks an event a sink passed without applying it (dead-lettered or held), so a write-through
+   * waiting for that event learns it failed. Expires: it only serves waiters.
+   */
+  notApplied(entity: string, partition: number, sink: string, id: string): string {
+    return `${this.tag(entity, partition)}:not-applied:${sink}:${id}`;
+  }
+
   /** Pub/sub channel on which sinks announce watermark advances. */
   appliedChannel(): string {
     return `${this.prefix}:applied`;

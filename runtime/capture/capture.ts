@@ -16,6 +16,7 @@ import { NoSinksError } from '../errors/no-sinks-error.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
 import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
 import { ValidationError } from '../errors/validation-error.ts';
+import { WriteThroughFailedError } from '../errors/write-through-failed-error.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
@@ -593,6 +594,21 @@ export class Capture {
         timedOut,
       });
     }
+    // Every sink is past the events; those it dead-lettered or held left a mark (one round trip).
+    const pipeline = this.redis.pipeline();
+    for (const r of results) {
+      pipeline.mget(
+        sinks.map((sink) => this.keys.notApplied(entity.name, r.partition, sink, r.id)),
+      );
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    results.forEach((r, i) => {
+      const [err, marks] = replies[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      const values = marks as Array<string | null>;
+      const failed = values.findIndex((m) => m !== null);
+      if (failed >= 0) throw new WriteThroughFailedError(r.id, sinks[failed]!, values[failed]!);
+    });
   }
 
   private watermarkWaiter(): WatermarkWaiter {

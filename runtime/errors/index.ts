@@ -8,4 +8,5 @@ export { SchemaCompatibilityError } from './schema-compatibility-error.ts';
 export { SchemaNotFoundError } from './schema-not-found-error.ts';
 export { UnknownEntityError } from './unknown-entity-error.ts';
 export { ValidationError, type ValidationIssue } from './validation-error.ts';
+export { WriteThroughFailedError } from './write-through-failed-error.ts';
 export { WriteThroughTimeoutError } from './write-through-timeout-error.ts';

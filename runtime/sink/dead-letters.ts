@@ -28,6 +28,9 @@ export interface QuarantineState {
   request?: 'redrive' | 'skip';
 }
 
+/** How long a not-applied mark stays: longer than any write-through waits. */
+const NOT_APPLIED_TTL_MS = 3_600_000;
+
 const META = [
   'x-kind',
   'x-entity',
@@ -81,6 +84,13 @@ export class DeadLetters {
       'x-failed-at',
       String(Date.now()),
       ...fields,
+    );
+    // Before the watermark passes the event: a write-through waiting for it must see the failure.
+    await this.redis.set(
+      this.keys.notApplied(entity, partition, this.sink, sourceId),
+      `${kind}: ${error}`.slice(0, 500),
+      'PX',
+      NOT_APPLIED_TTL_MS,
     );
     return id!;
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { WriteThroughFailedError } from '../../runtime/errors/write-through-failed-error.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
@@ -182,6 +183,31 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
       async () => (await rows('todo')).get('poison')?.name === 'flowing again',
     );
     await runner.stop();
+  });
+
+  test('a write-through of an event the sink dead-letters fails with the reason instead of succeeding', async () => {
+    const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
+    await pgCtx.pool.query(
+      `ALTER TABLE ${table} ADD CONSTRAINT no_forbidden CHECK (name <> 'forbidden')`,
+    );
+    const runner = await startRunner('t');
+    try {
+      const err = await capture
+        .upsert('todo', { id: 'wt', name: 'forbidden' }, { mode: 'through', timeoutMs: 10_000 })
+        .catch((e: unknown) => e);
+      assert.ok(err instanceof WriteThroughFailedError, String(err));
+      assert.equal(err.sink, 'postgres');
+      assert.match(err.reason, /no_forbidden/);
+      const ok = await capture.upsert(
+        'todo',
+        { id: 'wt2', name: 'allowed' },
+        { mode: 'through', timeoutMs: 10_000 },
+      );
+      assert.deepEqual(ok.appliedBy, ['postgres']);
+    } finally {
+      await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_forbidden`);
+      await runner.stop();
+    }
   });
 
   test('an undecodable entry goes to the dead letters and skip releases its key', async () => {

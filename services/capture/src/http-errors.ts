@@ -1,5 +1,6 @@
 import { CdcError } from '../../../runtime/errors/cdc-error.ts';
 import { ValidationError } from '../../../runtime/errors/validation-error.ts';
+import { WriteThroughFailedError } from '../../../runtime/errors/write-through-failed-error.ts';
 import { WriteThroughTimeoutError } from '../../../runtime/errors/write-through-timeout-error.ts';
 
 /** The JSON body of every error answer. */
@@ -18,6 +19,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   NO_SINKS: 409,
   SCHEMA_INCOMPATIBLE: 409,
   WRITE_THROUGH_TIMEOUT: 504,
+  WRITE_THROUGH_FAILED: 502,
 };
 
 /** Maps an error to an HTTP status and body. Unknown errors are 500 without internals, or 503 for Redis. */
@@ -25,7 +27,9 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof CdcError) {
     const body: ErrorBody = { error: err.code, message: err.message };
     if (err instanceof ValidationError) body.issues = err.issues;
-    if (err instanceof WriteThroughTimeoutError) body.eventId = err.eventId;
+    if (err instanceof WriteThroughTimeoutError || err instanceof WriteThroughFailedError) {
+      body.eventId = err.eventId;
+    }
     return { status: STATUS_BY_CODE[err.code] ?? (err.retriable ? 503 : 500), body };
   }
   const status = (err as { statusCode?: unknown }).statusCode;
