@@ -4,7 +4,7 @@
  * write load, and how much memory the service takes, all measured in one run.
  *
  *   node --import tsx bench/sink-postgres/run.ts [--rounds 3] [--events 100000] [--keys 10000]
- *        [--batch-sizes 500,1000] [--rate 2000] [--seconds 10] [--breakdown] [--profile <dir>]
+ *        [--batch-sizes 1000,2000] [--rate 2000] [--seconds 10] [--breakdown] [--profile <dir>]
  *
  * Every option can also come from the environment (BENCH_ROUNDS, BENCH_EVENTS, BENCH_KEYS,
  * BENCH_BATCH_SIZES, BENCH_RATE, BENCH_SECONDS, BENCH_BREAKDOWN, BENCH_PROFILE); REDIS_URL and
@@ -19,7 +19,7 @@
  * Its peak resident memory is VmHWM of /proc/<pid>/status, read just before SIGTERM.
  *
  * Raw baseline: the same decoded records with the same versions (their stream ids), grouped into
- * the transactions the sink makes (one read takes up to batch-size entries from each partition),
+ * the transactions the sink makes (one read takes up to batch-size entries over all partitions),
  * reduced to the last event per key, and upserted from one pg client with the sink's statement
  * shape: BEGIN, INSERT … SELECT * FROM unnest(…) ON CONFLICT DO UPDATE … WHERE the stored
  * version is older, the offsets upsert, COMMIT. No Redis. Tables come from the sink's own DDL.
@@ -90,6 +90,11 @@ interface BenchOptions {
 
 const ENTITY = 'todo';
 const PARTITIONS = 4;
+
+/** Entries per partition stream in one read: the sink shares its batch size over the streams. */
+function perStream(batchSize: number): number {
+  return Math.max(1, Math.ceil(batchSize / PARTITIONS));
+}
 /** Writes per capture.writeMany call when pre-loading the backlog. */
 const PRELOAD_BATCH = 1000;
 /** Writes per capture.writeMany call in the freshness phase. */
@@ -142,7 +147,7 @@ function parseOptions(argv: string[]): BenchOptions {
       new Option('--batch-sizes <list>', 'sink batch sizes, comma-separated')
         .env('BENCH_BATCH_SIZES')
         .argParser(list)
-        .default([500, 1000], '500,1000'),
+        .default([1000, 2000], '1000,2000'),
     )
     .addOption(
       new Option('--rate <n>', 'events/s in the freshness phase')
@@ -598,7 +603,7 @@ async function tableDigest(pool: pg.Pool, pgSchema: string): Promise<string> {
 
 /**
  * The raw baseline: the sink's transactions without the sink. Same grouping (one read = up to
- * `batchSize` entries of every partition), same last-event-per-key reduction, same statements,
+ * `batchSize` entries over all partitions), same last-event-per-key reduction, same statements,
  * one transaction per group, one client.
  */
 async function rawDrain(
@@ -627,9 +632,11 @@ async function rawDrain(
   try {
     const cpu = process.cpuUsage();
     const started = performance.now();
-    for (let from = 0; ; from += batchSize) {
+    // The sink's batch size bounds a whole read, shared out over the partition streams.
+    const share = perStream(batchSize);
+    for (let from = 0; ; from += share) {
       const groups = backlog.partitions
-        .map((events, partition) => ({ partition, events: events.slice(from, from + batchSize) }))
+        .map((events, partition) => ({ partition, events: events.slice(from, from + share) }))
         .filter((g) => g.events.length > 0);
       if (groups.length === 0) break;
       const latest = new Map<string, LoadedEvent>();
@@ -840,10 +847,11 @@ async function directApply(
     const capturedAt = Date.now();
     const cpu = process.cpuUsage();
     const started = performance.now();
-    for (let from = 0; ; from += batchSize) {
+    const share = perStream(batchSize);
+    for (let from = 0; ; from += share) {
       const batches: PartitionBatch[] = [];
       backlog.partitions.forEach((events, partition) => {
-        const slice = events.slice(from, from + batchSize);
+        const slice = events.slice(from, from + share);
         if (slice.length === 0) return;
         batches.push({
           entity: ENTITY,
@@ -877,7 +885,7 @@ async function directApply(
 
 /**
  * Reading alone: the backlog read through a fresh consumer group as the runner reads it (one
- * XREADGROUP of up to `batchSize` entries per partition stream, as buffers), nothing else done.
+ * XREADGROUP of up to `batchSize` entries over the partition streams, as buffers), nothing else done.
  */
 async function readAlone(
   redis: Redis,
@@ -897,7 +905,7 @@ async function readAlone(
       group,
       'bench',
       'COUNT',
-      batchSize,
+      perStream(batchSize),
       'STREAMS',
       ...streams,
       ...streams.map(() => '>'),

@@ -36,7 +36,7 @@ export async function runSinkService(
     prefix: options.prefix ?? envString(env, 'CDC_PREFIX', 'cdc'),
     ...(entities ? { entities } : {}),
     ...(consumer ? { consumer } : {}),
-    batchSize: envInteger(env, 'SINK_BATCH_SIZE', 500, 1),
+    batchSize: envInteger(env, 'SINK_BATCH_SIZE', 1000, 1),
     blockMs: envInteger(env, 'SINK_BLOCK_MS', 1000, 1),
     leaseMs: envInteger(env, 'SINK_LEASE_MS', 10_000, 500),
     maxDeliveries: envInteger(env, 'SINK_MAX_DELIVERIES', 5, 1),

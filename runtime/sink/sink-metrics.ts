@@ -78,7 +78,8 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
     applied.inc({ sink: e.sink, entity: e.entity }, e.events);
     batchSize.observe({ sink: e.sink, entity: e.entity }, e.events);
     applySeconds.observe({ sink: e.sink }, e.durationMs / 1000);
-    for (const ms of e.endToEndMs) endToEnd.observe({ sink: e.sink, entity: e.entity }, ms / 1000);
+    const latency = endToEnd.labels(e.sink, e.entity);
+    for (const ms of e.endToEndMs) latency.observe(ms / 1000);
   });
   instrumentation.on('sink.batch.retried', (e) => retries.inc({ sink: e.sink }));
   instrumentation.on('sink.event.dead-lettered', (e) =>

@@ -19,7 +19,7 @@ export interface SinkRunnerOptions {
   entities?: string[];
   /** This instance's consumer name, unique among the sink's instances. Default `<hostname>-<pid>`. */
   consumer?: string;
-  /** Most entries read per partition per batch. Default 500. */
+  /** Most entries in one batch, over all the partitions this instance owns. Default 1000. */
   batchSize?: number;
   /** How long a read waits for new entries, ms. Default 1000. */
   blockMs?: number;
@@ -62,7 +62,7 @@ export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunner
   const leaseMs = int('leaseMs', options.leaseMs, 10_000, 500);
   return {
     consumer: options.consumer ?? `${hostname()}-${process.pid}`,
-    batchSize: int('batchSize', options.batchSize, 500, 1),
+    batchSize: int('batchSize', options.batchSize, 1000, 1),
     blockMs: int('blockMs', options.blockMs, 1000, 1),
     leaseMs,
     maxDeliveries: int('maxDeliveries', options.maxDeliveries, 5, 1),

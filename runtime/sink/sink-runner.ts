@@ -24,6 +24,18 @@ import {
 type Entry = [id: Buffer, fields: Buffer[] | null];
 type ReadReply = Array<[stream: Buffer, entries: Entry[]]> | null;
 
+/** An entry decoded ahead of its batch (decoding has no side effects, so it can overlap an apply). */
+interface DecodedEntry {
+  id: string;
+  /** Null when the entry was deleted from the stream after it was delivered. */
+  fields: Buffer[] | null;
+  envelope?: ChangeEvent;
+  event?: SinkEvent;
+  error?: Error;
+}
+
+type DecodedReply = Array<{ stream: string; entries: DecodedEntry[] }>;
+
 interface PartitionState {
   ref: PartitionRef;
   stream: string;
@@ -77,7 +89,7 @@ export class SinkRunner {
   private pendingAcquired: PartitionRef[] = [];
   private pendingRelease: PartitionRef[] = [];
   private lastHousekeeping = 0;
-  private prefetch: Promise<ReadReply> | undefined;
+  private prefetch: Promise<DecodedReply> | undefined;
 
   constructor(options: SinkRunnerOptions) {
     this.options = resolveRunnerOptions(options);
@@ -214,10 +226,11 @@ export class SinkRunner {
           await sleep(Math.min(200, this.options.blockMs));
           continue;
         }
-        const reply = await (this.prefetch ?? this.read());
+        const reply = await (this.prefetch ?? this.readDecoded());
         this.prefetch = undefined;
-        // Read ahead while this batch is applied; a partition's batches still apply in order.
-        if (this.running && this.canPrefetch()) this.prefetch = this.read();
+        // Read and decode the next batch while this one is applied (the database works, this
+        // process would wait); a partition's batches still apply in order.
+        if (this.running && this.canPrefetch()) this.prefetch = this.readDecoded();
         await this.process(reply);
       } catch (err) {
         if (err instanceof Abandoned || !this.running) break;
@@ -323,7 +336,9 @@ export class SinkRunner {
   private async read(): Promise<ReadReply> {
     const states = [...this.partitions.values()];
     const backlog = states.filter((s) => s.cursor !== '>');
-    const { batchSize, blockMs } = this.options;
+    const { blockMs } = this.options;
+    // batchSize bounds a whole batch (and so memory), shared out over the streams read.
+    const count = (streams: number) => Math.max(1, Math.ceil(this.options.batchSize / streams));
     if (backlog.length > 0) {
       // This consumer's own pending entries first, in order, without blocking.
       const reply = (await this.reader.callBuffer(
@@ -332,7 +347,7 @@ export class SinkRunner {
         this.sink.name,
         this.options.consumer,
         'COUNT',
-        batchSize,
+        count(backlog.length),
         'STREAMS',
         ...backlog.map((s) => s.stream),
         ...backlog.map((s) => s.cursor),
@@ -349,7 +364,7 @@ export class SinkRunner {
       this.sink.name,
       this.options.consumer,
       'COUNT',
-      batchSize,
+      count(states.length),
       'BLOCK',
       blockMs,
       'STREAMS',
@@ -358,12 +373,49 @@ export class SinkRunner {
     )) as ReadReply;
   }
 
-  private async process(reply: ReadReply): Promise<void> {
-    if (!reply) return;
+  private async readDecoded(): Promise<DecodedReply> {
+    return this.decodeReply(await this.read());
+  }
+
+  /** Decodes envelopes and payloads; what to do with each entry is decided later, in plan(). */
+  private async decodeReply(reply: ReadReply): Promise<DecodedReply> {
+    if (!reply) return [];
     await this.refreshReaderSchemas(reply);
-    const planned: Planned[] = [];
+    const out: DecodedReply = [];
     for (const [rawStream, entries] of reply) {
-      const state = [...this.partitions.values()].find((s) => s.stream === rawStream.toString());
+      const stream = rawStream.toString();
+      const state = this.stateOf(stream);
+      const target = state && this.targets.get(state.ref.entity);
+      const decoded: DecodedEntry[] = [];
+      for (const [rawId, fields] of entries) {
+        const entry: DecodedEntry = { id: rawId.toString(), fields };
+        if (target) await this.decodeEntry(entry, target);
+        decoded.push(entry);
+      }
+      out.push({ stream, entries: decoded });
+    }
+    return out;
+  }
+
+  private async decodeEntry(entry: DecodedEntry, target: EntityTarget): Promise<void> {
+    if (!entry.fields) return;
+    try {
+      entry.envelope = decodeEnvelope(entry.id, entry.fields);
+      entry.event = await this.toSinkEvent(target.schema, entry.envelope);
+    } catch (err) {
+      entry.error = err as Error;
+    }
+  }
+
+  private stateOf(stream: string): PartitionState | undefined {
+    for (const state of this.partitions.values()) if (state.stream === stream) return state;
+    return undefined;
+  }
+
+  private async process(reply: DecodedReply): Promise<void> {
+    const planned: Planned[] = [];
+    for (const { stream, entries } of reply) {
+      const state = this.stateOf(stream);
       // Not owned any more: leave the entries pending for the new owner.
       if (!state || entries.length === 0) continue;
       planned.push(await this.plan(state, entries));
@@ -408,41 +460,34 @@ export class SinkRunner {
     }
   }
 
-  /** Turns read entries into a batch: skips what is committed, parks quarantined keys, decodes. */
-  private async plan(state: PartitionState, entries: Entry[]): Promise<Planned> {
+  /** Turns decoded entries into a batch: skips what is committed, parks quarantined keys. */
+  private async plan(state: PartitionState, entries: DecodedEntry[]): Promise<Planned> {
     const { entity, partition } = state.ref;
-    const target = this.targets.get(entity)!;
     const events: SinkEvent[] = [];
     const ids: string[] = [];
     const raw = new Map<string, Buffer[]>();
-    for (const [rawId, fields] of entries) {
-      const id = rawId.toString();
+    for (const entry of entries) {
+      const { id, fields } = entry;
       ids.push(id);
       // Deleted from the stream since it was delivered, or already applied: nothing to do.
       if (fields === null || compareStreamIds(id, state.committed) <= 0) continue;
       raw.set(id, fields);
-      let envelope: ChangeEvent | undefined;
-      let failure: Error | undefined;
-      try {
-        envelope = decodeEnvelope(id, fields);
-      } catch (err) {
-        failure = err as Error;
-      }
+      // Entries read before this instance owned their partition were not decoded ahead.
+      if (!entry.event && !entry.error) await this.decodeEntry(entry, this.targets.get(entity)!);
+      const { envelope, event, error } = entry;
       const key = envelope?.key ?? keyOf(fields);
       if (state.quarantined.has(key)) {
         await this.park(state, key, id, fields);
         continue;
       }
       const deliveries = state.deliveries.get(id) ?? 0;
-      if (deliveries > this.options.maxDeliveries) {
-        failure = new Error(`delivered ${deliveries} times without being applied`);
-      }
-      try {
-        if (failure || !envelope) throw failure;
-        events.push(await this.toSinkEvent(target.schema, envelope));
-      } catch (err) {
-        await this.deadLetter(state, key, id, fields, err as Error);
-      }
+      const failure =
+        deliveries > this.options.maxDeliveries
+          ? new Error(`delivered ${deliveries} times without being applied`)
+          : error;
+      if (failure || !event)
+        await this.deadLetter(state, key, id, fields, failure ?? new Error('not decoded'));
+      else events.push(event);
     }
     return { state, ids, raw, batch: { entity, partition, events, offset: ids.at(-1)! } };
   }
