@@ -473,7 +473,8 @@ async function inProcess(ctx: Context, label: string): Promise<Measured> {
     prefix: ctx.prefix,
     entities: [ENTITY],
     consumer: `${label}-bench`,
-    batchSize: ctx.options.batch,
+    // The runner shares its batch size over the streams; `--batch` is per partition here.
+    batchSize: ctx.options.batch * PARTITIONS,
     blockMs: BLOCK_MS,
   });
   try {
@@ -500,7 +501,7 @@ async function childService(ctx: Context, label: string): Promise<Measured> {
     SINK_NAME: label,
     SINK_CONSUMER: `${label}-bench`,
     SINK_ENTITIES: ENTITY,
-    SINK_BATCH_SIZE: String(ctx.options.batch),
+    SINK_BATCH_SIZE: String(ctx.options.batch * PARTITIONS),
     SINK_BLOCK_MS: String(BLOCK_MS),
     SINK_METRICS_PORT: '0',
     LOG_LEVEL: 'info',

@@ -141,6 +141,35 @@ describe('PostgreSQL sink under faults', () => {
     assert.ok(Date.now() - start < 240_000);
   });
 
+  test('SIGTERM in the middle of a load exits cleanly and hands the partitions over at once', async () => {
+    await load(60_000);
+    const sink = startSink();
+    await waitFor(
+      'sink applying',
+      async () => (await redisCtx.redis.exists(capture.keys.lease('todo', 0, 'postgres'))) === 1,
+      30_000,
+    );
+    await sleep(200);
+    assert.equal(
+      await caughtUp(),
+      false,
+      'the sink finished before it could be stopped; load more events',
+    );
+    const stopping = Date.now();
+    await sink.kill('SIGTERM');
+    assert.equal(sink.child.exitCode, 0, `exit code ${sink.child.exitCode}:\n${sink.output()}`);
+    assert.ok(Date.now() - stopping < 10_000, 'it stopped within 10 s');
+    // Leases released: the next instance takes every partition without waiting for them to expire.
+    for (let p = 0; p < P; p++)
+      assert.equal(await redisCtx.redis.exists(capture.keys.lease('todo', p, 'postgres')), 0);
+    const next = startSink();
+    await waitFor('caught up after the restart', caughtUp, 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${next.output()}`);
+    });
+    await assertExact();
+    await next.kill('SIGTERM');
+  });
+
   test('PostgreSQL stopped for 10 s under load: the sink retries, catches up, loses nothing', {
     skip: !isLocal(testEnv.postgresUrl) && 'POSTGRES_URL is not a harness server',
   }, async () => {
