@@ -432,6 +432,8 @@ export class SinkRunner {
     }
     const durationMs = performance.now() - started;
     const now = Date.now();
+    // The target holds the batch now: that is the truth even if the acknowledgement fails.
+    for (const { state, batch } of planned) state.committed = batch.offset;
     // Acknowledge and announce every partition of the batch in one round trip.
     const pipeline = this.redis.pipeline();
     for (const { state, batch, ids } of planned) {
@@ -445,7 +447,6 @@ export class SinkRunner {
     }
     for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
     for (const { state, batch, ids } of planned) {
-      state.committed = batch.offset;
       for (const id of ids) state.deliveries.delete(id);
       this.instrumentation.emit('sink.batch.applied', {
         sink: this.sink.name,
