@@ -509,11 +509,16 @@ async function childService(ctx: Context, label: string): Promise<Measured> {
   // A project file from the caller's shell would change what runs.
   delete env.CDC_CONFIG;
   delete env.MONGO_TRANSACTIONS;
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVICE_MAIN], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Launched as scripts/up.sh and docker-compose.yml launch it.
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=4', '--import', 'tsx', SERVICE_MAIN],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   ctx.children.add(child);
   const output: string[] = [];
   const keep = (line: string) => {

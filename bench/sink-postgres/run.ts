@@ -488,11 +488,16 @@ class ChildSink {
           `--cpu-prof-dir=${join(options.profileDir, options.sinkName)}`,
         ]
       : [];
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', SERVICE_MAIN], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Launched as scripts/up.sh and docker-compose.yml launch it.
+    const child = spawn(
+      process.execPath,
+      [...profile, '--max-semi-space-size=4', '--import', 'tsx', SERVICE_MAIN],
+      {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return new ChildSink(child);
   }
 
