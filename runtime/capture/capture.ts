@@ -148,16 +148,13 @@ export class Capture {
         const schema = entityOptions.schema
           ? await capture.registry.register(name, entityOptions.schema)
           : await capture.registry.latest(name);
+        // Checked before pinning: a key field the schema lacks must not reach the metadata.
+        const keyType = keyTypeOf(name, schema.type, entityOptions.keyField);
         await metadata.pin(name, {
           partitions: entityOptions.partitions,
           keyField: entityOptions.keyField,
         });
-        capture.entities.set(name, {
-          name,
-          options: entityOptions,
-          schema,
-          keyType: keyTypeOf(name, schema.type, entityOptions.keyField),
-        });
+        capture.entities.set(name, { name, options: entityOptions, schema, keyType });
       }
     } catch (err) {
       await capture.close();

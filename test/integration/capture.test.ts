@@ -349,6 +349,18 @@ describe('capture against real Redis', () => {
     await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'todo', P);
   });
 
+  test('an entity whose key field is not in its schema is refused and pins nothing', async () => {
+    await assert.rejects(
+      createCapture({
+        redis: { url: testEnv.redisUrl },
+        prefix,
+        entities: { gadget: { schema: schemaFile('todo'), keyField: 'serial' } },
+      }),
+      (err: unknown) => err instanceof ConfigError && /key field "serial"/.test(err.message),
+    );
+    assert.equal(await ctx.redis.hexists(capture.keys.entities(), 'gadget'), 0);
+  });
+
   test('a capture with a different partition count for an existing entity is refused', async () => {
     await assert.rejects(
       createCapture({
