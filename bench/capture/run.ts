@@ -28,6 +28,8 @@ import { Keys } from '../../runtime/keys.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { prepareRecord } from '../../runtime/schema/prepare-record.ts';
+import { fmt, fmtRate, median, percentile } from '../support/numbers.ts';
+import { deleteUnder } from '../support/redis-cleanup.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
@@ -115,18 +117,6 @@ function todo(i: number): Record<string, unknown> {
     created_at: at,
     updated_at: at,
   };
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Latency {
@@ -293,23 +283,6 @@ async function redisCpuMicros(redis: Redis): Promise<number> {
   return Math.round((seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6);
 }
 
-async function deleteUnder(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (found.length > 0) await redis.unlink(...found);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
-function fmt(n: number, digits = 3): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
-}
-
-function fmtRate(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
@@ -368,8 +341,8 @@ async function main(): Promise<void> {
       ratios.push(throughput.capture.at(-1)! / throughput.raw.at(-1)!);
       for (const [name, phase] of Object.entries(diagnostics)) await runBatched(name, phase);
       log(
-        `round ${round + 1}: single p50 raw ${fmt(single.raw.at(-1)!.p50)} ms, capture ` +
-          `${fmt(single.capture.at(-1)!.p50)} ms; batched raw ${fmtRate(throughput.raw.at(-1)!)}/s, ` +
+        `round ${round + 1}: single p50 raw ${fmt(single.raw.at(-1)!.p50, 3)} ms, capture ` +
+          `${fmt(single.capture.at(-1)!.p50, 3)} ms; batched raw ${fmtRate(throughput.raw.at(-1)!)}/s, ` +
           `capture ${fmtRate(throughput.capture.at(-1)!)}/s (${fmt(ratios.at(-1)!, 2)}x)`,
       );
       // Start every round from the same state: the streams only grow otherwise.
@@ -418,8 +391,8 @@ async function main(): Promise<void> {
     const lines = [
       '| measure | raw XADD | capture | capture / raw |',
       '|---|---:|---:|---:|',
-      `| single write p50 (ms) | ${fmt(s.raw.p50)} | ${fmt(s.capture.p50)} | ${fmt(s.capture.p50 / s.raw.p50, 2)}x |`,
-      `| single write p99 (ms) | ${fmt(s.raw.p99)} | ${fmt(s.capture.p99)} | ${fmt(s.capture.p99 / s.raw.p99, 2)}x |`,
+      `| single write p50 (ms) | ${fmt(s.raw.p50, 3)} | ${fmt(s.capture.p50, 3)} | ${fmt(s.capture.p50 / s.raw.p50, 2)}x |`,
+      `| single write p99 (ms) | ${fmt(s.raw.p99, 3)} | ${fmt(s.capture.p99, 3)} | ${fmt(s.capture.p99 / s.raw.p99, 2)}x |`,
       `| batched, ${options.batch} per call (events/s) | ${fmtRate(b.raw)} | ${fmtRate(b.capture)} | **${fmt(b.ratio, 2)}x** |`,
     ];
     if (result.breakdown) {

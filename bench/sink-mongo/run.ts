@@ -62,6 +62,8 @@ import {
 } from '../../services/sink-mongo/src/mongo-document.ts';
 import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { encodeVersion } from '../../services/sink-mongo/src/mongo-version.ts';
+import { fmt, fmtRate, median, seeded } from '../support/numbers.ts';
+import { deleteUnder } from '../support/redis-cleanup.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
@@ -146,18 +148,6 @@ function parseOptions(argv: string[]): BenchOptions {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** Deterministic [0, 1) generator (mulberry32), so every run writes the same key sequence. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** A todo of the size an application would write: about 220 bytes of JSON. */
 function todo(i: number, key: number): Record<string, unknown> {
   const at = 1_790_000_000_000 + i;
@@ -169,20 +159,6 @@ function todo(i: number, key: number): Record<string, unknown> {
     created_at: at,
     updated_at: at,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function fmtRate(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
-}
-
-function fmt(n: number, digits = 2): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
 /** A markdown table, the first column left-aligned and the others right-aligned. */
@@ -197,15 +173,6 @@ function markdownTable(headers: string[], rows: string[][]): string {
 /** The server URL pointing at another database. */
 function urlFor(baseUrl: string, database: string): string {
   return baseUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${database}`);
-}
-
-async function deleteUnder(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (found.length > 0) await redis.unlink(...found);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 /** Peak resident set of a live process, MB (VmHWM, Linux). */

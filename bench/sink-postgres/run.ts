@@ -67,6 +67,8 @@ import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { compareStreamIds, streamIdTime } from '../../runtime/stream-id.ts';
 import type { WatermarkMessage } from '../../runtime/watermark/watermark-message.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
+import { fmt, fmtRate, median, percentile, seeded } from '../support/numbers.ts';
+import { deleteUnder } from '../support/redis-cleanup.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
@@ -178,18 +180,6 @@ function parseOptions(argv: string[]): BenchOptions {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** Deterministic [0, 1) generator (mulberry32), so every run writes the same key sequence. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** A todo of the size an application would write: about 150 bytes of JSON. */
 function todo(i: number, key: number): Record<string, unknown> {
   const at = 1_790_000_000_000 + i;
@@ -201,38 +191,6 @@ function todo(i: number, key: number): Record<string, unknown> {
     created_at: at,
     updated_at: at,
   };
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[
-    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  ]!;
-}
-
-function median(values: readonly number[]): number {
-  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (finite.length === 0) return Number.NaN;
-  const mid = finite.length >> 1;
-  return finite.length % 2 ? finite[mid]! : (finite[mid - 1]! + finite[mid]!) / 2;
-}
-
-function fmt(n: number, digits = 2): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
-}
-
-function fmtRate(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
-}
-
-async function deleteUnder(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (found.length > 0) await redis.unlink(...found);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 /** Splits `<ms>-<seq>` without BigInt: the baseline passes the parts as text, like the sink. */
