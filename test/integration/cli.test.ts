@@ -6,12 +6,13 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { partitionOf } from '../../runtime/partition.ts';
-import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
+import { appendUndecodable, startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,15 +51,10 @@ describe('operator CLI against a running sink', () => {
       prefix,
       entities: { todo: { schema: schemaFile('todo'), partitions: P } },
     });
-    runner = new SinkRunner({
-      sink: new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
-      redis: { url: testEnv.redisUrl },
+    runner = await startTestRunner(
+      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
       prefix,
-      blockMs: 100,
-      leaseMs: 1500,
-      housekeepingMs: 100,
-    });
-    await runner.start();
+    );
   });
 
   after(async () => {
@@ -70,21 +66,13 @@ describe('operator CLI against a running sink', () => {
 
   test('lag, dead letters and skip: a quarantined key is released from the command line', async () => {
     const p = partitionOf('bad', P);
-    await redisCtx.redis.xadd(
-      capture.keys.stream('todo', p),
-      '*',
-      'op',
-      'u',
-      'entity',
+    await appendUndecodable(
+      redisCtx.redis,
+      capture.keys,
       'todo',
-      'key',
+      p,
       'bad',
-      'ts',
-      String(Date.now()),
-      'sid',
-      String(capture.schemaOf('todo').id),
-      'data',
-      Buffer.from([0xff]),
+      capture.schemaOf('todo').id,
     );
     await capture.upsert('todo', { id: 'bad', name: 'good value' });
     const row = async () =>

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
-import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { expectedState } from '../support/expected-state.ts';
+import { startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const P = 2;
@@ -25,14 +25,10 @@ describe('regression: replay after the target lost its data and offsets', () => 
   let capture: Capture;
 
   const runOnce = async (until: () => Promise<boolean>) => {
-    const runner = new SinkRunner({
-      sink: new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
-      redis: { url: testEnv.redisUrl },
+    const runner = await startTestRunner(
+      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
       prefix,
-      blockMs: 100,
-      leaseMs: 1500,
-    });
-    await runner.start();
+    );
     try {
       await waitFor('sink applied', until, 30_000);
     } finally {

@@ -6,7 +6,7 @@ import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
 import { offsetKey } from '../../runtime/sink/sink.ts';
-import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { MongoSink, type MongoSinkOptions } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
@@ -14,6 +14,7 @@ import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
+import { startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const P = 3;
@@ -34,21 +35,15 @@ describe('MongoDB sink end to end (real Redis and Mongo-wire server)', { timeout
   };
 
   const startRunner = async (consumer: string): Promise<SinkRunner> => {
-    const runner = new SinkRunner({
-      sink: new MongoSink({
+    const runner = await startTestRunner(
+      new MongoSink({
         url: urlFor(mongoCtx.dbName),
         serverSelectionTimeoutMS: 3_000,
         ...sinkOptions,
       }),
-      redis: { url: testEnv.redisUrl },
       prefix,
       consumer,
-      blockMs: 100,
-      leaseMs: 1500,
-      housekeepingMs: 100,
-      retry: { initialMs: 20, maxMs: 200 },
-    });
-    await runner.start();
+    );
     runners.push(runner);
     return runner;
   };

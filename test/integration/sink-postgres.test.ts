@@ -6,7 +6,7 @@ import { WriteThroughFailedError } from '../../runtime/errors/write-through-fail
 import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
-import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
@@ -14,6 +14,7 @@ import { createTestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
+import { appendUndecodable, startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const P = 4;
@@ -30,17 +31,11 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
     extra: Partial<ConstructorParameters<typeof PostgresSink>[0]> = {},
     name = 'postgres',
   ) => {
-    const runner = new SinkRunner({
-      sink: new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name, ...extra }),
-      redis: { url: testEnv.redisUrl },
+    const runner = await startTestRunner(
+      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name, ...extra }),
       prefix,
       consumer,
-      blockMs: 100,
-      leaseMs: 1500,
-      housekeepingMs: 100,
-      retry: { initialMs: 20, maxMs: 200 },
-    });
-    await runner.start();
+    );
     runners.push(runner);
     return runner;
   };
@@ -214,22 +209,7 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
     const runner = await startRunner('d');
     const p = partitionOf('corrupt', P);
     const schemaId = capture.schemaOf('todo').id;
-    await redisCtx.redis.xadd(
-      capture.keys.stream('todo', p),
-      '*',
-      'op',
-      'u',
-      'entity',
-      'todo',
-      'key',
-      'corrupt',
-      'ts',
-      String(Date.now()),
-      'sid',
-      String(schemaId),
-      'data',
-      Buffer.from([0xff, 0xff, 0xff]),
-    );
+    await appendUndecodable(redisCtx.redis, capture.keys, 'todo', p, 'corrupt', schemaId);
     await capture.upsert('todo', { id: 'corrupt', name: 'good one' });
     await waitFor('todo applied', () => appliedAll('todo'));
     assert.equal((await rows('todo')).get('corrupt'), undefined);

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import type { Sink } from '../../runtime/sink/sink.ts';
-import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
@@ -13,6 +13,7 @@ import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
+import { startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const P = 2;
@@ -28,15 +29,7 @@ describe('PostgreSQL and MongoDB sinks side by side on the same streams', {
   const runners: SinkRunner[] = [];
 
   const run = async (sink: Sink) => {
-    const runner = new SinkRunner({
-      sink,
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      blockMs: 100,
-      leaseMs: 1500,
-      consumer: `${sink.name}-1`,
-    });
-    await runner.start();
+    const runner = await startTestRunner(sink, prefix);
     runners.push(runner);
   };
 

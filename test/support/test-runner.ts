@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../../runtime/keys.ts';
+import type { Sink } from '../../runtime/sink/sink.ts';
+import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import { testEnv } from '../helpers/env.ts';
+
+/**
+ * Starts a runner with timings short enough for tests: reads block 100 ms, leases expire after
+ * 1.5 s, operator requests are seen within 100 ms, retries start at 20 ms.
+ */
+export async function startTestRunner(
+  sink: Sink,
+  prefix: string,
+  consumer = `${sink.name}-1`,
+): Promise<SinkRunner> {
+  const runner = new SinkRunner({
+    sink,
+    redis: { url: testEnv.redisUrl },
+    prefix,
+    consumer,
+    blockMs: 100,
+    leaseMs: 1500,
+    housekeepingMs: 100,
+    retry: { initialMs: 20, maxMs: 200 },
+  });
+  await runner.start();
+  return runner;
+}
+
+/** Appends an upsert entry whose Avro payload cannot be decoded (a poison event). */
+export async function appendUndecodable(
+  redis: Redis,
+  keys: Keys,
+  entity: string,
+  partition: number,
+  key: string,
+  schemaId: number,
+): Promise<void> {
+  await redis.xadd(
+    keys.stream(entity, partition),
+    '*',
+    'op',
+    'u',
+    'entity',
+    entity,
+    'key',
+    key,
+    'ts',
+    String(Date.now()),
+    'sid',
+    String(schemaId),
+    'data',
+    Buffer.from([0xff, 0xff, 0xff]),
+  );
+}
