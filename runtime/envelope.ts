@@ -117,6 +117,40 @@ export function envelopeValues(event: ChangeEventInput): Array<string | Buffer> 
   ];
 }
 
+/** Position of each known field name in a decoded entry's slots; unknown names are ignored. */
+const SLOT: ReadonlyMap<string, number> = new Map(ENVELOPE_FIELDS.map((name, i) => [name, i]));
+const NAME_BYTES: readonly Buffer[] = ENVELOPE_FIELDS.map((name) => Buffer.from(name, 'latin1'));
+
+/** Which envelope field a field name is; -1 for names the envelope does not know. */
+function slotOf(name: Buffer | string): number {
+  if (typeof name === 'string') return SLOT.get(name) ?? -1;
+  // Sinks decode every entry of the stream: comparing a few bytes instead of turning each name
+  // into a string and looking it up was a tenth of a sink's decoding time.
+  for (let slot = 0; slot < NAME_BYTES.length; slot++) {
+    const candidate = NAME_BYTES[slot]!;
+    if (candidate.length !== name.length) continue;
+    let i = 0;
+    while (i < name.length && name[i] === candidate[i]) i++;
+    if (i === name.length) return slot;
+  }
+  return -1;
+}
+
+/** A decimal field as a safe integer, or NaN. */
+function decimal(value: Buffer | string): number {
+  if (typeof value === 'string')
+    return value === '' || /\D/.test(value) ? Number.NaN : Number(value);
+  const n = value.length;
+  if (n === 0 || n > 15) return n === 0 ? Number.NaN : Number(value.toString('latin1'));
+  let result = 0;
+  for (let i = 0; i < n; i++) {
+    const digit = value[i]! - 0x30;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    result = result * 10 + digit;
+  }
+  return result;
+}
+
 /**
  * Decodes a stream entry (fields as read by `xreadgroupBuffer`/`xrangeBuffer`) into an event.
  * Throws EnvelopeError for anything that is not a well-formed event: such an entry can never be
@@ -125,45 +159,45 @@ export function envelopeValues(event: ChangeEventInput): Array<string | Buffer> 
 export function decodeEnvelope(id: string, raw: ReadonlyArray<Buffer | string>): ChangeEvent {
   if (!isStreamId(id)) throw new EnvelopeError(`entry id "${id}" is not a stream id`);
   if (raw.length % 2 !== 0) throw new EnvelopeError(`entry ${id} has an odd number of field items`);
-  const fields = new Map<string, Buffer | string>();
-  for (let i = 0; i < raw.length; i += 2) fields.set(raw[i]!.toString(), raw[i + 1]!);
-  const text = (name: string, required: boolean): string | undefined => {
-    const value = fields.get(name);
-    if (value === undefined) {
-      if (required) throw new EnvelopeError(`entry ${id} has no "${name}" field`);
-      return undefined;
-    }
-    return value.toString();
-  };
-  const opCode = text(FIELD.op, true);
+  // One slot per ENVELOPE_FIELDS name; a repeated name keeps its last value.
+  const slots: Array<Buffer | string | undefined> = new Array(ENVELOPE_FIELDS.length);
+  for (let i = 0; i < raw.length; i += 2) {
+    const slot = slotOf(raw[i]!);
+    if (slot >= 0) slots[slot] = raw[i + 1]!;
+  }
+  // ENVELOPE_FIELDS order.
+  const [opValue, entity, key, ts, sid, payload, idem, trace] = slots;
+  if (opValue === undefined) throw new EnvelopeError(`entry ${id} has no "${FIELD.op}" field`);
+  const opCode = opValue.toString();
   const op: Operation | undefined =
     opCode === 'u' ? 'upsert' : opCode === 'd' ? 'delete' : undefined;
   if (!op) throw new EnvelopeError(`entry ${id} has unknown operation "${opCode}"`);
-  const capturedAt = Number(text(FIELD.capturedAt, true));
+  if (entity === undefined) throw new EnvelopeError(`entry ${id} has no "${FIELD.entity}" field`);
+  if (key === undefined) throw new EnvelopeError(`entry ${id} has no "${FIELD.key}" field`);
+  if (ts === undefined) throw new EnvelopeError(`entry ${id} has no "${FIELD.capturedAt}" field`);
+  const capturedAt = decimal(ts);
   if (!Number.isSafeInteger(capturedAt))
     throw new EnvelopeError(`entry ${id} has a bad "ts" field`);
   const event: ChangeEvent = {
     id,
     op,
-    entity: text(FIELD.entity, true)!,
-    key: text(FIELD.key, true)!,
+    entity: entity.toString(),
+    key: key.toString(),
     capturedAt,
   };
   if (op === 'upsert') {
-    const schemaId = Number(text(FIELD.schemaId, true));
+    if (sid === undefined) throw new EnvelopeError(`entry ${id} has no "${FIELD.schemaId}" field`);
+    const schemaId = decimal(sid);
     if (!Number.isSafeInteger(schemaId) || schemaId < 1) {
       throw new EnvelopeError(`entry ${id} has a bad schema id`);
     }
-    const payload = fields.get(FIELD.payload);
     if (payload === undefined) throw new EnvelopeError(`entry ${id} has no "data" field`);
     // A payload read as a string has already been mangled by UTF-8 decoding.
     if (!Buffer.isBuffer(payload)) throw new EnvelopeError(`entry ${id} must be read as buffers`);
     event.schemaId = schemaId;
     event.payload = payload;
   }
-  const idem = text(FIELD.idempotencyKey, false);
-  if (idem) event.idempotencyKey = idem;
-  const trace = text(FIELD.traceId, false);
-  if (trace) event.traceId = trace;
+  if (idem !== undefined && idem.length > 0) event.idempotencyKey = idem.toString();
+  if (trace !== undefined && trace.length > 0) event.traceId = trace.toString();
   return event;
 }

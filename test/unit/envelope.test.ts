@@ -99,3 +99,35 @@ test('the positional form names the same fields as the name/value form', () => {
     assert.equal(String(values[SCHEMA_ID_POSITION]), event.op === 'upsert' ? '3' : '');
   }
 });
+
+test('buffers and strings decode alike; unknown fields are ignored; a repeated field keeps its last value', () => {
+  const fields = [
+    'op',
+    'd',
+    'extra',
+    'x',
+    'entity',
+    'todo',
+    'key',
+    'k',
+    'ts',
+    '9',
+    'ts',
+    '12',
+    'entities',
+    'y',
+  ];
+  const expected = { id: '3-0', op: 'delete', entity: 'todo', key: 'k', capturedAt: 12 };
+  assert.deepEqual(decodeEnvelope('3-0', fields), expected);
+  assert.deepEqual(decodeEnvelope('3-0', asRead(fields)), expected);
+});
+
+test('capture times must be plain decimal digits', () => {
+  for (const ts of ['-1', '1e3', ' 5', '0x10', '99999999999999999999']) {
+    const fields = ['op', 'd', 'entity', 'todo', 'key', 'a', 'ts', ts];
+    assert.throws(() => decodeEnvelope('1-0', asRead(fields)), /bad "ts"/, ts);
+    assert.throws(() => decodeEnvelope('1-0', fields), /bad "ts"/, ts);
+  }
+  const fields = ['op', 'd', 'entity', 'todo', 'key', 'a', 'ts', '1732540800123'];
+  assert.equal(decodeEnvelope('1-0', asRead(fields)).capturedAt, 1732540800123);
+});
