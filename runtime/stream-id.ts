@@ -24,6 +24,32 @@ export function splitStreamId(id: string): [ms: string, seq: string] {
   return [id.slice(0, dash), id.slice(dash + 1)];
 }
 
+/**
+ * The two parts of a stream id as numbers, or undefined when one does not fit a safe integer
+ * (Redis allows any unsigned 64-bit part; ids it generates have milliseconds and small sequence
+ * numbers). Parsed digit by digit: sinks convert every event's id.
+ */
+export function streamIdNumbers(id: string): [ms: number, seq: number] | undefined {
+  let ms = -1;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code === 0x2d && ms < 0 && digits > 0) {
+      ms = value;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    const digit = code - 0x30;
+    if (digit < 0 || digit > 9) throw new TypeError(`not a stream id: "${id}"`);
+    value = value * 10 + digit;
+    digits++;
+  }
+  if (ms < 0 || digits === 0) throw new TypeError(`not a stream id: "${id}"`);
+  return Number.isSafeInteger(ms) && Number.isSafeInteger(value) ? [ms, value] : undefined;
+}
+
 export function isStreamId(id: string): boolean {
   return PATTERN.test(id);
 }

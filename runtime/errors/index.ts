@@ -4,6 +4,7 @@ export { ConflictError } from './conflict-error.ts';
 export { EnvelopeError } from './envelope-error.ts';
 export { NoSinksError } from './no-sinks-error.ts';
 export { NotFoundError } from './not-found-error.ts';
+export { PayloadError } from './payload-error.ts';
 export { SchemaCompatibilityError } from './schema-compatibility-error.ts';
 export { SchemaNotFoundError } from './schema-not-found-error.ts';
 export { UnknownEntityError } from './unknown-entity-error.ts';

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.ts';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
 import { type ChangeEvent, decodeEnvelope } from '../envelope.ts';
+import { CdcError } from '../errors/cdc-error.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { connectRedis } from '../redis-connection.ts';
@@ -12,6 +13,7 @@ import { SchemaRegistry } from '../schema/schema-registry.ts';
 import { compareStreamIds, streamIdTime, ZERO_ID } from '../stream-id.ts';
 import { WatermarkPublisher } from '../watermark/watermark-publisher.ts';
 import { DeadLetters, type QuarantineState } from './dead-letters.ts';
+import { DecodedEvent } from './decoded-event.ts';
 import { PartitionLeases, type PartitionRef } from './partition-leases.ts';
 import type { EntityTarget, PartitionBatch, Sink, SinkEvent } from './sink.ts';
 import { offsetKey } from './sink.ts';
@@ -90,6 +92,8 @@ export class SinkRunner {
   private pendingRelease: PartitionRef[] = [];
   private lastHousekeeping = 0;
   private prefetch: Promise<DecodedReply> | undefined;
+  /** The acknowledgement of the last applied batch, sent but not awaited (see process()). */
+  private acking: Promise<void> | undefined;
 
   constructor(options: SinkRunnerOptions) {
     this.options = resolveRunnerOptions(options);
@@ -123,7 +127,7 @@ export class SinkRunner {
         await this.discoverEntities();
         break;
       } catch (err) {
-        if (!this.sink.isTransient(err)) throw err;
+        if (!this.transient(err)) throw err;
         const delayMs = backoffDelay(attempt, this.options.retry);
         this.logger?.warn({ err, attempt, delayMs }, 'target unavailable at start, retrying');
         await sleep(delayMs);
@@ -239,6 +243,20 @@ export class SinkRunner {
       }
     }
     await this.prefetch?.catch(() => undefined);
+    await this.settleAcks();
+  }
+
+  /**
+   * Waits for the acknowledgement in flight. A failed one is only logged: its batch is committed
+   * in the target, its entries stay pending and are skipped by the offsets when reclaimed, and the
+   * next batch's watermark covers its partitions.
+   */
+  private async settleAcks(): Promise<void> {
+    const acking = this.acking;
+    this.acking = undefined;
+    await acking?.catch((err: unknown) =>
+      this.logger?.warn({ err }, 'acknowledging an applied batch failed; its entries stay pending'),
+    );
   }
 
   private canPrefetch(): boolean {
@@ -250,6 +268,8 @@ export class SinkRunner {
   }
 
   private async applyOwnershipChanges(): Promise<void> {
+    // A partition is handed over only once what was applied of it is acknowledged.
+    if (this.pendingRelease.length > 0 || this.pendingAcquired.length > 0) await this.settleAcks();
     while (this.pendingRelease.length > 0) {
       const ref = this.pendingRelease.shift()!;
       this.partitions.delete(offsetKey(ref.entity, ref.partition));
@@ -427,14 +447,17 @@ export class SinkRunner {
       await this.applyWithRetry(batches);
     } catch (err) {
       if (err instanceof Abandoned) throw err;
-      if (!this.sink.isTransient(err)) await this.isolate(planned);
+      if (!this.transient(err)) await this.isolate(planned);
       else throw err;
     }
     const durationMs = performance.now() - started;
     const now = Date.now();
     // The target holds the batch now: that is the truth even if the acknowledgement fails.
     for (const { state, batch } of planned) state.committed = batch.offset;
-    // Acknowledge and announce every partition of the batch in one round trip.
+    // Acknowledge and announce every partition of the batch in one round trip, without waiting
+    // for the reply: the next batch is applied meanwhile. The announcement goes out now either
+    // way; an acknowledgement that fails leaves entries pending, which the offsets make harmless.
+    await this.settleAcks();
     const pipeline = this.redis.pipeline();
     for (const { state, batch, ids } of planned) {
       pipeline.xack(state.stream, this.sink.name, ...ids);
@@ -445,7 +468,19 @@ export class SinkRunner {
         id: batch.offset,
       });
     }
-    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    const acking = this.acknowledged(pipeline.exec(), planned, durationMs, now);
+    // Settled by the next batch or at shutdown; marked handled so a failure cannot crash first.
+    acking.catch(() => undefined);
+    this.acking = acking;
+  }
+
+  private async acknowledged(
+    replies: Promise<Array<[Error | null, unknown]> | null>,
+    planned: Planned[],
+    durationMs: number,
+    now: number,
+  ): Promise<void> {
+    for (const [err] of (await replies) ?? []) if (err) throw err;
     for (const { state, batch, ids } of planned) {
       for (const id of ids) state.deliveries.delete(id);
       this.instrumentation.emit('sink.batch.applied', {
@@ -497,21 +532,23 @@ export class SinkRunner {
     return this.toSinkEvent(reader, decodeEnvelope(id, fields));
   }
 
-  /** Decodes the Avro payload with writer-to-reader resolution. */
+  /**
+   * The event with its payload resolved from writer to reader schema. The record itself is
+   * decoded here, ahead of the apply, unless the sink transcodes payloads itself.
+   */
   private async toSinkEvent(reader: RegisteredSchema, event: ChangeEvent): Promise<SinkEvent> {
-    let record: Record<string, unknown> | undefined;
-    if (event.op === 'upsert') {
-      const resolver = await this.registry.resolver(event.schemaId!, reader);
-      record = reader.type.fromBuffer(event.payload!, resolver) as Record<string, unknown>;
-    }
-    return {
-      id: event.id,
-      op: event.op,
-      entity: event.entity,
-      key: event.key,
-      record,
-      capturedAt: event.capturedAt,
-    };
+    if (event.op !== 'upsert') return new DecodedEvent(event, reader, undefined, undefined);
+    const writer = await this.registry.get(event.schemaId!);
+    const resolver = await this.registry.resolver(event.schemaId!, reader);
+    const decoded = new DecodedEvent(event, reader, writer, resolver);
+    if (!this.sink.readsPayloads) decoded.decode();
+    return decoded;
+  }
+
+  /** A typed runtime error knows whether it may pass; anything else the sink judges. */
+  private transient(err: unknown): boolean {
+    if (err instanceof CdcError) return err.retriable;
+    return this.sink.isTransient(err);
   }
 
   /** A writer schema newer than the reader's means the targets may need new columns first. */
@@ -547,7 +584,7 @@ export class SinkRunner {
         await action();
         return;
       } catch (err) {
-        if (!this.sink.isTransient(err)) throw err;
+        if (!this.transient(err)) throw err;
         if (!this.running) throw new Abandoned('stopped while the target was failing');
         const delayMs = backoffDelay(attempt, this.options.retry);
         this.instrumentation.emit('sink.batch.retried', {

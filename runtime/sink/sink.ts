@@ -24,6 +24,14 @@ export interface Sink {
    * to the same state. Events within a partition batch are in stream order.
    */
   apply(batches: readonly PartitionBatch[]): Promise<void>;
+  /**
+   * True when `apply` reads the events' `payload` and `writer` itself (transcoding them straight
+   * into the database's format) instead of `record`. The runtime then leaves `record` undecoded
+   * until something reads it, and a payload that cannot be decoded surfaces as a PayloadError
+   * thrown by `apply`, which the runtime isolates to its event like any permanent error.
+   * Otherwise the runtime decodes every record ahead and dead-letters undecodable ones itself.
+   */
+  readonly readsPayloads?: boolean;
   /** Whether an error thrown by `apply` may go away by itself (connection, timeout, contention). */
   isTransient(error: unknown): boolean;
   /** Closes connections. */
@@ -46,8 +54,15 @@ export interface SinkEvent {
   op: 'upsert' | 'delete';
   entity: string;
   key: string;
-  /** The whole record, for upserts. */
-  record: Record<string, unknown> | undefined;
+  /**
+   * The whole record decoded with the reader schema, for upserts. May be decoded on first access,
+   * which throws PayloadError for a payload that cannot be decoded.
+   */
+  readonly record: Record<string, unknown> | undefined;
+  /** For upserts: the Avro binary as captured, written with `writer`. */
+  readonly payload?: Buffer | undefined;
+  /** For upserts: the schema the payload was written with. */
+  readonly writer?: RegisteredSchema | undefined;
   /** Capture time, ms since the epoch. */
   capturedAt: number;
 }

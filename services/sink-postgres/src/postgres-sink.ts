@@ -1,5 +1,7 @@
 import pg from 'pg';
+import { CdcError } from '../../../runtime/errors/cdc-error.ts';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
+import { PayloadError } from '../../../runtime/errors/payload-error.ts';
 import {
   type EntityTarget,
   offsetKey,
@@ -7,7 +9,9 @@ import {
   type Sink,
   type SinkEvent,
 } from '../../../runtime/sink/sink.ts';
-import { compareStreamIds, splitStreamId } from '../../../runtime/stream-id.ts';
+import { compareStreamIds, splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
+import { BinaryArrayBuilder, ELEMENT_OID } from './binary-array.ts';
+import { compileTranscoder, type PayloadTranscoder } from './payload-transcoder.ts';
 import { mapTable, type TableConfig, type TableMapping, toParam } from './table-mapping.ts';
 
 /** Options of the PostgreSQL sink. */
@@ -50,6 +54,10 @@ export class PostgresSink implements Sink {
   };
   private pool: pg.Pool | undefined;
   private readonly mappings = new Map<string, TableMapping>();
+  /** Per mapping, per writer schema id: its transcoder, or null where none covers the schema. */
+  private readonly transcoders = new WeakMap<TableMapping, Map<number, PayloadTranscoder | null>>();
+  /** Upserts transcode payloads into binary arrays rather than reading decoded records. */
+  readonly readsPayloads = true;
 
   constructor(options: PostgresSinkOptions) {
     if (!options.url || !/^postgres(ql)?:\/\//.test(options.url))
@@ -147,19 +155,18 @@ export class PostgresSink implements Sink {
         const floor = batch.redrive
           ? undefined
           : stored.get(offsetKey(batch.entity, batch.partition));
+        const mapping = this.mappingOf(batch.entity);
+        const perKey = latest.get(batch.entity) ?? new Map<string, SinkEvent>();
+        latest.set(batch.entity, perKey);
         for (const event of batch.events) {
           if (floor && compareStreamIds(event.id, floor) <= 0) continue;
-          const perKey = latest.get(event.entity) ?? new Map<string, SinkEvent>();
-          latest.set(event.entity, perKey);
+          const superseded = perKey.get(event.key);
+          if (superseded) this.check(mapping, superseded);
           perKey.set(event.key, event);
         }
       }
       for (const [entity, perKey] of latest) {
-        const mapping = this.mappings.get(entity);
-        if (!mapping)
-          throw new ConfigError(
-            `no table for entity ${entity}: it was not among the sink's targets`,
-          );
+        const mapping = this.mappingOf(entity);
         const events = [...perKey.values()];
         await this.upsert(
           client,
@@ -192,14 +199,10 @@ export class PostgresSink implements Sink {
   private async upsert(client: pg.PoolClient, m: TableMapping, events: SinkEvent[]): Promise<void> {
     if (events.length === 0) return;
     const table = `${ident(m.schema)}.${ident(m.table)}`;
-    const params: unknown[][] = m.columns.map((c) =>
-      events.map((e) => toParam(c, e.record?.[c.field])),
-    );
-    const versions = events.map((e) => splitStreamId(e.id));
-    params.push(
-      versions.map((v) => v[0]),
-      versions.map((v) => v[1]),
-    );
+    const params: unknown[] = this.transcode(m, events) ?? [
+      ...m.columns.map((c) => events.map((e) => toParam(c, e.record?.[c.field]))),
+      ...versionArrays(events),
+    ];
     const names = [...m.columns.map((c) => ident(c.column)), VERSION_MS, VERSION_SEQ];
     const casts = [
       ...m.columns.map((c, i) => `$${i + 1}::${c.sqlType}[]`),
@@ -216,6 +219,72 @@ export class PostgresSink implements Sink {
        WHERE (t.${VERSION_MS}, t.${VERSION_SEQ}) < (EXCLUDED.${VERSION_MS}, EXCLUDED.${VERSION_SEQ})`,
       params,
     );
+  }
+
+  /**
+   * The upsert's parameters as binary arrays transcoded from the payloads (columns, then the two
+   * version columns), or undefined when some event's writer schema is not one a transcoder
+   * covers (or the event has no payload to transcode): then the records are decoded instead.
+   */
+  private transcode(m: TableMapping, events: SinkEvent[]): Buffer[] | undefined {
+    const perEvent: PayloadTranscoder[] = [];
+    for (const event of events) {
+      const transcoder = this.transcoderOf(m, event);
+      if (!transcoder) return undefined;
+      perEvent.push(transcoder);
+    }
+    const columns = perEvent[0]!.builders(events.length);
+    const ms = new BinaryArrayBuilder(ELEMENT_OID.bigint!, 64 + events.length * 12);
+    const seq = new BinaryArrayBuilder(ELEMENT_OID.bigint!, 64 + events.length * 12);
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      try {
+        perEvent[i]!.append(event.payload!, columns);
+      } catch (err) {
+        throw undecodable(event, err);
+      }
+      appendStreamId(event.id, ms, seq);
+    }
+    return [...columns, ms, seq].map((b) => b.finish());
+  }
+
+  /** The transcoder for an event's writer schema, if it has a payload and one covers it. */
+  private transcoderOf(m: TableMapping, event: SinkEvent): PayloadTranscoder | undefined {
+    const { writer, payload } = event;
+    if (!writer || !payload) return undefined;
+    let compiled = this.transcoders.get(m);
+    if (!compiled) {
+      compiled = new Map();
+      this.transcoders.set(m, compiled);
+    }
+    let transcoder = compiled.get(writer.id);
+    if (transcoder === undefined) {
+      transcoder = compileTranscoder(writer, m) ?? null;
+      compiled.set(writer.id, transcoder);
+    }
+    return transcoder ?? undefined;
+  }
+
+  /** Throws PayloadError when an upsert that will not be written could not have been either. */
+  private check(m: TableMapping, event: SinkEvent): void {
+    if (event.op !== 'upsert') return;
+    const transcoder = this.transcoderOf(m, event);
+    if (!transcoder) {
+      void event.record; // decoding it is the check: it throws PayloadError
+      return;
+    }
+    try {
+      transcoder.check(event.payload!);
+    } catch (err) {
+      throw undecodable(event, err);
+    }
+  }
+
+  private mappingOf(entity: string): TableMapping {
+    const mapping = this.mappings.get(entity);
+    if (!mapping)
+      throw new ConfigError(`no table for entity ${entity}: it was not among the sink's targets`);
+    return mapping;
   }
 
   private async delete(client: pg.PoolClient, m: TableMapping, events: SinkEvent[]): Promise<void> {
@@ -276,7 +345,7 @@ export class PostgresSink implements Sink {
    * undefined objects 42xxx) and configuration errors.
    */
   isTransient(error: unknown): boolean {
-    if (error instanceof ConfigError) return false;
+    if (error instanceof CdcError) return error.retriable;
     if (error instanceof pg.DatabaseError) {
       const code = error.code ?? '';
       return TRANSIENT_CLASSES.has(code.slice(0, 2)) || TRANSIENT_CODES.has(code);
@@ -288,4 +357,31 @@ export class PostgresSink implements Sink {
     await this.pool?.end();
     this.pool = undefined;
   }
+}
+
+/** The version columns of events, as text arrays. */
+function versionArrays(events: readonly SinkEvent[]): [string[], string[]] {
+  const versions = events.map((e) => splitStreamId(e.id));
+  return [versions.map((v) => v[0]), versions.map((v) => v[1])];
+}
+
+/** Appends a stream id's two halves to the version columns. */
+function appendStreamId(id: string, ms: BinaryArrayBuilder, seq: BinaryArrayBuilder): void {
+  const numbers = streamIdNumbers(id);
+  if (numbers) {
+    ms.appendInt8(numbers[0]);
+    seq.appendInt8(numbers[1]);
+    return;
+  }
+  // Halves beyond 2^53 (possible with explicit ids): only BigInt holds them exactly.
+  const [msPart, seqPart] = splitStreamId(id);
+  ms.appendBigInt8(BigInt(msPart));
+  seq.appendBigInt8(BigInt(seqPart));
+}
+
+function undecodable(event: SinkEvent, cause: unknown): PayloadError {
+  return new PayloadError(
+    `payload of ${event.entity} "${event.key}" (${event.id}) cannot be decoded with schema ${event.writer?.id}: ${(cause as Error).message}`,
+    cause,
+  );
 }

@@ -1,6 +1,7 @@
 import avro from 'avsc';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
 import { recordFields } from '../../../runtime/schema/avro-schema.ts';
+import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
 import type { EntityTarget } from '../../../runtime/sink/sink.ts';
 
 /** How one entity maps to a table. Every field is optional. */
@@ -30,6 +31,8 @@ export interface ColumnMapping {
 
 export interface TableMapping {
   entity: string;
+  /** The reader schema the columns were derived from. */
+  reader: RegisteredSchema;
   schema: string;
   table: string;
   key: ColumnMapping;
@@ -126,6 +129,7 @@ export function mapTable(
     throw new ConfigError(`schema of ${target.entity} has no key field "${target.keyField}"`);
   return {
     entity: target.entity,
+    reader: target.schema,
     schema,
     table,
     key,
