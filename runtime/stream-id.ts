@@ -54,9 +54,33 @@ export function isStreamId(id: string): boolean {
   return PATTERN.test(id);
 }
 
-function compareDigits(a: string, b: string): number {
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
+/** Index of the dash of a stream id; throws TypeError for anything that is not one. */
+function dashOf(id: string): number {
+  let dash = -1;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    if (code === 0x2d && dash < 0 && i > 0) dash = i;
+    else if (code < 0x30 || code > 0x39) throw new TypeError(`not a stream id: "${id}"`);
+  }
+  if (dash < 0 || dash === id.length - 1) throw new TypeError(`not a stream id: "${id}"`);
+  return dash;
+}
+
+/** Compares `a.slice(aFrom, aTo)` with `b.slice(bFrom, bTo)` as numbers, without slicing. */
+function compareDigitRanges(
+  a: string,
+  aFrom: number,
+  aTo: number,
+  b: string,
+  bFrom: number,
+  bTo: number,
+): number {
+  if (aTo - aFrom !== bTo - bFrom) return aTo - aFrom < bTo - bFrom ? -1 : 1;
+  for (let i = 0; i < aTo - aFrom; i++) {
+    const d = a.charCodeAt(aFrom + i) - b.charCodeAt(bFrom + i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
 }
 
 /**
@@ -64,13 +88,12 @@ function compareDigits(a: string, b: string): number {
  * leading zeros (as Redis writes them).
  */
 export function compareStreamIds(a: string, b: string): number {
-  if (!PATTERN.test(a) || !PATTERN.test(b))
-    throw new TypeError(`not a stream id: "${PATTERN.test(a) ? b : a}"`);
+  const da = dashOf(a);
+  const db = dashOf(b);
   if (a === b) return 0;
-  const da = a.indexOf('-');
-  const db = b.indexOf('-');
   return (
-    compareDigits(a.slice(0, da), b.slice(0, db)) || compareDigits(a.slice(da + 1), b.slice(db + 1))
+    compareDigitRanges(a, 0, da, b, 0, db) ||
+    compareDigitRanges(a, da + 1, a.length, b, db + 1, b.length)
   );
 }
 

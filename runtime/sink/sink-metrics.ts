@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BatchHistogram } from '../instrumentation/batch-histogram.ts';
 import type { Instrumentation } from '../instrumentation/instrumentation.ts';
 
 /** Subscribes Prometheus metrics to a sink runner's instrumentation events. */
@@ -24,7 +25,7 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
     registers: [registry],
   });
-  const endToEnd = new Histogram({
+  const endToEnd = new BatchHistogram({
     name: 'cdc_sink_end_to_end_seconds',
     help: 'From capture to commit in the target',
     labelNames: labels,
@@ -78,8 +79,7 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
     applied.inc({ sink: e.sink, entity: e.entity }, e.events);
     batchSize.observe({ sink: e.sink, entity: e.entity }, e.events);
     applySeconds.observe({ sink: e.sink }, e.durationMs / 1000);
-    const latency = endToEnd.labels(e.sink, e.entity);
-    for (const ms of e.endToEndMs) latency.observe(ms / 1000);
+    endToEnd.observeMany({ sink: e.sink, entity: e.entity }, e.endToEndMs, 1000);
   });
   instrumentation.on('sink.batch.retried', (e) => retries.inc({ sink: e.sink }));
   instrumentation.on('sink.event.dead-lettered', (e) =>

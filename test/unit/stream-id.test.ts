@@ -4,6 +4,7 @@ import {
   compareStreamIds,
   isStreamId,
   splitStreamId,
+  streamIdNumbers,
   streamIdTime,
 } from '../../runtime/stream-id.ts';
 
@@ -17,7 +18,17 @@ test('stream ids compare numerically, not as strings', () => {
 test('malformed stream ids are rejected', () => {
   assert.equal(isStreamId('12-3'), true);
   assert.equal(isStreamId('12'), false);
-  assert.throws(() => compareStreamIds('x-1', '1-1'), TypeError);
+  for (const bad of ['x-1', '1-', '-1', '1-2-3', '1--2', '', '1', '1-2 ', '１-2'])
+    assert.throws(() => compareStreamIds(bad, '1-1'), TypeError, bad);
+});
+
+test('stream id parts as numbers, or undefined beyond safe integers', () => {
+  assert.deepEqual(streamIdNumbers('1700000000123-7'), [1700000000123, 7]);
+  assert.deepEqual(streamIdNumbers('0-0'), [0, 0]);
+  assert.equal(streamIdNumbers('18446744073709551615-0'), undefined);
+  assert.equal(streamIdNumbers('1-9007199254740992'), undefined);
+  for (const bad of ['1-', '-1', '1-2-3', 'a-1', '12'])
+    assert.throws(() => streamIdNumbers(bad), TypeError, bad);
 });
 
 test('the time part of a stream id is its ms timestamp', () => {
