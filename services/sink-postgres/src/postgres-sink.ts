@@ -9,7 +9,7 @@ import {
   type Sink,
   type SinkEvent,
 } from '../../../runtime/sink/sink.ts';
-import { compareStreamIds, splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
+import { splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
 import { BinaryArrayBuilder, ELEMENT_OID } from './binary-array.ts';
 import { compileTranscoder, type PayloadTranscoder } from './payload-transcoder.ts';
 import { mapTable, type TableConfig, type TableMapping, toParam } from './table-mapping.ts';
@@ -145,80 +145,111 @@ export class PostgresSink implements Sink {
     return new Map(rows.map((r) => [offsetKey(r.entity, r.partition), r.stream_id]));
   }
 
+  /**
+   * One statement per call, so one round trip and an implicit transaction: a first
+   * (materialized) query locks this sink's offset rows of the partitions involved, data-modifying
+   * queries upsert and delete the last event per key of each entity unless it is at or below
+   * its partition's stored offset (the fence: a replay, or a former owner waking up late, changes
+   * nothing), and the main query moves the offsets forward. Every part sees the offsets as they
+   * were before the statement; the lock makes a concurrent apply of the same partitions wait and
+   * then see the offsets it committed.
+   */
   async apply(batches: readonly PartitionBatch[]): Promise<void> {
     if (batches.length === 0) return;
-    await this.transaction(async (client) => {
-      const stored = await this.lockOffsets(client, batches);
-      // The last event per key wins; events at or below the stored offset were applied before.
-      const latest = new Map<string, Map<string, SinkEvent>>();
-      for (const batch of batches) {
-        const floor = batch.redrive
-          ? undefined
-          : stored.get(offsetKey(batch.entity, batch.partition));
-        const mapping = this.mappingOf(batch.entity);
-        const perKey = latest.get(batch.entity) ?? new Map<string, SinkEvent>();
-        latest.set(batch.entity, perKey);
-        for (const event of batch.events) {
-          if (floor && compareStreamIds(event.id, floor) <= 0) continue;
-          const superseded = perKey.get(event.key);
-          if (superseded) this.check(mapping, superseded);
-          perKey.set(event.key, event);
-        }
+    const params: unknown[] = [
+      this.name,
+      batches.map((b) => b.entity),
+      batches.map((b) => b.partition),
+    ];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    // The last event per key wins. Re-driven events are at or below the stored offset on
+    // purpose: partition -1 matches no stored offset, so the fence lets them through.
+    const latest = new Map<string, Map<string, Chosen>>();
+    for (const batch of batches) {
+      const mapping = this.mappingOf(batch.entity);
+      const perKey = latest.get(batch.entity) ?? new Map<string, Chosen>();
+      latest.set(batch.entity, perKey);
+      const partition = batch.redrive ? -1 : batch.partition;
+      for (const event of batch.events) {
+        const superseded = perKey.get(event.key);
+        if (superseded) this.check(mapping, superseded.event);
+        perKey.set(event.key, { event, partition });
       }
-      for (const [entity, perKey] of latest) {
-        const mapping = this.mappingOf(entity);
-        const events = [...perKey.values()];
-        await this.upsert(
-          client,
-          mapping,
-          events.filter((e) => e.op === 'upsert'),
-        );
-        await this.delete(
-          client,
-          mapping,
-          events.filter((e) => e.op === 'delete'),
-        );
-      }
-      await this.writeOffsets(client, batches);
-    });
-  }
-
-  private async lockOffsets(
-    client: pg.PoolClient,
-    batches: readonly PartitionBatch[],
-  ): Promise<Map<string, string>> {
-    const { rows } = await client.query<{ entity: string; partition: number; stream_id: string }>(
-      `SELECT entity, partition, stream_id FROM ${this.offsets}
-        WHERE sink = $1 AND (entity, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
-        ORDER BY entity, partition FOR UPDATE`,
-      [this.name, batches.map((b) => b.entity), batches.map((b) => b.partition)],
+    }
+    const parts = [
+      `stored AS MATERIALIZED (
+         SELECT entity, partition, ms, seq FROM ${this.offsets}
+          WHERE sink = $1 AND (entity, partition) IN (SELECT * FROM unnest($2::text[], $3::int[]))
+          ORDER BY entity, partition FOR UPDATE)`,
+    ];
+    for (const [entity, perKey] of latest) {
+      const mapping = this.mappingOf(entity);
+      const chosen = [...perKey.values()];
+      const upserts = chosen.filter((c) => c.event.op === 'upsert');
+      const deletes = chosen.filter((c) => c.event.op === 'delete');
+      if (upserts.length > 0)
+        parts.push(`w${parts.length} AS (${this.upsertSql(mapping, upserts, param)})`);
+      if (deletes.length > 0)
+        parts.push(`w${parts.length} AS (${this.deleteSql(mapping, deletes, param)})`);
+    }
+    const ids = batches.map((b) => splitStreamId(b.offset));
+    const offsets = param(batches.map((b) => b.offset));
+    const ms = param(ids.map((v) => v[0]));
+    const seq = param(ids.map((v) => v[1]));
+    await this.pool!.query(
+      `WITH ${parts.join(',\n')}
+       INSERT INTO ${this.offsets} AS o (sink, entity, partition, stream_id, ms, seq)
+       SELECT $1, * FROM unnest($2::text[], $3::int[], ${offsets}::text[], ${ms}::bigint[], ${seq}::bigint[])
+       ON CONFLICT (sink, entity, partition) DO UPDATE
+         SET stream_id = EXCLUDED.stream_id, ms = EXCLUDED.ms, seq = EXCLUDED.seq, updated_at = now()
+         WHERE (o.ms, o.seq) < (EXCLUDED.ms, EXCLUDED.seq)`,
+      params,
     );
-    return new Map(rows.map((r) => [offsetKey(r.entity, r.partition), r.stream_id]));
   }
 
-  private async upsert(client: pg.PoolClient, m: TableMapping, events: SinkEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  /** Upsert of the chosen events, skipping those the stored offsets fence off. */
+  private upsertSql(m: TableMapping, chosen: Chosen[], param: (value: unknown) => string): string {
+    const events = chosen.map((c) => c.event);
     const table = `${ident(m.schema)}.${ident(m.table)}`;
-    const params: unknown[] = this.transcode(m, events) ?? [
+    const values: unknown[] = this.transcode(m, events) ?? [
       ...m.columns.map((c) => events.map((e) => toParam(c, e.record?.[c.field]))),
       ...versionArrays(events),
     ];
-    const names = [...m.columns.map((c) => ident(c.column)), VERSION_MS, VERSION_SEQ];
-    const casts = [
-      ...m.columns.map((c, i) => `$${i + 1}::${c.sqlType}[]`),
-      `$${m.columns.length + 1}::bigint[]`,
-      `$${m.columns.length + 2}::bigint[]`,
+    const n = m.columns.length;
+    const arrays = [
+      ...m.columns.map((c, i) => `${param(values[i])}::${c.sqlType}[]`),
+      `${param(values[n])}::bigint[]`,
+      `${param(values[n + 1])}::bigint[]`,
+      `${param(chosen.map((c) => c.partition))}::int[]`,
     ];
+    const aliases = m.columns.map((_, i) => `c${i}`);
+    const names = [...m.columns.map((c) => ident(c.column)), VERSION_MS, VERSION_SEQ];
     const updates = names
-      .filter((n) => n !== ident(m.key.column))
-      .map((n) => `${n} = EXCLUDED.${n}`);
-    await client.query(
-      `INSERT INTO ${table} AS t (${names.join(', ')})
-       SELECT * FROM unnest(${casts.join(', ')})
+      .filter((name) => name !== ident(m.key.column))
+      .map((name) => `${name} = EXCLUDED.${name}`);
+    return `INSERT INTO ${table} AS t (${names.join(', ')})
+       SELECT ${aliases.map((a) => `r.${a}`).join(', ')}, r.ms, r.seq
+         FROM unnest(${arrays.join(', ')}) AS r(${aliases.join(', ')}, ms, seq, p)
+        WHERE ${fence(param(m.entity), 'r')}
        ON CONFLICT (${ident(m.key.column)}) DO UPDATE SET ${updates.join(', ')}
-       WHERE (t.${VERSION_MS}, t.${VERSION_SEQ}) < (EXCLUDED.${VERSION_MS}, EXCLUDED.${VERSION_SEQ})`,
-      params,
-    );
+       WHERE (t.${VERSION_MS}, t.${VERSION_SEQ}) < (EXCLUDED.${VERSION_MS}, EXCLUDED.${VERSION_SEQ})`;
+  }
+
+  /** Delete of the chosen events' keys where the stored row is older and the fence allows. */
+  private deleteSql(m: TableMapping, chosen: Chosen[], param: (value: unknown) => string): string {
+    const events = chosen.map((c) => c.event);
+    const table = `${ident(m.schema)}.${ident(m.table)}`;
+    const [ms, seq] = versionArrays(events);
+    return `DELETE FROM ${table} AS t
+        USING unnest(${param(events.map((e) => e.key))}::${m.key.sqlType}[], ${param(ms)}::bigint[],
+                     ${param(seq)}::bigint[], ${param(chosen.map((c) => c.partition))}::int[])
+              AS d(k, ms, seq, p)
+        WHERE t.${ident(m.key.column)} = d.k
+          AND (t.${VERSION_MS}, t.${VERSION_SEQ}) < (d.ms, d.seq)
+          AND ${fence(param(m.entity), 'd')}`;
   }
 
   /**
@@ -287,39 +318,6 @@ export class PostgresSink implements Sink {
     return mapping;
   }
 
-  private async delete(client: pg.PoolClient, m: TableMapping, events: SinkEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const table = `${ident(m.schema)}.${ident(m.table)}`;
-    const versions = events.map((e) => splitStreamId(e.id));
-    await client.query(
-      `DELETE FROM ${table} AS t USING unnest($1::${m.key.sqlType}[], $2::bigint[], $3::bigint[]) AS d(k, ms, seq)
-        WHERE t.${ident(m.key.column)} = d.k AND (t.${VERSION_MS}, t.${VERSION_SEQ}) < (d.ms, d.seq)`,
-      [events.map((e) => e.key), versions.map((v) => v[0]), versions.map((v) => v[1])],
-    );
-  }
-
-  private async writeOffsets(
-    client: pg.PoolClient,
-    batches: readonly PartitionBatch[],
-  ): Promise<void> {
-    const ids = batches.map((b) => splitStreamId(b.offset));
-    await client.query(
-      `INSERT INTO ${this.offsets} AS o (sink, entity, partition, stream_id, ms, seq)
-       SELECT $1, * FROM unnest($2::text[], $3::int[], $4::text[], $5::bigint[], $6::bigint[])
-       ON CONFLICT (sink, entity, partition) DO UPDATE
-         SET stream_id = EXCLUDED.stream_id, ms = EXCLUDED.ms, seq = EXCLUDED.seq, updated_at = now()
-         WHERE (o.ms, o.seq) < (EXCLUDED.ms, EXCLUDED.seq)`,
-      [
-        this.name,
-        batches.map((b) => b.entity),
-        batches.map((b) => b.partition),
-        batches.map((b) => b.offset),
-        ids.map((v) => v[0]),
-        ids.map((v) => v[1]),
-      ],
-    );
-  }
-
   private async transaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     const client = await this.pool!.connect();
     let broken = false;
@@ -384,4 +382,16 @@ function undecodable(event: SinkEvent, cause: unknown): PayloadError {
     `payload of ${event.entity} "${event.key}" (${event.id}) cannot be decoded with schema ${event.writer?.id}: ${(cause as Error).message}`,
     cause,
   );
+}
+
+/** An event chosen to be written, and the partition whose stored offset fences it (-1: none). */
+interface Chosen {
+  event: SinkEvent;
+  partition: number;
+}
+
+/** True for rows (alias `row`, with `ms`, `seq`, `p`) above their partition's stored offset. */
+function fence(entity: string, row: string): string {
+  return `NOT EXISTS (SELECT 1 FROM stored s WHERE s.entity = ${entity} AND s.partition = ${row}.p
+                        AND (s.ms, s.seq) >= (${row}.ms, ${row}.seq))`;
 }
