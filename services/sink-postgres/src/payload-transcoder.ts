@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import avro from 'avsc';
 import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
 import { BinaryArrayBuilder, ELEMENT_OID } from './binary-array.ts';
@@ -151,14 +152,14 @@ function appenderOf(type: avro.Type, oid: number): Appender | undefined {
   // Logical types are named `logical:<name>`.
   switch (`${type.typeName}>${oid}`) {
     case 'string>25':
+      return (cursor, column) => {
+        const start = readFixed(cursor, readLong(cursor));
+        appendText(cursor.buf, start, cursor.pos, column);
+      };
     case 'bytes>17':
       return (cursor, column) => {
-        const length = readLong(cursor);
-        const start = cursor.pos;
-        const end = start + length;
-        if (length < 0 || end > cursor.buf.length) throw new Error('truncated string or bytes');
-        column.appendBytes(cursor.buf, start, end);
-        cursor.pos = end;
+        const start = readFixed(cursor, readLong(cursor));
+        column.appendBytes(cursor.buf, start, cursor.pos);
       };
     case 'boolean>16':
       return (cursor, column) => {
@@ -246,6 +247,23 @@ function skipperOf(type: avro.Type): Step | undefined {
   }
 }
 
+/**
+ * Appends UTF-8 text. PostgreSQL refuses invalid UTF-8, which a decoder would have read with
+ * replacement characters (avsc writes a lone surrogate as the bytes of one): such text is
+ * decoded and encoded again, so both paths write the same string.
+ */
+function appendText(buf: Buffer, start: number, end: number, column: BinaryArrayBuilder): void {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii || isUtf8(buf.subarray(start, end))) column.appendBytes(buf, start, end);
+  else column.appendBytes(Buffer.from(buf.toString('utf8', start, end)));
+}
+
 function appendTimestamp(ms: number, column: BinaryArrayBuilder): void {
   // PostgreSQL counts microseconds from 2000-01-01.
   const micros = (ms - EPOCH_2000_MS) * 1000;
@@ -284,14 +302,32 @@ function readLong(cursor: Cursor): number {
   let scale = 1;
   for (let i = 0; ; i++) {
     if (pos >= buf.length) throw new Error('truncated long');
-    if (i === 10) throw new Error('long longer than 10 bytes');
+    if (i === 7) return readLongExactly(cursor);
     const byte = buf[pos++]!;
     unsigned += (byte & 0x7f) * scale;
     if (byte < 0x80) break;
     scale *= 128;
   }
   cursor.pos = pos;
-  if (unsigned > Number.MAX_SAFE_INTEGER) throw new Error('long would lose precision');
-  // Zig-zag: even values are positive, odd ones negative.
+  // Up to 7 bytes hold 49 bits, exact in a double. Zig-zag: even values are positive.
   return unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2;
+}
+
+/** The rare long of 8 to 10 bytes (beyond ±2^48), decoded with BigInt. */
+function readLongExactly(cursor: Cursor): number {
+  const { buf } = cursor;
+  let pos = cursor.pos;
+  let unsigned = 0n;
+  for (let i = 0; ; i++) {
+    if (pos >= buf.length) throw new Error('truncated long');
+    if (i === 10) throw new Error('long longer than 10 bytes');
+    const byte = buf[pos++]!;
+    unsigned |= BigInt(byte & 0x7f) << BigInt(7 * i);
+    if (byte < 0x80) break;
+  }
+  cursor.pos = pos;
+  const value = unsigned & 1n ? -((unsigned + 1n) >> 1n) : unsigned >> 1n;
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
+    throw new Error('long would lose precision');
+  return Number(value);
 }

@@ -9,7 +9,7 @@ import {
   type Sink,
   type SinkEvent,
 } from '../../../runtime/sink/sink.ts';
-import { splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
+import { compareStreamIds, splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
 import { BinaryArrayBuilder, ELEMENT_OID } from './binary-array.ts';
 import { compileTranscoder, type PayloadTranscoder } from './payload-transcoder.ts';
 import { mapTable, type TableConfig, type TableMapping, toParam } from './table-mapping.ts';
@@ -156,6 +156,28 @@ export class PostgresSink implements Sink {
    */
   async apply(batches: readonly PartitionBatch[]): Promise<void> {
     if (batches.length === 0) return;
+    let statement: { text: string; values: unknown[] };
+    try {
+      statement = this.statement(batches);
+    } catch (err) {
+      if (!(err instanceof PayloadError)) throw err;
+      // An event that cannot be decoded may be one applied long ago (a former owner of the
+      // partition applying late): what the stored offsets fence off is dropped, not refused.
+      const stored = await this.readOffsets();
+      const fenced = batches.map((batch) => {
+        const floor = stored.get(offsetKey(batch.entity, batch.partition));
+        if (batch.redrive || !floor) return batch;
+        return { ...batch, events: batch.events.filter((e) => compareStreamIds(e.id, floor) > 0) };
+      });
+      const dropped = fenced.some((batch, i) => batch.events.length < batches[i]!.events.length);
+      if (!dropped) throw err;
+      statement = this.statement(fenced);
+    }
+    await this.pool!.query(statement.text, statement.values);
+  }
+
+  /** The statement that applies these batches (see apply()). Throws PayloadError. */
+  private statement(batches: readonly PartitionBatch[]): { text: string; values: unknown[] } {
     const params: unknown[] = [
       this.name,
       batches.map((b) => b.entity),
@@ -199,15 +221,15 @@ export class PostgresSink implements Sink {
     const offsets = param(batches.map((b) => b.offset));
     const ms = param(ids.map((v) => v[0]));
     const seq = param(ids.map((v) => v[1]));
-    await this.pool!.query(
-      `WITH ${parts.join(',\n')}
+    return {
+      text: `WITH ${parts.join(',\n')}
        INSERT INTO ${this.offsets} AS o (sink, entity, partition, stream_id, ms, seq)
        SELECT $1, * FROM unnest($2::text[], $3::int[], ${offsets}::text[], ${ms}::bigint[], ${seq}::bigint[])
        ON CONFLICT (sink, entity, partition) DO UPDATE
          SET stream_id = EXCLUDED.stream_id, ms = EXCLUDED.ms, seq = EXCLUDED.seq, updated_at = now()
          WHERE (o.ms, o.seq) < (EXCLUDED.ms, EXCLUDED.seq)`,
-      params,
-    );
+      values: params,
+    };
   }
 
   /** Upsert of the chosen events, skipping those the stored offsets fence off. */
