@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type avro from 'avsc';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.ts';
@@ -37,6 +38,15 @@ interface DecodedEntry {
 }
 
 type DecodedReply = Array<{ stream: string; entries: DecodedEntry[] }>;
+
+interface ResolvedWriter {
+  writer: RegisteredSchema;
+  resolver: avro.Resolver | undefined;
+}
+
+function writerKey(schemaId: number, reader: RegisteredSchema): string {
+  return `${schemaId}>${reader.id}`;
+}
 
 interface PartitionState {
   ref: PartitionRef;
@@ -397,11 +407,16 @@ export class SinkRunner {
     return this.decodeReply(await this.read());
   }
 
-  /** Decodes envelopes and payloads; what to do with each entry is decided later, in plan(). */
+  /**
+   * Decodes envelopes, and payloads unless the sink reads them itself; what to do with each entry
+   * is decided later, in plan(). Schemas are looked up once per distinct id, so the per-entry
+   * work stays synchronous.
+   */
   private async decodeReply(reply: ReadReply): Promise<DecodedReply> {
     if (!reply) return [];
-    await this.refreshReaderSchemas(reply);
     const out: DecodedReply = [];
+    const decodable: Array<{ entry: DecodedEntry; target: EntityTarget }> = [];
+    const schemaIds = new Set<number>();
     for (const [rawStream, entries] of reply) {
       const stream = rawStream.toString();
       const state = this.stateOf(stream);
@@ -409,14 +424,34 @@ export class SinkRunner {
       const decoded: DecodedEntry[] = [];
       for (const [rawId, fields] of entries) {
         const entry: DecodedEntry = { id: rawId.toString(), fields };
-        if (target) await this.decodeEntry(entry, target);
         decoded.push(entry);
+        if (!target || !fields) continue;
+        try {
+          entry.envelope = decodeEnvelope(entry.id, fields);
+          if (entry.envelope.schemaId !== undefined) schemaIds.add(entry.envelope.schemaId);
+          decodable.push({ entry, target });
+        } catch (err) {
+          entry.error = err as Error;
+        }
       }
       out.push({ stream, entries: decoded });
+    }
+    await this.refreshReaderSchemas(schemaIds);
+    const writers = await this.resolveWriters(
+      schemaIds,
+      decodable.map((d) => d.target.schema),
+    );
+    for (const { entry, target } of decodable) {
+      try {
+        entry.event = this.sinkEvent(entry.envelope!, target.schema, writers);
+      } catch (err) {
+        entry.error = err as Error;
+      }
     }
     return out;
   }
 
+  /** Decodes one entry on its own (entries read before this instance owned their partition). */
   private async decodeEntry(entry: DecodedEntry, target: EntityTarget): Promise<void> {
     if (!entry.fields) return;
     try {
@@ -425,6 +460,49 @@ export class SinkRunner {
     } catch (err) {
       entry.error = err as Error;
     }
+  }
+
+  /**
+   * Writer schema and resolver for every pair of these schema ids and readers, keyed by
+   * `writerKey`; an id that cannot be looked up maps to its error (its events are dead letters).
+   */
+  private async resolveWriters(
+    schemaIds: ReadonlySet<number>,
+    readers: readonly RegisteredSchema[],
+  ): Promise<Map<string, ResolvedWriter | Error>> {
+    const resolved = new Map<string, ResolvedWriter | Error>();
+    for (const reader of new Set(readers)) {
+      for (const id of schemaIds) {
+        try {
+          const writer = await this.registry.get(id);
+          resolved.set(writerKey(id, reader), {
+            writer,
+            resolver: await this.registry.resolver(id, reader),
+          });
+        } catch (err) {
+          resolved.set(writerKey(id, reader), err as Error);
+        }
+      }
+    }
+    return resolved;
+  }
+
+  /**
+   * The event with its payload resolved from writer to reader schema. The record itself is
+   * decoded here, ahead of the apply, unless the sink transcodes payloads itself.
+   */
+  private sinkEvent(
+    event: ChangeEvent,
+    reader: RegisteredSchema,
+    writers: ReadonlyMap<string, ResolvedWriter | Error>,
+  ): SinkEvent {
+    if (event.op !== 'upsert') return new DecodedEvent(event, reader, undefined, undefined);
+    const resolved = writers.get(writerKey(event.schemaId!, reader));
+    if (!resolved) throw new Error(`schema ${event.schemaId} was not looked up`);
+    if (resolved instanceof Error) throw resolved;
+    const decoded = new DecodedEvent(event, reader, resolved.writer, resolved.resolver);
+    if (!this.sink.readsPayloads) decoded.decode();
+    return decoded;
   }
 
   private stateOf(stream: string): PartitionState | undefined {
@@ -532,17 +610,9 @@ export class SinkRunner {
     return this.toSinkEvent(reader, decodeEnvelope(id, fields));
   }
 
-  /**
-   * The event with its payload resolved from writer to reader schema. The record itself is
-   * decoded here, ahead of the apply, unless the sink transcodes payloads itself.
-   */
   private async toSinkEvent(reader: RegisteredSchema, event: ChangeEvent): Promise<SinkEvent> {
-    if (event.op !== 'upsert') return new DecodedEvent(event, reader, undefined, undefined);
-    const writer = await this.registry.get(event.schemaId!);
-    const resolver = await this.registry.resolver(event.schemaId!, reader);
-    const decoded = new DecodedEvent(event, reader, writer, resolver);
-    if (!this.sink.readsPayloads) decoded.decode();
-    return decoded;
+    const ids = new Set(event.schemaId === undefined ? [] : [event.schemaId]);
+    return this.sinkEvent(event, reader, await this.resolveWriters(ids, [reader]));
   }
 
   /** A typed runtime error knows whether it may pass; anything else the sink judges. */
@@ -552,17 +622,11 @@ export class SinkRunner {
   }
 
   /** A writer schema newer than the reader's means the targets may need new columns first. */
-  private async refreshReaderSchemas(reply: NonNullable<ReadReply>): Promise<void> {
-    const seen = new Set<string>();
-    for (const [, entries] of reply) {
-      for (const [, fields] of entries) {
-        const sid = fields && fieldValue(fields, SID);
-        if (sid) seen.add(sid.toString());
-      }
-    }
+  private async refreshReaderSchemas(schemaIds: ReadonlySet<number>): Promise<void> {
+    const seen = schemaIds;
     let changed = false;
     for (const sid of seen) {
-      const writer = await this.registry.get(Number(sid)).catch(() => undefined);
+      const writer = await this.registry.get(sid).catch(() => undefined);
       const target = writer && this.targets.get(writer.entity);
       if (target && writer.version > target.schema.version) {
         target.schema = await this.registry.latest(writer.entity);
@@ -747,7 +811,6 @@ export class SinkRunner {
   }
 }
 
-const SID = Buffer.from('sid');
 const KEY = Buffer.from('key');
 
 /** The value of a field of a raw entry, compared as bytes (no string per field name). */

@@ -133,3 +133,21 @@ export const ELEMENT_OID: Readonly<Record<string, number>> = {
   date: 1082,
   timestamptz: 1184,
 };
+
+/** Bytes one non-null element of a fixed-size type takes in the array, its length included. */
+export const ELEMENT_BYTES: Readonly<Record<number, number>> = {
+  16: 5,
+  20: 12,
+  23: 8,
+  700: 8,
+  701: 12,
+  1082: 8,
+  1184: 12,
+};
+
+/** An `int[]` parameter of these values (each a 32-bit integer). */
+export function int4Array(values: readonly number[]): Buffer {
+  const builder = new BinaryArrayBuilder(ELEMENT_OID.integer!, 64 + values.length * 8);
+  for (const value of values) builder.appendInt4(value);
+  return builder.finish();
+}

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import avro from 'avsc';
 import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
-import { BinaryArrayBuilder, ELEMENT_OID } from './binary-array.ts';
+import { BinaryArrayBuilder, ELEMENT_BYTES, ELEMENT_OID } from './binary-array.ts';
 import type { TableMapping } from './table-mapping.ts';
 
 /**
@@ -28,7 +28,10 @@ export class PayloadTranscoder {
 
   /** One builder per column of the mapping, in the mapping's column order. */
   builders(expectedRows: number): BinaryArrayBuilder[] {
-    return this.elementOids.map((oid) => new BinaryArrayBuilder(oid, 64 + expectedRows * 16));
+    // Fixed-size elements take what they need; text and bytes start at 32 bytes (+4) a row and grow.
+    return this.elementOids.map(
+      (oid) => new BinaryArrayBuilder(oid, 64 + expectedRows * (ELEMENT_BYTES[oid] ?? 36)),
+    );
   }
 
   /**

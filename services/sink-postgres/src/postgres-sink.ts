@@ -10,7 +10,7 @@ import {
   type SinkEvent,
 } from '../../../runtime/sink/sink.ts';
 import { compareStreamIds, splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
-import { BinaryArrayBuilder, ELEMENT_OID } from './binary-array.ts';
+import { BinaryArrayBuilder, ELEMENT_OID, int4Array } from './binary-array.ts';
 import { compileTranscoder, type PayloadTranscoder } from './payload-transcoder.ts';
 import { mapTable, type TableConfig, type TableMapping, toParam } from './table-mapping.ts';
 
@@ -245,7 +245,7 @@ export class PostgresSink implements Sink {
       ...m.columns.map((c, i) => `${param(values[i])}::${c.sqlType}[]`),
       `${param(values[n])}::bigint[]`,
       `${param(values[n + 1])}::bigint[]`,
-      `${param(chosen.map((c) => c.partition))}::int[]`,
+      `${param(int4Array(chosen.map((c) => c.partition)))}::int[]`,
     ];
     const aliases = m.columns.map((_, i) => `c${i}`);
     const names = [...m.columns.map((c) => ident(c.column)), VERSION_MS, VERSION_SEQ];
@@ -267,7 +267,7 @@ export class PostgresSink implements Sink {
     const [ms, seq] = versionArrays(events);
     return `DELETE FROM ${table} AS t
         USING unnest(${param(events.map((e) => e.key))}::${m.key.sqlType}[], ${param(ms)}::bigint[],
-                     ${param(seq)}::bigint[], ${param(chosen.map((c) => c.partition))}::int[])
+                     ${param(seq)}::bigint[], ${param(int4Array(chosen.map((c) => c.partition)))}::int[])
               AS d(k, ms, seq, p)
         WHERE t.${ident(m.key.column)} = d.k
           AND (t.${VERSION_MS}, t.${VERSION_SEQ}) < (d.ms, d.seq)
