@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.ts';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
-import { type ChangeEvent, decodeEnvelope } from '../envelope.ts';
+import { type ChangeEvent, decodeEnvelope, encodeEnvelope } from '../envelope.ts';
 import { CdcError } from '../errors/cdc-error.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
@@ -30,8 +30,12 @@ type ReadReply = Array<[stream: Buffer, entries: Entry[]]> | null;
 /** An entry decoded ahead of its batch (decoding has no side effects, so it can overlap an apply). */
 interface DecodedEntry {
   id: string;
-  /** Null when the entry was deleted from the stream after it was delivered. */
-  fields: Buffer[] | null;
+  /**
+   * Null when the entry was deleted from the stream after it was delivered. Dropped (undefined)
+   * once the envelope is decoded, which holds the same fields: a read's thousands of small field
+   * buffers then die young instead of living through the apply (see fieldsOf).
+   */
+  fields: Buffer[] | null | undefined;
   envelope?: ChangeEvent;
   event?: SinkEvent;
   error?: Error;
@@ -64,7 +68,8 @@ interface Planned {
   state: PartitionState;
   batch: PartitionBatch;
   ids: string[];
-  raw: Map<string, Buffer[]>;
+  /** The entries of the batch's events, by id (for dead letters). */
+  raw: Map<string, DecodedEntry>;
 }
 
 /** Thrown inside the loop when stop() abandons a batch that cannot be applied right now. */
@@ -444,6 +449,7 @@ export class SinkRunner {
     for (const { entry, target } of decodable) {
       try {
         entry.event = this.sinkEvent(entry.envelope!, target.schema, writers);
+        entry.fields = undefined;
       } catch (err) {
         entry.error = err as Error;
       }
@@ -579,19 +585,19 @@ export class SinkRunner {
     const { entity, partition } = state.ref;
     const events: SinkEvent[] = [];
     const ids: string[] = [];
-    const raw = new Map<string, Buffer[]>();
+    const raw = new Map<string, DecodedEntry>();
     for (const entry of entries) {
-      const { id, fields } = entry;
+      const { id } = entry;
       ids.push(id);
       // Deleted from the stream since it was delivered, or already applied: nothing to do.
-      if (fields === null || compareStreamIds(id, state.committed) <= 0) continue;
-      raw.set(id, fields);
+      if (entry.fields === null || compareStreamIds(id, state.committed) <= 0) continue;
+      raw.set(id, entry);
       // Entries read before this instance owned their partition were not decoded ahead.
       if (!entry.event && !entry.error) await this.decodeEntry(entry, this.targets.get(entity)!);
       const { envelope, event, error } = entry;
-      const key = envelope?.key ?? keyOf(fields);
+      const key = envelope?.key ?? keyOf(fieldsOf(entry));
       if (state.quarantined.has(key)) {
-        await this.park(state, key, id, fields);
+        await this.park(state, key, id, fieldsOf(entry));
         continue;
       }
       const deliveries = state.deliveries.get(id) ?? 0;
@@ -600,7 +606,7 @@ export class SinkRunner {
           ? new Error(`delivered ${deliveries} times without being applied`)
           : error;
       if (failure || !event)
-        await this.deadLetter(state, key, id, fields, failure ?? new Error('not decoded'));
+        await this.deadLetter(state, key, id, fieldsOf(entry), failure ?? new Error('not decoded'));
       else events.push(event);
     }
     return { state, ids, raw, batch: { entity, partition, events, offset: ids.at(-1)! } };
@@ -671,7 +677,7 @@ export class SinkRunner {
     for (const { state, batch, raw } of planned) {
       for (const event of batch.events) {
         if (state.quarantined.has(event.key)) {
-          await this.park(state, event.key, event.id, raw.get(event.id)!);
+          await this.park(state, event.key, event.id, fieldsOf(raw.get(event.id)!));
           continue;
         }
         try {
@@ -680,7 +686,13 @@ export class SinkRunner {
           ]);
         } catch (err) {
           if (err instanceof Abandoned) throw err;
-          await this.deadLetter(state, event.key, event.id, raw.get(event.id)!, err as Error);
+          await this.deadLetter(
+            state,
+            event.key,
+            event.id,
+            fieldsOf(raw.get(event.id)!),
+            err as Error,
+          );
         }
       }
       await this.applyWithRetry([{ ...batch, events: [] }]);
@@ -817,6 +829,12 @@ const KEY = Buffer.from('key');
 function fieldValue(fields: Buffer[], name: Buffer): Buffer | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.equals(name)) return fields[i + 1];
   return undefined;
+}
+
+/** The entry's stream fields, as read or (once dropped) encoded again from its envelope. */
+function fieldsOf(entry: DecodedEntry): Buffer[] {
+  if (entry.fields) return entry.fields;
+  return encodeEnvelope(entry.envelope!).map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f)));
 }
 
 /** The key of an entry whose envelope could not be decoded, if it has one. */

@@ -27,6 +27,11 @@ export class BinaryArrayBuilder {
     return this.count;
   }
 
+  /** Bytes of the elements so far (lengths included, header not). */
+  get byteLength(): number {
+    return this.pos - HEADER_BYTES;
+  }
+
   /** Room for one more element of `bytes` bytes (length included); returns where it goes. */
   private reserve(bytes: number): number {
     const at = this.pos;
@@ -93,8 +98,8 @@ export class BinaryArrayBuilder {
     const at = this.reserve(4 + length);
     const buf = this.buf;
     buf.writeInt32BE(length, at);
-    // Most elements are short strings: a loop beats creating a view to copy from.
-    if (length < 64) for (let i = 0; i < length; i++) buf[at + 4 + i] = source[start + i]!;
+    // Most elements are short strings: a loop beats the native copy's call overhead.
+    if (length < 256) for (let i = 0; i < length; i++) buf[at + 4 + i] = source[start + i]!;
     else buf.set(source.subarray(start, end), at + 4);
   }
 

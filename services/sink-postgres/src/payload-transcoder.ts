@@ -19,19 +19,33 @@ import type { TableMapping } from './table-mapping.ts';
  * Avro binary encoding: https://avro.apache.org/docs/1.11.1/specification/#binary-encoding
  */
 export class PayloadTranscoder {
+  private readonly cursor: Cursor = { buf: Buffer.alloc(0), pos: 0 };
+  /** Bytes per row each column took last time, to size the next builders right away. */
+  private readonly bytesPerRow: number[];
+
   /** Use `compileTranscoder`. */
   constructor(
     private readonly steps: readonly Step[],
     private readonly skips: readonly Step[],
     private readonly elementOids: readonly number[],
-  ) {}
+  ) {
+    this.bytesPerRow = elementOids.map((oid) => ELEMENT_BYTES[oid] ?? 36);
+  }
 
   /** One builder per column of the mapping, in the mapping's column order. */
   builders(expectedRows: number): BinaryArrayBuilder[] {
-    // Fixed-size elements take what they need; text and bytes start at 32 bytes (+4) a row and grow.
+    // Growing a builder copies it: start from what the rows took last time, plus a margin.
     return this.elementOids.map(
-      (oid) => new BinaryArrayBuilder(oid, 64 + expectedRows * (ELEMENT_BYTES[oid] ?? 36)),
+      (oid, i) =>
+        new BinaryArrayBuilder(oid, 64 + Math.ceil(expectedRows * this.bytesPerRow[i]! * 1.2)),
     );
+  }
+
+  /** Remembers how much room the rows of these (finished) builders took. */
+  learn(columns: readonly BinaryArrayBuilder[]): void {
+    columns.forEach((column, i) => {
+      if (column.length > 0) this.bytesPerRow[i] = column.byteLength / column.length;
+    });
   }
 
   /**
@@ -40,7 +54,10 @@ export class PayloadTranscoder {
    * columns may have the row and others not, so the builders must be dropped.
    */
   append(payload: Buffer, columns: BinaryArrayBuilder[]): void {
-    const cursor: Cursor = { buf: payload, pos: 0 };
+    // One cursor for every payload: it is the only per-event allocation left.
+    const cursor = this.cursor;
+    cursor.buf = payload;
+    cursor.pos = 0;
     for (const step of this.steps) step(cursor, columns);
     if (cursor.pos !== payload.length)
       throw new Error(`${payload.length - cursor.pos} trailing bytes`);
@@ -52,7 +69,9 @@ export class PayloadTranscoder {
    * still reach the dead letters). Throws like `append`.
    */
   check(payload: Buffer): void {
-    const cursor: Cursor = { buf: payload, pos: 0 };
+    const cursor = this.cursor;
+    cursor.buf = payload;
+    cursor.pos = 0;
     for (const skip of this.skips) skip(cursor, []);
     if (cursor.pos !== payload.length)
       throw new Error(`${payload.length - cursor.pos} trailing bytes`);

@@ -298,6 +298,7 @@ export class PostgresSink implements Sink {
       }
       appendStreamId(event.id, ms, seq);
     }
+    perEvent[0]!.learn(columns);
     return [...columns, ms, seq].map((b) => b.finish());
   }
 
