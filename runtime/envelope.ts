@@ -136,6 +136,23 @@ function slotOf(name: Buffer | string): number {
   return -1;
 }
 
+/** The entity named last, as bytes and as a string: a stream holds one entity. */
+let lastEntity: { bytes: Buffer; name: string } | undefined;
+
+/** The entity field as a string, without decoding it again when it names the last entity. */
+function entityName(value: Buffer | string): string {
+  if (typeof value === 'string') return value;
+  const last = lastEntity;
+  if (last && last.bytes.length === value.length) {
+    let i = 0;
+    while (i < value.length && value[i] === last.bytes[i]) i++;
+    if (i === value.length) return last.name;
+  }
+  const name = value.toString();
+  lastEntity = { bytes: Buffer.from(value), name };
+  return name;
+}
+
 /** A decimal field as a safe integer, or NaN. */
 function decimal(value: Buffer | string): number {
   if (typeof value === 'string')
@@ -181,7 +198,7 @@ export function decodeEnvelope(id: string, raw: ReadonlyArray<Buffer | string>):
   const event: ChangeEvent = {
     id,
     op,
-    entity: entity.toString(),
+    entity: entityName(entity),
     key: key.toString(),
     capturedAt,
   };

@@ -30,6 +30,8 @@ type ReadReply = Array<[stream: Buffer, entries: Entry[]]> | null;
 /** An entry decoded ahead of its batch (decoding has no side effects, so it can overlap an apply). */
 interface DecodedEntry {
   id: string;
+  /** The id as read: acknowledged as is, without encoding the string again. */
+  rawId: Buffer;
   /**
    * Null when the entry was deleted from the stream after it was delivered. Dropped (undefined)
    * once the envelope is decoded, which holds the same fields: a read's thousands of small field
@@ -68,6 +70,8 @@ interface Planned {
   state: PartitionState;
   batch: PartitionBatch;
   ids: string[];
+  /** The same ids as read, for XACK. */
+  rawIds: Buffer[];
   /** The entries of the batch's events, by id (for dead letters). */
   raw: Map<string, DecodedEntry>;
 }
@@ -428,7 +432,7 @@ export class SinkRunner {
       const target = state && this.targets.get(state.ref.entity);
       const decoded: DecodedEntry[] = [];
       for (const [rawId, fields] of entries) {
-        const entry: DecodedEntry = { id: rawId.toString(), fields };
+        const entry: DecodedEntry = { id: rawId.toString(), rawId, fields };
         decoded.push(entry);
         if (!target || !fields) continue;
         try {
@@ -543,8 +547,8 @@ export class SinkRunner {
     // way; an acknowledgement that fails leaves entries pending, which the offsets make harmless.
     await this.settleAcks();
     const pipeline = this.redis.pipeline();
-    for (const { state, batch, ids } of planned) {
-      pipeline.xack(state.stream, this.sink.name, ...ids);
+    for (const { state, batch, rawIds } of planned) {
+      pipeline.xack(state.stream, this.sink.name, ...rawIds);
       this.watermarks.queueAdvance(pipeline, {
         sink: this.sink.name,
         entity: batch.entity,
@@ -585,10 +589,12 @@ export class SinkRunner {
     const { entity, partition } = state.ref;
     const events: SinkEvent[] = [];
     const ids: string[] = [];
+    const rawIds: Buffer[] = [];
     const raw = new Map<string, DecodedEntry>();
     for (const entry of entries) {
       const { id } = entry;
       ids.push(id);
+      rawIds.push(entry.rawId);
       // Deleted from the stream since it was delivered, or already applied: nothing to do.
       if (entry.fields === null || compareStreamIds(id, state.committed) <= 0) continue;
       raw.set(id, entry);
@@ -609,7 +615,13 @@ export class SinkRunner {
         await this.deadLetter(state, key, id, fieldsOf(entry), failure ?? new Error('not decoded'));
       else events.push(event);
     }
-    return { state, ids, raw, batch: { entity, partition, events, offset: ids.at(-1)! } };
+    return {
+      state,
+      ids,
+      rawIds,
+      raw,
+      batch: { entity, partition, events, offset: ids.at(-1)! },
+    };
   }
 
   private async decode(reader: RegisteredSchema, id: string, fields: Buffer[]): Promise<SinkEvent> {

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Builds a one-dimensional PostgreSQL array in the binary wire format, to be sent as a binary
  * parameter (node-postgres sends a Buffer parameter in binary format). The server reads it with
@@ -101,6 +103,34 @@ export class BinaryArrayBuilder {
     // Most elements are short strings: a loop beats the native copy's call overhead.
     if (length < 256) for (let i = 0; i < length; i++) buf[at + 4 + i] = source[start + i]!;
     else buf.set(source.subarray(start, end), at + 4);
+  }
+
+  /**
+   * UTF-8 text. PostgreSQL refuses invalid UTF-8, which a decoder would have read with
+   * replacement characters (avsc writes a lone surrogate as the bytes of one): such text is
+   * decoded and encoded again, so that both write the same string.
+   */
+  appendText(source: Buffer, start: number, end: number): void {
+    const length = end - start;
+    const at = this.reserve(4 + length);
+    const buf = this.buf;
+    buf.writeInt32BE(length, at);
+    // Copying and spotting non-ASCII bytes in one pass: almost all text is ASCII.
+    let high = 0;
+    if (length < 256) {
+      for (let i = 0; i < length; i++) {
+        const byte = source[start + i]!;
+        high |= byte;
+        buf[at + 4 + i] = byte;
+      }
+    } else {
+      buf.set(source.subarray(start, end), at + 4);
+      high = 0x80;
+    }
+    if ((high & 0x80) === 0 || isUtf8(buf.subarray(at + 4, at + 4 + length))) return;
+    this.pos = at;
+    this.count--;
+    this.appendBytes(Buffer.from(source.toString('utf8', start, end)));
   }
 
   /** The array, ready to be a query parameter. The builder must not be used afterwards. */

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import avro from 'avsc';
 import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
 import { BinaryArrayBuilder, ELEMENT_BYTES, ELEMENT_OID } from './binary-array.ts';
@@ -176,7 +175,7 @@ function appenderOf(type: avro.Type, oid: number): Appender | undefined {
     case 'string>25':
       return (cursor, column) => {
         const start = readFixed(cursor, readLong(cursor));
-        appendText(cursor.buf, start, cursor.pos, column);
+        column.appendText(cursor.buf, start, cursor.pos);
       };
     case 'bytes>17':
       return (cursor, column) => {
@@ -267,23 +266,6 @@ function skipperOf(type: avro.Type): Step | undefined {
     default:
       return undefined;
   }
-}
-
-/**
- * Appends UTF-8 text. PostgreSQL refuses invalid UTF-8, which a decoder would have read with
- * replacement characters (avsc writes a lone surrogate as the bytes of one): such text is
- * decoded and encoded again, so both paths write the same string.
- */
-function appendText(buf: Buffer, start: number, end: number, column: BinaryArrayBuilder): void {
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    if (buf[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii || isUtf8(buf.subarray(start, end))) column.appendBytes(buf, start, end);
-  else column.appendBytes(Buffer.from(buf.toString('utf8', start, end)));
 }
 
 function appendTimestamp(ms: number, column: BinaryArrayBuilder): void {
