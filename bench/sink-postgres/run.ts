@@ -4,25 +4,30 @@
  * write load, and how much memory the service takes, all measured in one run.
  *
  *   node --import tsx bench/sink-postgres/run.ts [--rounds 3] [--events 100000] [--keys 10000]
- *        [--batch-sizes 1000,2000] [--rate 2000] [--seconds 10] [--breakdown] [--profile <dir>]
+ *        [--batch-sizes 1000,2000] [--warmup 0.2] [--rate 2000] [--seconds 10] [--breakdown]
+ *        [--profile <dir>]
  *
  * Every option can also come from the environment (BENCH_ROUNDS, BENCH_EVENTS, BENCH_KEYS,
- * BENCH_BATCH_SIZES, BENCH_RATE, BENCH_SECONDS, BENCH_BREAKDOWN, BENCH_PROFILE); REDIS_URL and
+ * BENCH_BATCH_SIZES, BENCH_WARMUP, BENCH_RATE, BENCH_SECONDS, BENCH_BREAKDOWN, BENCH_PROFILE);
+ * REDIS_URL and
  * POSTGRES_URL say where the servers are.
  *
  * Subject: the real service, `services/sink-postgres/src/main.ts`, as a child process. N upserts
  * (`--events`, keys drawn from `--keys` with a seeded generator) are written once with
  * capture.writeMany in batches of 1000; every subject run then starts a child under a sink name
  * of its own (so its own consumer group, reading the same backlog from the start) with a fresh
- * PostgreSQL schema, and is timed from its "sink started" log line to the moment the applied
- * watermark of every partition, announced on the watermark channel, reaches the stream's last id.
- * Its peak resident memory is VmHWM of /proc/<pid>/status, read just before SIGTERM.
+ * PostgreSQL schema, and is timed from the moment the applied watermark of every partition,
+ * announced on the watermark channel, passes the warm-up (the first `--warmup` share of the reads)
+ * to the moment it reaches the stream's last id; the report also gives the ratio of the whole
+ * drains, timed from the child's "sink started" log line. Its peak resident memory is VmHWM of
+ * /proc/<pid>/status, read just before SIGTERM.
  *
  * Raw baseline: the same decoded records with the same versions (their stream ids), grouped into
  * the transactions the sink makes (one read takes up to batch-size entries over all partitions),
  * reduced to the last event per key, and upserted from one pg client with one statement per group
  * in its own implicit transaction: INSERT … SELECT * FROM unnest(…) ON CONFLICT DO UPDATE … WHERE
- * the stored version is older. No offsets, no Redis. Tables come from the sink's own DDL.
+ * the stored version is older. No offsets, no Redis. Tables come from the sink's own DDL. Timed
+ * from the first statement after the same warm-up reads.
  *
  * Each round runs raw and subject back to back for every batch size, alternating the order, so
  * that a noisy neighbour hits both about equally; the report gives medians over the rounds and
@@ -35,7 +40,8 @@
  * millisecond part of its stream id, the moment Redis appended it). The announcement follows the
  * COMMIT, the XACK and the watermark script, so this is what a write-through caller would wait.
  *
- * `--breakdown` adds rungs between raw and subject, to show where a batch's time goes:
+ * `--breakdown` adds rungs between raw and subject (all whole drains, set beside the whole drains
+ * of raw and subject), to show where a batch's time goes:
  * PostgresSink.apply fed the baseline's transactions (no runner, no Redis), the runner's
  * XREADGROUP alone (no PostgreSQL), decoding alone, and the SinkRunner in this process with a
  * timing wrapper around the sink and a counter on the runner's Redis connection. `--profile <dir>`
@@ -84,6 +90,12 @@ interface BenchOptions {
   rate: number;
   /** Seconds the freshness phase writes. Default 10. */
   seconds: number;
+  /**
+   * Share of the backlog (whole reads from the start) applied before the clock starts, on both
+   * sides: a sink is a long-running process, and the first reads of a fresh one run while its
+   * code is still being compiled. Default 0.2; 0 times the whole drain.
+   */
+  warmup: number;
   /** Also run the sink in-process to show where a batch's time goes. Default off. */
   breakdown: boolean;
   /** Directory for V8 CPU profiles of the child sinks (`--cpu-prof`). Default none. */
@@ -97,6 +109,31 @@ const PARTITIONS = 4;
 function perStream(batchSize: number): number {
   return Math.max(1, Math.ceil(batchSize / PARTITIONS));
 }
+/** The part of the backlog applied before timing: whole reads, as the sink groups them. */
+interface WarmUp {
+  /** Reads (one per transaction on the raw side) in the warm-up. */
+  groups: number;
+  /** Entries per partition stream in the warm-up. */
+  perPartition: number;
+  events: number;
+  /** Last warm-up id per partition (partitions with warm-up entries only). */
+  ids: Map<number, string>;
+}
+
+function warmUpOf(backlog: Backlog, batchSize: number, fraction: number): WarmUp {
+  const share = perStream(batchSize);
+  const reads = Math.max(...backlog.partitions.map((list) => Math.ceil(list.length / share)));
+  const groups = Math.floor(reads * fraction);
+  const ids = new Map<number, string>();
+  let events = 0;
+  backlog.partitions.forEach((list, partition) => {
+    const n = Math.min(list.length, groups * share);
+    events += n;
+    if (n > 0) ids.set(partition, list[n - 1]!.id);
+  });
+  return { groups, perPartition: groups * share, events, ids };
+}
+
 /** Writes per capture.writeMany call when pre-loading the backlog. */
 const PRELOAD_BATCH = 1000;
 /** Writes per capture.writeMany call in the freshness phase. */
@@ -164,6 +201,16 @@ function parseOptions(argv: string[]): BenchOptions {
         .default(10),
     )
     .addOption(
+      new Option('--warmup <fraction>', 'share of the backlog applied before timing starts')
+        .env('BENCH_WARMUP')
+        .argParser((value: string) => {
+          const n = Number(value);
+          if (!(n >= 0 && n < 1)) throw new Error('--warmup must be at least 0 and below 1');
+          return n;
+        })
+        .default(0.2),
+    )
+    .addOption(
       new Option('--breakdown', 'also run the sink in-process and show where its time goes')
         .env('BENCH_BREAKDOWN')
         .default(false),
@@ -207,6 +254,8 @@ interface LoadedEvent {
   key: string;
   id: string;
   record: Record<string, unknown>;
+  /** The Avro binary capture appended (what the PostgreSQL sink transcodes). */
+  payload: Buffer;
 }
 
 interface Backlog {
@@ -236,11 +285,12 @@ async function preload(capture: Capture, events: number, keys: number): Promise<
     const results = await capture.writeMany(ENTITY, writes);
     busyMs += performance.now() - started;
     results.forEach((result, i) => {
-      const prepared = prepareRecord(ENTITY, type, records[i]);
+      const payload = type.toBuffer(prepareRecord(ENTITY, type, records[i]));
       partitions[result.partition]!.push({
         key: result.key,
         id: result.id,
-        record: { ...(type.fromBuffer(type.toBuffer(prepared)) as object) },
+        record: { ...(type.fromBuffer(payload) as object) },
+        payload,
       });
     });
   }
@@ -498,6 +548,8 @@ interface DrainResult {
 }
 
 interface ChildDrainResult extends DrainResult {
+  /** Events/s over the whole drain, warm-up included (from the "sink started" line). */
+  wholeEventsPerSecond: number;
   startupMs: number;
   /** VmRSS right after start, before the drain, MB. */
   idleRssMb: number;
@@ -511,26 +563,33 @@ async function childDrain(
   tracker: WatermarkTracker,
   backlog: Backlog,
   events: number,
+  warmUp: WarmUp,
   children: Set<ChildSink>,
 ): Promise<ChildDrainResult> {
   const child = ChildSink.spawn({ ...base, sinkName, pgSchema });
   children.add(child);
   try {
     const done = tracker.until(sinkName, backlog.lastIds);
-    // Awaited below; until then a failed start must not leave it an unhandled rejection.
+    const warm = tracker.until(sinkName, warmUp.ids);
+    // Awaited below; until then a failed start must not leave them unhandled rejections.
     done.catch(() => undefined);
+    warm.catch(() => undefined);
     const startedAt = await child.started;
-    const before = await child.sample();
+    const idle = await child.sample();
+    const warmAt = warmUp.events > 0 ? await warm : startedAt;
+    const before = warmUp.events > 0 ? await child.sample() : idle;
     const finishedAt = await done;
     const after = await child.stop();
-    const ms = finishedAt - startedAt;
+    const ms = finishedAt - warmAt;
+    const timed = events - warmUp.events;
     return {
-      eventsPerSecond: events / (ms / 1000),
+      eventsPerSecond: timed / (ms / 1000),
+      wholeEventsPerSecond: events / ((finishedAt - startedAt) / 1000),
       ms,
       // Includes the CPU of the few ms between the finish and the sample: negligible.
-      cpuMicrosPerEvent: after ? ((after.cpuMs - before.cpuMs) * 1000) / events : Number.NaN,
+      cpuMicrosPerEvent: after ? ((after.cpuMs - before.cpuMs) * 1000) / timed : Number.NaN,
       startupMs: await child.startupMs(),
-      idleRssMb: before.rssMb,
+      idleRssMb: idle.rssMb,
       peakRssMb: after?.peakRssMb ?? Number.NaN,
     };
   } finally {
@@ -575,7 +634,8 @@ async function rawDrain(
   pgSchema: string,
   backlog: Backlog,
   batchSize: number,
-): Promise<DrainResult & { transactions: number; rows: number }> {
+  warmUp: WarmUp,
+): Promise<DrainResult & { wholeEventsPerSecond: number; transactions: number; rows: number }> {
   const table = `${pg.escapeIdentifier(pgSchema)}.${pg.escapeIdentifier(ENTITY)}`;
   const columns = ['id', 'name', 'description', 'done', 'created_at', 'updated_at'];
   const types = ['text', 'text', 'text', 'boolean', 'timestamptz', 'timestamptz'];
@@ -588,11 +648,16 @@ async function rawDrain(
   let transactions = 0;
   let rows = 0;
   try {
-    const cpu = process.cpuUsage();
-    const started = performance.now();
+    const wholeStarted = performance.now();
+    let cpu = process.cpuUsage();
+    let started = wholeStarted;
     // The sink's batch size bounds a whole read, shared out over the partition streams.
     const share = perStream(batchSize);
     for (let from = 0; ; from += share) {
+      if (from === warmUp.perPartition && from > 0) {
+        cpu = process.cpuUsage();
+        started = performance.now();
+      }
       const groups = backlog.partitions
         .map((events, partition) => ({ partition, events: events.slice(from, from + share) }))
         .filter((g) => g.events.length > 0);
@@ -612,13 +677,16 @@ async function rawDrain(
       transactions++;
       rows += latest.size;
     }
-    const elapsed = performance.now() - started;
+    const finished = performance.now();
+    const elapsed = finished - started;
     const used = process.cpuUsage(cpu);
     const events = backlog.partitions.reduce((n, list) => n + list.length, 0);
+    const timed = events - warmUp.events;
     return {
-      eventsPerSecond: events / (elapsed / 1000),
+      eventsPerSecond: timed / (elapsed / 1000),
+      wholeEventsPerSecond: events / ((finished - wholeStarted) / 1000),
       ms: elapsed,
-      cpuMicrosPerEvent: (used.user + used.system) / events,
+      cpuMicrosPerEvent: (used.user + used.system) / timed,
       transactions,
       rows,
     };
@@ -640,6 +708,9 @@ class TimedSink implements Sink {
 
   get name(): string {
     return this.inner.name;
+  }
+  get readsPayloads(): boolean | undefined {
+    return this.inner.readsPayloads;
   }
   connect(): Promise<void> {
     return this.inner.connect();
@@ -701,9 +772,12 @@ interface BreakdownResult extends DrainResult {
   applyShare: number;
   /** Per apply call: Redis commands sent on the runner's main connection, by name. */
   commandsPerApply: Record<string, number>;
-  /** Per apply call: ms awaiting those commands' replies, by name. */
+  /**
+   * Per apply call: ms from sending those commands to their replies, by name. Acknowledgements
+   * are not waited for (the next batch applies meanwhile), so these overlap other work.
+   */
   commandMsPerApply: Record<string, number>;
-  /** Per apply call: ms of the drain outside apply and outside awaited Redis replies. */
+  /** Per apply call: ms of the drain outside apply (waiting for the next read, planning). */
   otherMsPerApply: number;
 }
 
@@ -748,11 +822,9 @@ async function inProcessDrain(
     const per = (n: number) => n / Math.max(1, sink.applies);
     const commandsPerApply: Record<string, number> = {};
     const commandMsPerApply: Record<string, number> = {};
-    let commandMs = 0;
     for (const [name, c] of [...counter.counts].sort((a, b) => b[1].calls - a[1].calls)) {
       commandsPerApply[name] = per(c.calls);
       commandMsPerApply[name] = per(c.ms);
-      commandMs += c.ms;
     }
     return {
       eventsPerSecond: events / (ms / 1000),
@@ -763,7 +835,7 @@ async function inProcessDrain(
       applyShare: sink.applyMs / ms,
       commandsPerApply,
       commandMsPerApply,
-      otherMsPerApply: per(ms - sink.applyMs - commandMs),
+      otherMsPerApply: per(ms - sink.applyMs),
     };
   } finally {
     await runner.stop();
@@ -773,7 +845,8 @@ async function inProcessDrain(
 
 /**
  * PostgresSink.apply on its own: the sink's database code fed the raw baseline's transactions as
- * decoded events (same grouping, same records, same ids), no runner and no Redis. Between the raw
+ * the runner hands events over (same grouping, same ids; payload and writer schema, which the
+ * sink transcodes), no runner and no Redis. Between the raw
  * baseline and this lies what the sink's database code adds (offset lock, per-event version
  * checks, parameter mapping); between this and the in-process runner, what the runner adds.
  */
@@ -791,6 +864,7 @@ async function directApply(
       { entity: ENTITY, schema: capture.schemaOf(ENTITY), keyField: 'id' },
     ]);
     const capturedAt = Date.now();
+    const writer = capture.schemaOf(ENTITY);
     const cpu = process.cpuUsage();
     const started = performance.now();
     const share = perStream(batchSize);
@@ -809,6 +883,8 @@ async function directApply(
             entity: ENTITY,
             key: e.key,
             record: e.record,
+            payload: e.payload,
+            writer,
             capturedAt,
           })),
         });
@@ -1116,6 +1192,7 @@ async function main(): Promise<void> {
     const reads = new Map<number, DrainResult[]>();
     const decodeMicros = options.breakdown ? await decodeCost(redis, capture) : Number.NaN;
     const ratios = new Map<number, number[]>();
+    const wholeRatios = new Map<number, number[]>();
     for (const size of options.batchSizes) {
       raw.set(size, []);
       child.set(size, []);
@@ -1123,14 +1200,16 @@ async function main(): Promise<void> {
       direct.set(size, []);
       reads.set(size, []);
       ratios.set(size, []);
+      wholeRatios.set(size, []);
     }
     for (let round = 1; round <= options.rounds; round++) {
       const sizes = round % 2 ? options.batchSizes : [...options.batchSizes].reverse();
       for (const size of sizes) {
+        const warmUp = warmUpOf(backlog, size, options.warmup);
         const runRaw = async () => {
           const pgSchema = await newSchema(`raw_r${round}_b${size}`);
           await createTables(postgresUrl, capture, pgSchema);
-          raw.get(size)!.push(await rawDrain(postgresUrl, pgSchema, backlog, size));
+          raw.get(size)!.push(await rawDrain(postgresUrl, pgSchema, backlog, size, warmUp));
         };
         const runChild = async () => {
           const pgSchema = await newSchema(`svc_r${round}_b${size}`);
@@ -1144,6 +1223,7 @@ async function main(): Promise<void> {
                 tracker!,
                 backlog,
                 options.events,
+                warmUp,
                 children,
               ),
             );
@@ -1183,6 +1263,7 @@ async function main(): Promise<void> {
         const r = raw.get(size)!.at(-1)!;
         const c = child.get(size)!.at(-1)!;
         ratios.get(size)!.push(c.eventsPerSecond / r.eventsPerSecond);
+        wholeRatios.get(size)!.push(c.wholeEventsPerSecond / r.wholeEventsPerSecond);
         const extra = options.breakdown
           ? `; apply alone ${fmtRate(direct.get(size)!.at(-1)!.eventsPerSecond)}/s, ` +
             `read alone ${fmtRate(reads.get(size)!.at(-1)!.eventsPerSecond)}/s, ` +
@@ -1253,6 +1334,12 @@ async function main(): Promise<void> {
         },
         ratio,
         ratios: ratios.get(size)!.map((x) => Number(x.toFixed(3))),
+        /** Service / raw over the whole drains, warm-up included. */
+        wholeRatio: median(wholeRatios.get(size)!),
+        wholeRates: {
+          service: median(c.map((x) => x.wholeEventsPerSecond)),
+          raw: median(r.map((x) => x.wholeEventsPerSecond)),
+        },
         freshness: {
           p50: f.p50,
           p99: f.p99,
@@ -1323,32 +1410,34 @@ async function main(): Promise<void> {
           `**${fmt(s.ratio)}x** | ${fmt(s.freshness.p50, 1)} / ${fmt(s.freshness.p99, 1)} | ${fmt(s.service.peakRssMb, 0)} |`,
       ),
       '',
-      '| sink batch size | service CPU µs/event | raw client CPU µs/event | service startup (ms) | service idle RSS (MB) | freshness from append p50 / p99 (ms) | per-round ratios |',
-      '|---:|---:|---:|---:|---:|---:|---|',
+      '| sink batch size | service CPU µs/event | raw client CPU µs/event | service startup (ms) | service idle RSS (MB) | freshness from append p50 / p99 (ms) | per-round ratios | whole drains, warm-up included: service / raw |',
+      '|---:|---:|---:|---:|---:|---:|---|---:|',
       ...perSize.map(
         (s) =>
           `| ${s.batchSize} | ${fmt(s.service.cpuMicrosPerEvent, 1)} | ${fmt(s.raw.cpuMicrosPerEvent, 1)} | ` +
           `${fmt(s.service.startupMs, 0)} | ${fmt(s.service.idleRssMb, 0)} | ` +
-          `${fmt(s.freshness.appendP50, 1)} / ${fmt(s.freshness.appendP99, 1)} | ${s.ratios.map((r) => fmt(r)).join(', ')} |`,
+          `${fmt(s.freshness.appendP50, 1)} / ${fmt(s.freshness.appendP99, 1)} | ${s.ratios.map((r) => fmt(r)).join(', ')} | ` +
+          `${fmt(s.wholeRatio)}x |`,
       ),
     ];
     if (options.breakdown) {
+      // The rungs time whole drains, so they are set beside the whole drains of raw and service.
       const step = (rate: number, s: (typeof perSize)[number]) =>
-        `${fmtRate(rate)} (${fmt(rate / s.raw.eventsPerSecond)}x)`;
+        `${fmtRate(rate)} (${fmt(rate / s.wholeRates.raw)}x)`;
       lines.push(
         '',
-        '| sink batch size | raw upsert | PostgresSink.apply alone (no Redis) | XREADGROUP alone (no PostgreSQL) | SinkRunner, in-process | the service, child process |',
+        '| sink batch size (whole drains) | raw upsert | PostgresSink.apply alone (no Redis) | XREADGROUP alone (no PostgreSQL) | SinkRunner, in-process | the service, child process |',
         '|---:|---:|---:|---:|---:|---:|',
         ...perSize.map(
           (s) =>
-            `| ${s.batchSize} | ${fmtRate(s.raw.eventsPerSecond)} | ${step(s.applyAlone!.eventsPerSecond, s)} | ` +
-            `${step(s.readAlone!.eventsPerSecond, s)} | ${step(s.inProcess!.eventsPerSecond, s)} | ${step(s.service.eventsPerSecond, s)} |`,
+            `| ${s.batchSize} | ${fmtRate(s.wholeRates.raw)} | ${step(s.applyAlone!.eventsPerSecond, s)} | ` +
+            `${step(s.readAlone!.eventsPerSecond, s)} | ${step(s.inProcess!.eventsPerSecond, s)} | ${step(s.wholeRates.service, s)} |`,
         ),
         '',
         `Decoding alone (envelope + Avro + copy, one thread): ${fmt(decodeMicros, 1)} µs CPU per event. ` +
           `XREADGROUP alone: ${perSize.map((s) => `${fmt(s.readAlone!.cpuMicrosPerEvent, 1)} µs (batch ${s.batchSize})`).join(', ')} client CPU per event.`,
         '',
-        '| sink batch size | runner CPU µs/event | apply alone CPU µs/event | applies | events / apply | share of time in apply | other ms / apply | Redis commands / apply (ms awaited) |',
+        '| sink batch size | runner CPU µs/event | apply alone CPU µs/event | applies | events / apply | share of time in apply | ms / apply outside it | Redis commands / apply (ms to reply, overlapping) |',
         '|---:|---:|---:|---:|---:|---:|---:|---|',
         ...perSize.map((s) => {
           const b = s.inProcess!;
