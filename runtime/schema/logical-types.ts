@@ -24,7 +24,10 @@ export class DateType extends avro.types.LogicalType {
     if (typeof value !== 'string') return undefined;
     const match = ISO_DATE.exec(value);
     if (!match) return undefined;
-    const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+    // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear takes the year as written.
+    const day = new Date(0);
+    day.setUTCFullYear(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+    const ms = day.getTime();
     // Date.UTC rolls 2023-02-31 over into March; a date that does not round-trip is invalid.
     if (new Date(ms).toISOString().slice(0, 10) !== value) return undefined;
     return ms / DAY_MS;

@@ -101,6 +101,26 @@ function planOf(entity: string, type: avro.Type): RecordPlan {
   return plan;
 }
 
+/** A UTF-16 code unit of a surrogate pair standing alone (in `u` mode pairs are one code point). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Reports strings that are not well-formed Unicode. JSON can carry a lone surrogate (`"\ud800"`),
+ * UTF-8 cannot: the Avro encoder would write bytes no decoder reads back as written, and
+ * PostgreSQL refuses them, so such text is refused here, where the client can be told.
+ */
+function illFormedText(value: unknown, path: string, issues: ValidationIssue[]): void {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value))
+      issues.push({ path, message: 'is not valid Unicode text (it has a lone surrogate)' });
+  } else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) illFormedText(value[i], `${path}.${i}`, issues);
+  } else if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) {
+    for (const key in value)
+      illFormedText((value as Record<string, unknown>)[key], `${path}.${key}`, issues);
+  }
+}
+
 /**
  * Checks an input object against an entity's record schema and returns its normalized copy:
  * defaults filled in, dates as ISO strings. Every problem is reported with the path of the field
@@ -144,6 +164,8 @@ export function prepareWrite(entity: string, type: avro.Type, input: unknown): P
     });
     throw new ValidationError(entity, issues);
   }
+  for (const name in filled) illFormedText(filled[name], name, issues);
+  if (issues.length > 0) throw new ValidationError(entity, issues);
   // Logical types convert through their type, so the cache and the event hold one form; each
   // value is converted once, and the encodable copy keeps the converted value.
   if (plan.deepLogical) {

@@ -103,3 +103,31 @@ test('an impossible timestamp is refused rather than rolled over', () => {
     ValidationError,
   );
 });
+
+test('dates of the years 1 to 99 keep their year', () => {
+  const base = {
+    id: 1,
+    username: 'u',
+    email: 'e',
+    password_hash: 'h',
+    created_at: 0,
+    updated_at: 0,
+  };
+  for (const date of ['0001-01-01', '0050-06-01', '0099-12-31']) {
+    const record = prepareRecord('user', user, { ...base, date_of_birth: date });
+    assert.equal(record.date_of_birth, date);
+    const decoded = user.fromBuffer(user.toBuffer(record)) as Record<string, unknown>;
+    assert.equal(decoded.date_of_birth, date);
+  }
+});
+
+test('text with a lone surrogate is refused with its path; surrogate pairs are fine', () => {
+  const issues = issuesOf(() => prepareRecord('todo', todo, { id: 'a', name: 'x\ud800y' }));
+  assert.deepEqual(
+    issues.map((i) => i.path),
+    ['name'],
+  );
+  assert.match(issues[0]!.message, /lone surrogate/);
+  const record = prepareRecord('todo', todo, { id: 'a', name: 'emoji 😀 ok' });
+  assert.equal(record.name, 'emoji 😀 ok');
+});
