@@ -30,8 +30,6 @@ type ReadReply = Array<[stream: Buffer, entries: Entry[]]> | null;
 /** An entry decoded ahead of its batch (decoding has no side effects, so it can overlap an apply). */
 interface DecodedEntry {
   id: string;
-  /** The id as read: acknowledged as is, without encoding the string again. */
-  rawId: Buffer;
   /**
    * Null when the entry was deleted from the stream after it was delivered. Dropped (undefined)
    * once the envelope is decoded, which holds the same fields: a read's thousands of small field
@@ -70,8 +68,6 @@ interface Planned {
   state: PartitionState;
   batch: PartitionBatch;
   ids: string[];
-  /** The same ids as read, for XACK. */
-  rawIds: Buffer[];
   /** The entries of the batch's events, by id (for dead letters). */
   raw: Map<string, DecodedEntry>;
 }
@@ -432,7 +428,7 @@ export class SinkRunner {
       const target = state && this.targets.get(state.ref.entity);
       const decoded: DecodedEntry[] = [];
       for (const [rawId, fields] of entries) {
-        const entry: DecodedEntry = { id: rawId.toString(), rawId, fields };
+        const entry: DecodedEntry = { id: rawId.toString(), fields };
         decoded.push(entry);
         if (!target || !fields) continue;
         try {
@@ -547,8 +543,10 @@ export class SinkRunner {
     // way; an acknowledgement that fails leaves entries pending, which the offsets make harmless.
     await this.settleAcks();
     const pipeline = this.redis.pipeline();
-    for (const { state, batch, rawIds } of planned) {
-      pipeline.xack(state.stream, this.sink.name, ...rawIds);
+    for (const { state, batch, ids } of planned) {
+      // Strings, not the ids' buffers as read: one Buffer argument switches ioredis to building
+      // the whole command from buffers, which costs more than writing one string.
+      pipeline.xack(state.stream, this.sink.name, ...ids);
       this.watermarks.queueAdvance(pipeline, {
         sink: this.sink.name,
         entity: batch.entity,
@@ -589,12 +587,10 @@ export class SinkRunner {
     const { entity, partition } = state.ref;
     const events: SinkEvent[] = [];
     const ids: string[] = [];
-    const rawIds: Buffer[] = [];
     const raw = new Map<string, DecodedEntry>();
     for (const entry of entries) {
       const { id } = entry;
       ids.push(id);
-      rawIds.push(entry.rawId);
       // Deleted from the stream since it was delivered, or already applied: nothing to do.
       if (entry.fields === null || compareStreamIds(id, state.committed) <= 0) continue;
       raw.set(id, entry);
@@ -618,7 +614,6 @@ export class SinkRunner {
     return {
       state,
       ids,
-      rawIds,
       raw,
       batch: { entity, partition, events, offset: ids.at(-1)! },
     };
