@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { seeded } from '../../bench/support/numbers.ts';
 import { PayloadError } from '../../runtime/errors/payload-error.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import { type AvroSchema, fingerprintOf, parseSchema } from '../../runtime/schema/avro-schema.ts';
@@ -91,17 +92,6 @@ const targets: EntityTarget[] = [
 const mappings = new Map(targets.map((t) => [t.entity, mapTable(t, undefined, 'public')]));
 
 // --- seeded events ---------------------------------------------------------------------------
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const random = seeded(0x7c0de);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -1,71 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
+import { seeded } from '../../bench/support/numbers.ts';
 import { BinaryArrayBuilder, ELEMENT_OID } from '../../services/sink-postgres/src/binary-array.ts';
-
-/** A one-dimensional binary array as PostgreSQL's array_recv reads it. */
-interface ParsedArray {
-  ndim: number;
-  hasNull: boolean;
-  oid: number;
-  length: number;
-  lowerBound: number;
-  /** Each element's bytes, or null for a NULL element. */
-  elements: (Buffer | null)[];
-}
-
-/**
- * Parses the binary array format independently of the builder, refusing what array_recv
- * refuses (src/backend/utils/adt/arrayfuncs.c): flags other than 0/1, negative lengths,
- * elements running past the end. Trailing bytes are refused too: the server reports
- * "incorrect binary data format" for a parameter it did not read to the end.
- */
-function parseArray(buf: Buffer): ParsedArray {
-  let pos = 0;
-  const int32 = (): number => {
-    assert.ok(pos + 4 <= buf.length, `int32 at ${pos} runs past the end (${buf.length})`);
-    const value = buf.readInt32BE(pos);
-    pos += 4;
-    return value;
-  };
-  const ndim = int32();
-  const flags = int32();
-  const oid = int32();
-  assert.ok(flags === 0 || flags === 1, `invalid array flags ${flags}`);
-  if (ndim === 0) {
-    assert.equal(pos, buf.length, 'an empty array is only its 12-byte header');
-    return { ndim, hasNull: flags === 1, oid, length: 0, lowerBound: 0, elements: [] };
-  }
-  assert.equal(ndim, 1, 'one dimension');
-  const length = int32();
-  const lowerBound = int32();
-  const elements: (Buffer | null)[] = [];
-  for (let i = 0; i < length; i++) {
-    const size = int32();
-    if (size === -1) {
-      elements.push(null);
-      continue;
-    }
-    assert.ok(size >= 0, `element ${i} has length ${size}`);
-    assert.ok(pos + size <= buf.length, `element ${i} runs past the end`);
-    elements.push(buf.subarray(pos, pos + size));
-    pos += size;
-  }
-  assert.equal(pos, buf.length, 'no bytes after the last element');
-  return { ndim, hasNull: flags === 1, oid, length, lowerBound, elements };
-}
-
-/** Seeded PRNG (mulberry32): the same values on every run, so a failure reproduces. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { type ParsedArray, parseArray } from '../support/pg-binary-array.ts';
 
 /** The element bytes, failing on NULL: most tests expect values only. */
 function values(parsed: ParsedArray): Buffer[] {
@@ -153,7 +91,7 @@ test('appendInt8 writes every safe integer exactly, negative and ±(2^53-1) incl
     1_700_000_000_000_000,
     -946_684_800_000_000,
   ];
-  const random = mulberry32(7);
+  const random = seeded(7);
   for (let i = 0; i < 200; i++) {
     // Random magnitudes spread over every bit length up to 53.
     const bits = 1 + (i % 53);

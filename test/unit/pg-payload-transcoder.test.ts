@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import avro from 'avsc';
+import { seeded } from '../../bench/support/numbers.ts';
 import { type AvroSchema, fingerprintOf, parseSchema } from '../../runtime/schema/avro-schema.ts';
 import type { RegisteredSchema } from '../../runtime/schema/schema-registry.ts';
 import { ELEMENT_OID } from '../../services/sink-postgres/src/binary-array.ts';
@@ -14,6 +15,7 @@ import {
   type TableConfig,
   type TableMapping,
 } from '../../services/sink-postgres/src/table-mapping.ts';
+import { parseArray } from '../support/pg-binary-array.ts';
 
 // The transcoder must put into each column exactly what the sink's fallback path writes: the
 // record the avsc decoder reads (writer resolved to reader), in PostgreSQL's binary form. So
@@ -84,18 +86,6 @@ const ALL_TYPES = record('AllTypes', [
 ]);
 
 // --- seeded values --------------------------------------------------------------------------
-
-/** Seeded PRNG (mulberry32), so a failing record reproduces. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T =>
@@ -232,39 +222,6 @@ function randomRecord(writer: RegisteredSchema, random: Random): Record<string, 
 }
 
 // --- binary arrays --------------------------------------------------------------------------
-
-interface ParsedArray {
-  ndim: number;
-  hasNull: boolean;
-  oid: number;
-  length: number;
-  lowerBound: number;
-  elements: (Buffer | null)[];
-}
-
-/** Reads a binary array (format of array_recv, src/backend/utils/adt/arrayfuncs.c). */
-function parseArray(buf: Buffer): ParsedArray {
-  let pos = 0;
-  const int32 = (): number => {
-    const value = buf.readInt32BE(pos);
-    pos += 4;
-    return value;
-  };
-  const ndim = int32();
-  const hasNull = int32() === 1;
-  const oid = int32();
-  if (ndim === 0) return { ndim, hasNull, oid, length: 0, lowerBound: 0, elements: [] };
-  const length = int32();
-  const lowerBound = int32();
-  const elements: (Buffer | null)[] = [];
-  for (let i = 0; i < length; i++) {
-    const size = int32();
-    elements.push(size === -1 ? null : buf.subarray(pos, pos + size));
-    if (size !== -1) pos += size;
-  }
-  assert.equal(pos, buf.length, 'no bytes after the last element');
-  return { ndim, hasNull, oid, length, lowerBound, elements };
-}
 
 /** An element as a comparable value (floats compare with Object.is: NaN = NaN, -0 ≠ 0). */
 function elementValue(sqlType: string, element: Buffer | null): unknown {

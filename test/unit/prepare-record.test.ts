@@ -9,6 +9,15 @@ const schema = (name: string) =>
   parseSchema(readFileSync(new URL(`../../schemas/${name}.avsc`, import.meta.url), 'utf8'));
 const todo = schema('todo');
 const user = schema('user');
+/** A valid user but for the field a test sets. */
+const base = {
+  id: 1,
+  username: 'u',
+  email: 'e',
+  password_hash: 'h',
+  created_at: 0,
+  updated_at: 0,
+};
 
 function issuesOf(fn: () => unknown): Array<{ path: string; message: string }> {
   try {
@@ -60,14 +69,6 @@ test('every problem is reported with the path of its field', () => {
 });
 
 test('impossible dates are refused', () => {
-  const base = {
-    id: 1,
-    username: 'u',
-    email: 'e',
-    password_hash: 'h',
-    created_at: 0,
-    updated_at: 0,
-  };
   const issues = issuesOf(() =>
     prepareRecord('user', user, { ...base, date_of_birth: '2023-02-31' }),
   );
@@ -105,14 +106,6 @@ test('an impossible timestamp is refused rather than rolled over', () => {
 });
 
 test('dates of the years 1 to 99 keep their year', () => {
-  const base = {
-    id: 1,
-    username: 'u',
-    email: 'e',
-    password_hash: 'h',
-    created_at: 0,
-    updated_at: 0,
-  };
   for (const date of ['0001-01-01', '0050-06-01', '0099-12-31']) {
     const record = prepareRecord('user', user, { ...base, date_of_birth: date });
     assert.equal(record.date_of_birth, date);
