@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { decodeEnvelope } from '../../runtime/envelope.ts';
 import { WriteThroughFailedError } from '../../runtime/errors/write-through-failed-error.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
@@ -156,6 +157,22 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
       ['failed', 'held'],
     );
     assert.match(list[0]!.error, /no_bad_names/);
+    // Dead letters keep the entry as it was in the stream (the runner re-encodes it from the
+    // decoded envelope once it has dropped the fields it read).
+    const stream = capture.keys.stream('todo', partitionOf('poison', P));
+    for (const letter of list) {
+      const [entry] = (await redisCtx.redis.xrangeBuffer(
+        stream,
+        letter.sourceId,
+        letter.sourceId,
+      )) as unknown as Array<[Buffer, Buffer[]]>;
+      assert.ok(entry, `entry ${letter.sourceId} is still in the stream`);
+      const [id, original] = entry;
+      assert.deepEqual(
+        decodeEnvelope(letter.sourceId, letter.fields),
+        decodeEnvelope(id.toString(), original),
+      );
+    }
     // Fix the cause, then ask for a re-drive: both events apply in order, the key is released.
     await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_names`);
     assert.equal(await letters.requestRedrive('todo', partitionOf('poison', P), 'poison'), true);
