@@ -1,5 +1,6 @@
 import avro from 'avsc';
 import { ConfigError } from '../errors/config-error.ts';
+import { exactLongs } from './exact-long-type.ts';
 import { logicalTypes } from './logical-types.ts';
 
 /** An Avro schema as JSON (the content of an `.avsc` file). */
@@ -9,7 +10,7 @@ export type AvroSchema = avro.Schema;
 export function parseSchema(schema: AvroSchema | string, origin = 'schema'): avro.Type {
   try {
     const json = typeof schema === 'string' ? (JSON.parse(schema) as AvroSchema) : schema;
-    return avro.Type.forSchema(json, { logicalTypes, wrapUnions: 'auto' });
+    return avro.Type.forSchema(json, { logicalTypes, wrapUnions: 'auto', typeHook: exactLongs });
   } catch (err) {
     throw new ConfigError(`${origin} is not a valid Avro schema: ${(err as Error).message}`, err);
   }

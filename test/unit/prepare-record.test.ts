@@ -124,3 +124,16 @@ test('text with a lone surrogate is refused with its path; surrogate pairs are f
   const record = prepareRecord('todo', todo, { id: 'a', name: 'emoji 😀 ok' });
   assert.equal(record.name, 'emoji 😀 ok');
 });
+
+test('longs avsc cannot encode exactly are refused; the lowest exact one round-trips', () => {
+  // avsc writes -(2^52)-1 as the bytes of +2^52: refused rather than stored wrong.
+  const issues = issuesOf(() => prepareRecord('user', user, { ...base, id: -(2 ** 52) - 1 }));
+  assert.deepEqual(
+    issues.map((i) => i.path),
+    ['id'],
+  );
+  for (const id of [-(2 ** 52), 2 ** 53 - 2, -1]) {
+    const record = prepareRecord('user', user, { ...base, id });
+    assert.equal((user.fromBuffer(user.toBuffer(record)) as { id: number }).id, id);
+  }
+});
