@@ -9,8 +9,6 @@ export interface StreamId {
   seq: bigint;
 }
 
-const PATTERN = /^(\d+)-(\d+)$/;
-
 export function parseStreamId(id: string): StreamId {
   const [ms, seq] = splitStreamId(id);
   return { ms: BigInt(ms), seq: BigInt(seq) };
@@ -18,9 +16,7 @@ export function parseStreamId(id: string): StreamId {
 
 /** The two parts of a stream id as decimal strings (what SQL bigint parameters take). */
 export function splitStreamId(id: string): [ms: string, seq: string] {
-  const dash = id.indexOf('-');
-  if (dash <= 0 || dash === id.length - 1 || !PATTERN.test(id))
-    throw new TypeError(`not a stream id: "${id}"`);
+  const dash = dashOf(id);
   return [id.slice(0, dash), id.slice(dash + 1)];
 }
 
@@ -51,18 +47,24 @@ export function streamIdNumbers(id: string): [ms: number, seq: number] | undefin
 }
 
 export function isStreamId(id: string): boolean {
-  return PATTERN.test(id);
+  return dashIndex(id) > 0;
 }
 
-/** Index of the dash of a stream id; throws TypeError for anything that is not one. */
-function dashOf(id: string): number {
+/** Index of the dash of a stream id (`<digits>-<digits>`), or -1 for anything that is not one. */
+function dashIndex(id: string): number {
   let dash = -1;
   for (let i = 0; i < id.length; i++) {
     const code = id.charCodeAt(i);
     if (code === 0x2d && dash < 0 && i > 0) dash = i;
-    else if (code < 0x30 || code > 0x39) throw new TypeError(`not a stream id: "${id}"`);
+    else if (code < 0x30 || code > 0x39) return -1;
   }
-  if (dash < 0 || dash === id.length - 1) throw new TypeError(`not a stream id: "${id}"`);
+  return dash === id.length - 1 ? -1 : dash;
+}
+
+/** Index of the dash of a stream id; throws TypeError for anything that is not one. */
+function dashOf(id: string): number {
+  const dash = dashIndex(id);
+  if (dash < 0) throw new TypeError(`not a stream id: "${id}"`);
   return dash;
 }
 

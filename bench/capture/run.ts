@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { type BatchWrite, type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { encodeEnvelope } from '../../runtime/envelope.ts';
@@ -29,6 +29,7 @@ import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { prepareRecord } from '../../runtime/schema/prepare-record.ts';
 import { fmt, fmtRate, median, percentile } from '../support/numbers.ts';
+import { positiveInteger } from '../support/options.ts';
 import { deleteUnder } from '../support/redis-cleanup.ts';
 
 /** What `run.ts` measures and how much. */
@@ -60,41 +61,36 @@ const PHASE_LABELS: Record<string, string> = {
 const TARGET_RATIO = 0.8;
 
 function parseOptions(argv: string[]): BenchOptions {
-  const count = (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-    return n;
-  };
   const program = new Command('bench-capture')
     .description('Capture write latency and throughput beside raw XADD, in one run')
     .addOption(
       new Option('--rounds <n>', 'rounds (medians reported)')
         .env('BENCH_ROUNDS')
-        .argParser(count)
+        .argParser(positiveInteger)
         .default(3),
     )
     .addOption(
       new Option('--single <n>', 'sequential single writes measured per round')
         .env('BENCH_SINGLE')
-        .argParser(count)
+        .argParser(positiveInteger)
         .default(2000),
     )
     .addOption(
       new Option('--warmup <n>', 'unmeasured single writes per round')
         .env('BENCH_WARMUP')
-        .argParser(count)
+        .argParser(positiveInteger)
         .default(200),
     )
     .addOption(
       new Option('--records <n>', 'records per batched phase')
         .env('BENCH_RECORDS')
-        .argParser(count)
+        .argParser(positiveInteger)
         .default(50_000),
     )
     .addOption(
       new Option('--batch <n>', 'writes per writeMany / pipeline')
         .env('BENCH_BATCH')
-        .argParser(count)
+        .argParser(positiveInteger)
         .default(1000),
     )
     .addOption(
@@ -182,14 +178,7 @@ function rawSide(redis: Redis, keys: Keys, capture: Capture): Side {
   const args = (i: number): [string, ...Array<string | Buffer>] => {
     const record = todo(i);
     const key = String(record.id);
-    const fields = encodeEnvelope({
-      op: 'upsert',
-      entity: ENTITY,
-      key,
-      capturedAt: Date.now(),
-      schemaId,
-      payload: type.toBuffer(record),
-    });
+    const fields = upsertEnvelope(key, schemaId, type.toBuffer(record));
     return [keys.stream(ENTITY, partitionOf(key, PARTITIONS)), '*', ...fields];
   };
   return {
@@ -200,6 +189,18 @@ function rawSide(redis: Redis, keys: Keys, capture: Capture): Side {
       return pipeline.exec();
     },
   };
+}
+
+/** The stream fields capture appends for an upsert of `key`, captured now. */
+function upsertEnvelope(key: string, schemaId: number, payload: Buffer): Array<string | Buffer> {
+  return encodeEnvelope({
+    op: 'upsert',
+    entity: ENTITY,
+    key,
+    capturedAt: Date.now(),
+    schemaId,
+    payload,
+  });
 }
 
 /** A batched load: writes records `from` to `to` (exclusive). */
@@ -231,14 +232,7 @@ function breakdownPhases(redis: Redis, keys: Keys, capture: Capture): Record<str
     const record = prepareRecord(ENTITY, type, todo(i));
     const key = String(record.id);
     const partition = partitionOf(key, PARTITIONS);
-    const fields = encodeEnvelope({
-      op: 'upsert',
-      entity: ENTITY,
-      key,
-      capturedAt: Date.now(),
-      schemaId,
-      payload: type.toBuffer(record),
-    });
+    const fields = upsertEnvelope(key, schemaId, type.toBuffer(record));
     return [
       keys.cache(ENTITY, partition, key),
       keys.stream(ENTITY, partition),

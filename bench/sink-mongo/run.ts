@@ -45,13 +45,13 @@ import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { type AnyBulkWriteOperation, type Document, MongoClient } from 'mongodb';
 import { type BatchWrite, type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { decodeEnvelope } from '../../runtime/envelope.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
-import type { EntityTarget, PartitionBatch, Sink, SinkEvent } from '../../runtime/sink/sink.ts';
+import type { EntityTarget, PartitionBatch, SinkEvent } from '../../runtime/sink/sink.ts';
 import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { latestPerKey } from '../../services/sink-mongo/src/latest-per-key.ts';
 import {
@@ -63,7 +63,9 @@ import {
 import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { encodeVersion } from '../../services/sink-mongo/src/mongo-version.ts';
 import { fmt, fmtRate, median, seeded } from '../support/numbers.ts';
+import { positiveInteger } from '../support/options.ts';
 import { deleteUnder } from '../support/redis-cleanup.ts';
+import { TimedSink } from '../support/timed-sink.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
@@ -108,32 +110,30 @@ const PHASES = {
 type Phase = keyof typeof PHASES;
 
 function parseOptions(argv: string[]): BenchOptions {
-  const count = (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-    return n;
-  };
   const program = new Command('bench-sink-mongo')
     .description('MongoDB sink drain rate and memory beside raw bulkWrite upserts, in one run')
     .addOption(
       new Option('--rounds <n>', 'rounds (medians reported)')
         .env('BENCH_ROUNDS')
-        .argParser(count)
+        .argParser(positiveInteger)
         .default(3),
     )
     .addOption(
       new Option('--events <n>', 'changes in the backlog')
         .env('BENCH_EVENTS')
-        .argParser(count)
+        .argParser(positiveInteger)
         .default(20_000),
     )
     .addOption(
-      new Option('--keys <n>', 'distinct keys').env('BENCH_KEYS').argParser(count).default(2000),
+      new Option('--keys <n>', 'distinct keys')
+        .env('BENCH_KEYS')
+        .argParser(positiveInteger)
+        .default(2000),
     )
     .addOption(
       new Option('--batch <n>', 'entries read per partition per batch')
         .env('BENCH_BATCH')
-        .argParser(count)
+        .argParser(positiveInteger)
         .default(500),
     )
     .addOption(
@@ -389,45 +389,6 @@ async function caughtUp(ctx: Context, sink: string, what: () => string): Promise
       throw new Error(`${sink} did not catch up within ${DRAIN_TIMEOUT_MS} ms\n${what()}`);
     }
     await sleep(POLL_MS);
-  }
-}
-
-/** Times apply calls of the wrapped sink; everything else is passed through. */
-class TimedSink implements Sink {
-  readonly name: string;
-  applyMs = 0;
-
-  constructor(private readonly inner: Sink) {
-    this.name = inner.name;
-  }
-
-  connect(): Promise<void> {
-    return this.inner.connect();
-  }
-
-  ensureTargets(targets: readonly EntityTarget[]): Promise<void> {
-    return this.inner.ensureTargets(targets);
-  }
-
-  readOffsets(): Promise<Map<string, string>> {
-    return this.inner.readOffsets();
-  }
-
-  async apply(batches: readonly PartitionBatch[]): Promise<void> {
-    const started = performance.now();
-    try {
-      await this.inner.apply(batches);
-    } finally {
-      this.applyMs += performance.now() - started;
-    }
-  }
-
-  isTransient(error: unknown): boolean {
-    return this.inner.isTransient(error);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 

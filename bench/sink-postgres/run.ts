@@ -68,13 +68,15 @@ import { type BatchWrite, type Capture, createCapture } from '../../runtime/capt
 import { decodeEnvelope } from '../../runtime/envelope.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { prepareRecord } from '../../runtime/schema/prepare-record.ts';
-import type { EntityTarget, PartitionBatch, Sink } from '../../runtime/sink/sink.ts';
+import type { EntityTarget, PartitionBatch } from '../../runtime/sink/sink.ts';
 import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { compareStreamIds, streamIdTime } from '../../runtime/stream-id.ts';
 import type { WatermarkMessage } from '../../runtime/watermark/watermark-message.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { fmt, fmtRate, median, percentile, seeded } from '../support/numbers.ts';
+import { positiveInteger } from '../support/options.ts';
 import { deleteUnder } from '../support/redis-cleanup.ts';
+import { TimedSink } from '../support/timed-sink.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
@@ -152,13 +154,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVICE_MAIN = 'services/sink-postgres/src/main.ts';
 
 function parseOptions(argv: string[]): BenchOptions {
-  const count = (name: string) => (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
   const list = (value: string) => {
-    const sizes = value.split(',').map((v) => count('batch-sizes')(v.trim()));
+    const sizes = value.split(',').map((v) => positiveInteger(v.trim()));
     if (sizes.length === 0) throw new Error('--batch-sizes needs at least one size');
     return sizes;
   };
@@ -167,19 +164,19 @@ function parseOptions(argv: string[]): BenchOptions {
     .addOption(
       new Option('--rounds <n>', 'rounds (medians reported)')
         .env('BENCH_ROUNDS')
-        .argParser(count('rounds'))
+        .argParser(positiveInteger)
         .default(3),
     )
     .addOption(
       new Option('--events <n>', 'upserts in the backlog')
         .env('BENCH_EVENTS')
-        .argParser(count('events'))
+        .argParser(positiveInteger)
         .default(100_000),
     )
     .addOption(
       new Option('--keys <n>', 'distinct keys')
         .env('BENCH_KEYS')
-        .argParser(count('keys'))
+        .argParser(positiveInteger)
         .default(10_000),
     )
     .addOption(
@@ -191,13 +188,13 @@ function parseOptions(argv: string[]): BenchOptions {
     .addOption(
       new Option('--rate <n>', 'events/s in the freshness phase')
         .env('BENCH_RATE')
-        .argParser(count('rate'))
+        .argParser(positiveInteger)
         .default(2000),
     )
     .addOption(
       new Option('--seconds <n>', 'length of the freshness phase')
         .env('BENCH_SECONDS')
-        .argParser(count('seconds'))
+        .argParser(positiveInteger)
         .default(10),
     )
     .addOption(
@@ -697,47 +694,6 @@ async function rawDrain(
 
 // ---------------------------------------------------------------------------------------------
 // In-process breakdown
-
-/** Times `apply` of the wrapped sink; everything else passes through. */
-class TimedSink implements Sink {
-  applyMs = 0;
-  applies = 0;
-  events = 0;
-
-  constructor(private readonly inner: Sink) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-  get readsPayloads(): boolean | undefined {
-    return this.inner.readsPayloads;
-  }
-  connect(): Promise<void> {
-    return this.inner.connect();
-  }
-  ensureTargets(targets: readonly EntityTarget[]): Promise<void> {
-    return this.inner.ensureTargets(targets);
-  }
-  readOffsets(): Promise<Map<string, string>> {
-    return this.inner.readOffsets();
-  }
-  async apply(batches: readonly PartitionBatch[]): Promise<void> {
-    const started = performance.now();
-    try {
-      await this.inner.apply(batches);
-    } finally {
-      this.applyMs += performance.now() - started;
-      this.applies++;
-      this.events += batches.reduce((n, b) => n + b.events.length, 0);
-    }
-  }
-  isTransient(error: unknown): boolean {
-    return this.inner.isTransient(error);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 /**
  * Counts the commands sent on one ioredis connection and the time until each reply, by name.

@@ -636,9 +636,8 @@ export class SinkRunner {
 
   /** A writer schema newer than the reader's means the targets may need new columns first. */
   private async refreshReaderSchemas(schemaIds: ReadonlySet<number>): Promise<void> {
-    const seen = schemaIds;
     let changed = false;
-    for (const sid of seen) {
+    for (const sid of schemaIds) {
       const writer = await this.registry.get(sid).catch(() => undefined);
       const target = writer && this.targets.get(writer.entity);
       if (target && writer.version > target.schema.version) {

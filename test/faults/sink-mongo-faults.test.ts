@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Document } from 'mongodb';
-import { type BatchWrite, type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import type { BatchWrite, Capture } from '../../runtime/capture/capture.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
 import { encodeVersion } from '../../services/sink-mongo/src/mongo-version.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture } from '../support/capture-fixtures.ts';
 import { type LoggedEvent, readLog } from '../support/log-checker.ts';
 import { type ServiceProcess, startService } from '../support/service-process.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -230,13 +230,9 @@ describe('MongoDB sink under faults', { timeout: 300_000 }, () => {
 
   before(async () => {
     redisCtx = await createTestRedis('faultmongo');
-    prefix = redisCtx.prefix.replace(/:$/, '');
+    prefix = redisCtx.capturePrefix;
     mongoCtx = await createTestMongo('faultmongo');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: { [ENTITY]: { schema: schemaFile(ENTITY), partitions: P } },
-    });
+    capture = await createTestCapture(prefix, [ENTITY], P);
   });
 
   after(async () => {

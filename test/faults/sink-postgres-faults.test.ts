@@ -3,12 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import type { Capture } from '../../runtime/capture/capture.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis } from '../helpers/redis.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { type ServiceProcess, startService } from '../support/service-process.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -76,13 +76,9 @@ describe('PostgreSQL sink under faults', () => {
 
   before(async () => {
     redisCtx = await createTestRedis('faultpg');
-    prefix = redisCtx.prefix.replace(/:$/, '');
+    prefix = redisCtx.capturePrefix;
     pgCtx = await createTestPostgres('faultpg');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: { todo: { schema: schemaFile('todo'), partitions: P } },
-    });
+    capture = await createTestCapture(prefix, ['todo'], P);
     const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
     // Let the sink create its table, then arm the trigger.
     const first = startSink();

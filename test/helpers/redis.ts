@@ -7,6 +7,8 @@ export interface TestRedis {
   readonly redis: Redis;
   /** Prefix every key of the test starts with, e.g. `t_smoke_1a2b3c4d:`. */
   readonly prefix: string;
+  /** The same as a capture or sink `prefix` option, which adds the `:` itself. */
+  readonly capturePrefix: string;
   /** Deletes every key under `prefix` and closes the connection. */
   cleanup(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export async function createTestRedis(label = 'redis'): Promise<TestRedis> {
   return {
     redis,
     prefix,
+    capturePrefix: prefix.replace(/:$/, ''),
     async cleanup() {
       try {
         let cursor = '0';

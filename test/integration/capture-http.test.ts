@@ -13,7 +13,7 @@ import {
 } from '../../services/capture/src/server.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestRedis } from '../helpers/redis.ts';
-import { keysUnder, schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture, keysUnder, schemaFile } from '../support/capture-fixtures.ts';
 import { readLog } from '../support/log-checker.ts';
 
 const P = 4;
@@ -54,7 +54,7 @@ interface Service {
  */
 async function serve(t: TestContext, options: CaptureServerOptions = {}): Promise<Service> {
   const ctx = await createTestRedis('capture_http');
-  const prefix = ctx.prefix.replace(/:$/, '');
+  const prefix = ctx.capturePrefix;
   let capture: Capture | undefined;
   let app: FastifyInstance | undefined;
   t.after(async () => {
@@ -62,11 +62,7 @@ async function serve(t: TestContext, options: CaptureServerOptions = {}): Promis
     await capture?.close();
     await ctx.cleanup();
   });
-  capture = await createCapture({
-    redis: { url: testEnv.redisUrl },
-    prefix,
-    entities: { todo: { schema: schemaFile('todo'), partitions: P } },
-  });
+  capture = await createTestCapture(prefix, ['todo'], P);
   app = buildCaptureServer(capture, options);
   await app.ready();
   const owned = capture;
@@ -689,7 +685,7 @@ describe('capture HTTP service against real Redis', () => {
       redis.on('error', () => undefined);
       const capture = await createCapture({
         redis,
-        prefix: ctx.prefix.replace(/:$/, ''),
+        prefix: ctx.capturePrefix,
         entities: { todo: { schema: schemaFile('todo'), partitions: P } },
       });
       const app = buildCaptureServer(capture);

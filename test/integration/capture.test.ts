@@ -11,7 +11,7 @@ import { ValidationError } from '../../runtime/errors/validation-error.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestRedis } from '../helpers/redis.ts';
-import { keysUnder, schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture, keysUnder, schemaFile } from '../support/capture-fixtures.ts';
 import { assertCacheMatchesLog, readLog } from '../support/log-checker.ts';
 
 const P = 4;
@@ -23,15 +23,8 @@ describe('capture against real Redis', () => {
 
   before(async () => {
     ctx = await createTestRedis('capture');
-    prefix = ctx.prefix.replace(/:$/, '');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: {
-        todo: { schema: schemaFile('todo'), partitions: P },
-        user: { schema: schemaFile('user'), partitions: P },
-      },
-    });
+    prefix = ctx.capturePrefix;
+    capture = await createTestCapture(prefix, ['todo', 'user'], P);
   });
 
   after(async () => {

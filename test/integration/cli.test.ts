@@ -4,14 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import type { Capture } from '../../runtime/capture/capture.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture } from '../support/capture-fixtures.ts';
 import { appendUndecodable, startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -44,13 +44,9 @@ describe('operator CLI against a running sink', () => {
 
   before(async () => {
     redisCtx = await createTestRedis('cli');
-    prefix = redisCtx.prefix.replace(/:$/, '');
+    prefix = redisCtx.capturePrefix;
     pgCtx = await createTestPostgres('cli');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: { todo: { schema: schemaFile('todo'), partitions: P } },
-    });
+    capture = await createTestCapture(prefix, ['todo'], P);
     runner = await startTestRunner(
       new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
       prefix,

@@ -29,7 +29,7 @@ describe('example todos-write-behind (npm run example:todos)', () => {
   before(async () => {
     redis = await createTestRedis('example_todos');
     mongo = await createTestMongo('example_todos');
-    prefix = redis.prefix.replace(/:$/, '');
+    prefix = redis.capturePrefix;
     const config = JSON.parse(await readFile(CONFIG, 'utf8')) as {
       entities: { todo: { partitions: number } };
     };

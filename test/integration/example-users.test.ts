@@ -33,7 +33,7 @@ describe('example users-write-through (npm run example:users)', () => {
     pg = await createTestPostgres('example_users');
     // Its own key prefix and schema: the sink keeps its offsets in <schema>.cdc_offsets, which
     // must never meet the offsets of another prefix's streams.
-    env = { EXAMPLE_PREFIX: redis.prefix.replace(/:$/, ''), EXAMPLE_POSTGRES_SCHEMA: pg.schema };
+    env = { EXAMPLE_PREFIX: redis.capturePrefix, EXAMPLE_POSTGRES_SCHEMA: pg.schema };
   });
 
   after(async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import type { Capture } from '../../runtime/capture/capture.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture } from '../support/capture-fixtures.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -46,13 +46,9 @@ describe('regression: replay after the target lost its data and offsets', () => 
 
   before(async () => {
     redisCtx = await createTestRedis('replayloss');
-    prefix = redisCtx.prefix.replace(/:$/, '');
+    prefix = redisCtx.capturePrefix;
     pgCtx = await createTestPostgres('replayloss');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: { todo: { schema: schemaFile('todo'), partitions: P } },
-    });
+    capture = await createTestCapture(prefix, ['todo'], P);
   });
 
   after(async () => {

@@ -23,7 +23,7 @@ describe('schema registry in real Redis', () => {
 
   before(async () => {
     ctx = await createTestRedis('registry');
-    prefix = ctx.prefix.replace(/:$/, '');
+    prefix = ctx.capturePrefix;
     registry = new SchemaRegistry(ctx.redis, new Keys(prefix));
   });
 

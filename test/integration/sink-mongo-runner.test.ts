@@ -11,7 +11,7 @@ import { MongoSink, type MongoSinkOptions } from '../../services/sink-mongo/src/
 import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture, schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { startTestRunner } from '../support/test-runner.ts';
@@ -58,16 +58,9 @@ describe('MongoDB sink end to end (real Redis and Mongo-wire server)', { timeout
 
   before(async () => {
     redisCtx = await createTestRedis('sinkmongo');
-    prefix = redisCtx.prefix.replace(/:$/, '');
+    prefix = redisCtx.capturePrefix;
     mongoCtx = await createTestMongo('sinkmongo');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: {
-        todo: { schema: schemaFile('todo'), partitions: P },
-        user: { schema: schemaFile('user'), partitions: P },
-      },
-    });
+    capture = await createTestCapture(prefix, ['todo', 'user'], P);
   });
 
   after(async () => {

@@ -12,7 +12,7 @@ import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts'
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis } from '../helpers/redis.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture, schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { appendUndecodable, startTestRunner } from '../support/test-runner.ts';
@@ -53,16 +53,9 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
 
   before(async () => {
     redisCtx = await createTestRedis('sinkpg');
-    prefix = redisCtx.prefix.replace(/:$/, '');
+    prefix = redisCtx.capturePrefix;
     pgCtx = await createTestPostgres('sinkpg');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: {
-        todo: { schema: schemaFile('todo'), partitions: P },
-        user: { schema: schemaFile('user'), partitions: P },
-      },
-    });
+    capture = await createTestCapture(prefix, ['todo', 'user'], P);
   });
 
   after(async () => {

@@ -10,7 +10,7 @@ import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { startTestRunner } from '../support/test-runner.ts';
@@ -37,14 +37,10 @@ describe('PostgreSQL and MongoDB sinks side by side on the same streams', {
 
   before(async () => {
     redisCtx = await createTestRedis('sidebyside');
-    prefix = redisCtx.prefix.replace(/:$/, '');
+    prefix = redisCtx.capturePrefix;
     mongoCtx = await createTestMongo('sidebyside');
     pgCtx = await createTestPostgres('sidebyside');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: { todo: { schema: schemaFile('todo'), partitions: P } },
-    });
+    capture = await createTestCapture(prefix, ['todo'], P);
   });
 
   after(async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import type { Capture } from '../../runtime/capture/capture.ts';
 import { NoSinksError } from '../../runtime/errors/no-sinks-error.ts';
 import { WriteThroughTimeoutError } from '../../runtime/errors/write-through-timeout-error.ts';
 import { Keys } from '../../runtime/keys.ts';
@@ -9,7 +9,7 @@ import { compareStreamIds } from '../../runtime/stream-id.ts';
 import { WatermarkPublisher } from '../../runtime/watermark/watermark-publisher.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestRedis } from '../helpers/redis.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
+import { createTestCapture } from '../support/capture-fixtures.ts';
 
 const P = 2;
 
@@ -73,13 +73,8 @@ describe('write-through against real Redis with a stand-in sink', () => {
 
   before(async () => {
     ctx = await createTestRedis('through');
-    prefix = ctx.prefix.replace(/:$/, '');
-    capture = await createCapture({
-      redis: { url: testEnv.redisUrl },
-      prefix,
-      entities: { todo: { schema: schemaFile('todo'), partitions: P } },
-      writeThroughTimeoutMs: 2000,
-    });
+    prefix = ctx.capturePrefix;
+    capture = await createTestCapture(prefix, ['todo'], P, { writeThroughTimeoutMs: 2000 });
   });
 
   after(async () => {
