@@ -5,6 +5,8 @@ export { EnvelopeError } from './envelope-error.ts';
 export { NoSinksError } from './no-sinks-error.ts';
 export { NotFoundError } from './not-found-error.ts';
 export { PayloadError } from './payload-error.ts';
+export { RedisReadError } from './redis-read-error.ts';
+export { RedisReplyError } from './redis-reply-error.ts';
 export { SchemaCompatibilityError } from './schema-compatibility-error.ts';
 export { SchemaNotFoundError } from './schema-not-found-error.ts';
 export { UnknownEntityError } from './unknown-entity-error.ts';

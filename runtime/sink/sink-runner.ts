@@ -4,11 +4,13 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.ts';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
-import { type ChangeEvent, decodeEnvelope, encodeEnvelope } from '../envelope.ts';
+import { type ChangeEvent, decodeEnvelope, decodeEnvelopeTokens } from '../envelope.ts';
 import { CdcError } from '../errors/cdc-error.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { connectRedis } from '../redis-connection.ts';
+import { entryFields, type StreamEntries, streamEntries } from '../resp/stream-entries.ts';
+import { StreamReadConnection } from '../resp/stream-read-connection.ts';
 import type { RegisteredSchema } from '../schema/schema-registry.ts';
 import { SchemaRegistry } from '../schema/schema-registry.ts';
 import { compareStreamIds, streamIdTime, ZERO_ID } from '../stream-id.ts';
@@ -24,18 +26,14 @@ import {
   type SinkRunnerOptions,
 } from './sink-runner-options.ts';
 
-type Entry = [id: Buffer, fields: Buffer[] | null];
-type ReadReply = Array<[stream: Buffer, entries: Entry[]]> | null;
-
 /** An entry decoded ahead of its batch (decoding has no side effects, so it can overlap an apply). */
 interface DecodedEntry {
   id: string;
-  /**
-   * Null when the entry was deleted from the stream after it was delivered. Dropped (undefined)
-   * once the envelope is decoded, which holds the same fields: a read's thousands of small field
-   * buffers then die young instead of living through the apply (see fieldsOf).
-   */
-  fields: Buffer[] | null | undefined;
+  /** The read the entry came in, and its position there (its fields stay in the read's bytes). */
+  read: StreamEntries;
+  index: number;
+  /** Deleted from the stream after it was delivered: Redis sent no fields. */
+  deleted: boolean;
   envelope?: ChangeEvent;
   event?: SinkEvent;
   error?: Error;
@@ -68,8 +66,8 @@ interface Planned {
   state: PartitionState;
   batch: PartitionBatch;
   ids: string[];
-  /** The entries of the batch's events, by id (for dead letters). */
-  raw: Map<string, DecodedEntry>;
+  /** The entries read for the batch (their fields go into dead letters). */
+  entries: DecodedEntry[];
 }
 
 /** Thrown inside the loop when stop() abandons a batch that cannot be applied right now. */
@@ -88,7 +86,7 @@ export class SinkRunner {
   private readonly options: ResolvedRunnerOptions;
   private readonly keys: Keys;
   private readonly redis: Redis;
-  private readonly reader: Redis;
+  private readonly reader: StreamReadConnection;
   private readonly ownsRedis: boolean;
   private readonly registry: SchemaRegistry;
   private readonly watermarks: WatermarkPublisher;
@@ -117,7 +115,7 @@ export class SinkRunner {
     this.ownsRedis = !(options.redis instanceof Redis);
     this.redis = options.redis instanceof Redis ? options.redis : connectRedis(options.redis);
     // Blocking reads get their own connection so that commands never queue behind them.
-    this.reader = this.redis.duplicate();
+    this.reader = StreamReadConnection.like(this.redis);
     this.registry = new SchemaRegistry(this.redis, this.keys);
     this.watermarks = new WatermarkPublisher(this.redis, this.keys);
     this.deadLetters = new DeadLetters(this.redis, this.keys, this.sink.name);
@@ -175,7 +173,7 @@ export class SinkRunner {
     await this.loop?.catch(() => undefined);
     await this.heartbeatRunning;
     await this.leases.releaseAll(this.all).catch(() => undefined);
-    this.reader.disconnect();
+    this.reader.close();
     await this.sink.close();
     if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect());
     this.loop = undefined;
@@ -368,44 +366,56 @@ export class SinkRunner {
     }
   }
 
-  private async read(): Promise<ReadReply> {
+  private async read(): Promise<StreamEntries[]> {
     const states = [...this.partitions.values()];
     const backlog = states.filter((s) => s.cursor !== '>');
     const { blockMs } = this.options;
     // batchSize bounds a whole batch (and so memory), shared out over the streams read.
     const count = (streams: number) => Math.max(1, Math.ceil(this.options.batchSize / streams));
+    // A reply that does not come well after the block time means a dead connection.
+    const timeoutMs = blockMs + READ_TIMEOUT_MARGIN_MS;
     if (backlog.length > 0) {
       // This consumer's own pending entries first, in order, without blocking.
-      const reply = (await this.reader.callBuffer(
-        'XREADGROUP',
-        'GROUP',
-        this.sink.name,
-        this.options.consumer,
-        'COUNT',
-        count(backlog.length),
-        'STREAMS',
-        ...backlog.map((s) => s.stream),
-        ...backlog.map((s) => s.cursor),
-      )) as ReadReply;
+      const reply = streamEntries(
+        await this.reader.command(
+          [
+            'XREADGROUP',
+            'GROUP',
+            this.sink.name,
+            this.options.consumer,
+            'COUNT',
+            count(backlog.length),
+            'STREAMS',
+            ...backlog.map((s) => s.stream),
+            ...backlog.map((s) => s.cursor),
+          ],
+          timeoutMs,
+        ),
+      );
       for (const state of backlog) {
-        const entries = reply?.find(([stream]) => stream.toString() === state.stream)?.[1] ?? [];
-        state.cursor = entries.length === 0 ? '>' : entries.at(-1)![0].toString();
+        const ids = reply.find((r) => r.stream === state.stream)?.ids ?? [];
+        state.cursor = ids.length === 0 ? '>' : ids.at(-1)!;
       }
       return reply;
     }
-    return (await this.reader.callBuffer(
-      'XREADGROUP',
-      'GROUP',
-      this.sink.name,
-      this.options.consumer,
-      'COUNT',
-      count(states.length),
-      'BLOCK',
-      blockMs,
-      'STREAMS',
-      ...states.map((s) => s.stream),
-      ...states.map(() => '>'),
-    )) as ReadReply;
+    return streamEntries(
+      await this.reader.command(
+        [
+          'XREADGROUP',
+          'GROUP',
+          this.sink.name,
+          this.options.consumer,
+          'COUNT',
+          count(states.length),
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          ...states.map((s) => s.stream),
+          ...states.map(() => '>'),
+        ],
+        timeoutMs,
+      ),
+    );
   }
 
   private async readDecoded(): Promise<DecodedReply> {
@@ -417,24 +427,24 @@ export class SinkRunner {
    * is decided later, in plan(). Schemas are looked up once per distinct id, so the per-entry
    * work stays synchronous.
    */
-  private async decodeReply(reply: ReadReply): Promise<DecodedReply> {
-    if (!reply) return [];
+  private async decodeReply(reply: StreamEntries[]): Promise<DecodedReply> {
     const out: DecodedReply = [];
-    const decodable: Array<{ entry: DecodedEntry; target: EntityTarget }> = [];
+    const targets: Array<EntityTarget | undefined> = [];
     const schemaIds = new Set<number>();
-    for (const [rawStream, entries] of reply) {
-      const stream = rawStream.toString();
+    for (const read of reply) {
+      const { stream, ids, fieldsAt, fieldItems } = read;
       const state = this.stateOf(stream);
       const target = state && this.targets.get(state.ref.entity);
-      const decoded: DecodedEntry[] = [];
-      for (const [rawId, fields] of entries) {
-        const entry: DecodedEntry = { id: rawId.toString(), fields };
-        decoded.push(entry);
-        if (!target || !fields) continue;
+      targets.push(target);
+      const decoded: DecodedEntry[] = new Array(ids.length);
+      for (let index = 0; index < ids.length; index++) {
+        const at = fieldsAt[index]!;
+        const entry: DecodedEntry = { id: ids[index]!, read, index, deleted: at < 0 };
+        decoded[index] = entry;
+        if (!target || at < 0) continue;
         try {
-          entry.envelope = decodeEnvelope(entry.id, fields);
+          entry.envelope = decodeEnvelopeTokens(entry.id, read.reply, at, fieldItems[index]!);
           if (entry.envelope.schemaId !== undefined) schemaIds.add(entry.envelope.schemaId);
-          decodable.push({ entry, target });
         } catch (err) {
           entry.error = err as Error;
         }
@@ -442,26 +452,37 @@ export class SinkRunner {
       out.push({ stream, entries: decoded });
     }
     await this.refreshReaderSchemas(schemaIds);
-    const writers = await this.resolveWriters(
-      schemaIds,
-      decodable.map((d) => d.target.schema),
-    );
-    for (const { entry, target } of decodable) {
-      try {
-        entry.event = this.sinkEvent(entry.envelope!, target.schema, writers);
-        entry.fields = undefined;
-      } catch (err) {
-        entry.error = err as Error;
+    const readers = targets.filter((t) => t !== undefined).map((t) => t.schema);
+    const writers = await this.resolveWriters(schemaIds, readers);
+    out.forEach(({ entries }, i) => {
+      // Read after the refresh: a newer writer schema may have replaced the target's reader.
+      const reader = targets[i]?.schema;
+      if (!reader) return;
+      for (const entry of entries) {
+        if (!entry.envelope) continue;
+        try {
+          entry.event = this.sinkEvent(entry.envelope, reader, writers);
+          // The event holds what is needed from here on; the envelope would only outlive it.
+          entry.envelope = undefined;
+        } catch (err) {
+          entry.error = err as Error;
+        }
       }
-    }
+    });
     return out;
   }
 
   /** Decodes one entry on its own (entries read before this instance owned their partition). */
   private async decodeEntry(entry: DecodedEntry, target: EntityTarget): Promise<void> {
-    if (!entry.fields) return;
+    if (entry.deleted) return;
+    const { read, index } = entry;
     try {
-      entry.envelope = decodeEnvelope(entry.id, entry.fields);
+      entry.envelope = decodeEnvelopeTokens(
+        entry.id,
+        read.reply,
+        read.fieldsAt[index]!,
+        read.fieldItems[index]!,
+      );
       entry.event = await this.toSinkEvent(target.schema, entry.envelope);
     } catch (err) {
       entry.error = err as Error;
@@ -587,17 +608,18 @@ export class SinkRunner {
     const { entity, partition } = state.ref;
     const events: SinkEvent[] = [];
     const ids: string[] = [];
-    const raw = new Map<string, DecodedEntry>();
+    // Entries come in stream order: once one is above the committed offset, all later ones are.
+    let above = false;
     for (const entry of entries) {
       const { id } = entry;
       ids.push(id);
+      above ||= compareStreamIds(id, state.committed) > 0;
       // Deleted from the stream since it was delivered, or already applied: nothing to do.
-      if (entry.fields === null || compareStreamIds(id, state.committed) <= 0) continue;
-      raw.set(id, entry);
+      if (entry.deleted || !above) continue;
       // Entries read before this instance owned their partition were not decoded ahead.
       if (!entry.event && !entry.error) await this.decodeEntry(entry, this.targets.get(entity)!);
       const { envelope, event, error } = entry;
-      const key = envelope?.key ?? keyOf(fieldsOf(entry));
+      const key = event?.key ?? envelope?.key ?? keyOf(fieldsOf(entry));
       if (state.quarantined.has(key)) {
         await this.park(state, key, id, fieldsOf(entry));
         continue;
@@ -614,7 +636,7 @@ export class SinkRunner {
     return {
       state,
       ids,
-      raw,
+      entries,
       batch: { entity, partition, events, offset: ids.at(-1)! },
     };
   }
@@ -680,7 +702,9 @@ export class SinkRunner {
    * applied, dead-letter those, quarantine their keys, and apply everything else.
    */
   private async isolate(planned: Planned[]): Promise<void> {
-    for (const { state, batch, raw } of planned) {
+    for (const { state, batch, entries } of planned) {
+      // Only failures come here: an index by id is worth building now, not for every batch.
+      const raw = new Map(entries.map((e) => [e.id, e]));
       for (const event of batch.events) {
         if (state.quarantined.has(event.key)) {
           await this.park(state, event.key, event.id, fieldsOf(raw.get(event.id)!));
@@ -837,13 +861,15 @@ function fieldValue(fields: Buffer[], name: Buffer): Buffer | undefined {
   return undefined;
 }
 
-/** The entry's stream fields, as read or (once dropped) encoded again from its envelope. */
+/** The entry's stream fields as read (views of the read's bytes), for dead letters. */
 function fieldsOf(entry: DecodedEntry): Buffer[] {
-  if (entry.fields) return entry.fields;
-  return encodeEnvelope(entry.envelope!).map((f) => (Buffer.isBuffer(f) ? f : Buffer.from(f)));
+  return entryFields(entry.read, entry.index) ?? [];
 }
 
 /** The key of an entry whose envelope could not be decoded, if it has one. */
 function keyOf(fields: Buffer[]): string {
   return fieldValue(fields, KEY)?.toString() ?? '';
 }
+
+/** How much longer than its block time a read may take before its connection counts as dead. */
+const READ_TIMEOUT_MARGIN_MS = 30_000;
