@@ -55,6 +55,8 @@ export class PostgresSink implements Sink {
   private pool: pg.Pool | undefined;
   private readonly mappings = new Map<string, TableMapping>();
   /** Per mapping, per writer schema id: its transcoder, or null where none covers the schema. */
+  /** Names of the prepared statements, by statement text (see named()). */
+  private readonly prepared = new Map<string, string>();
   private readonly transcoders = new WeakMap<TableMapping, Map<number, PayloadTranscoder | null>>();
   /** Upserts transcode payloads into binary arrays rather than reading decoded records. */
   readonly readsPayloads = true;
@@ -173,7 +175,21 @@ export class PostgresSink implements Sink {
       if (!dropped) throw err;
       statement = this.statement(fenced);
     }
-    await this.pool!.query(statement.text, statement.values);
+    await this.pool!.query({ ...this.named(statement.text), values: statement.values });
+  }
+
+  /**
+   * The statement as a prepared statement: a batch's statement text depends only on the tables,
+   * columns and kinds of change involved, so the few distinct texts are parsed and planned once
+   * per connection instead of with every batch. Past MAX_PREPARED texts, new ones run unnamed.
+   */
+  private named(text: string): { text: string; name?: string } {
+    let name = this.prepared.get(text);
+    if (name === undefined && this.prepared.size < MAX_PREPARED) {
+      name = `cdc_${this.name}_${this.prepared.size}`;
+      this.prepared.set(text, name);
+    }
+    return name === undefined ? { text } : { text, name };
   }
 
   /** The statement that applies these batches (see apply()). Throws PayloadError. */
@@ -406,6 +422,9 @@ function undecodable(event: SinkEvent, cause: unknown): PayloadError {
     cause,
   );
 }
+
+/** Distinct statement texts a sink prepares at most (see PostgresSink.named). */
+const MAX_PREPARED = 64;
 
 /** An event chosen to be written, and the partition whose stored offset fences it (-1: none). */
 interface Chosen {
