@@ -65,7 +65,9 @@ import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type BatchWrite, type Capture, createCapture } from '../../runtime/capture/capture.ts';
-import { decodeEnvelope } from '../../runtime/envelope.ts';
+import { decodeEnvelopeTokens } from '../../runtime/envelope.ts';
+import { streamEntries } from '../../runtime/resp/stream-entries.ts';
+import { StreamReadConnection } from '../../runtime/resp/stream-read-connection.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { prepareRecord } from '../../runtime/schema/prepare-record.ts';
 import type { EntityTarget, PartitionBatch } from '../../runtime/sink/sink.ts';
@@ -102,6 +104,8 @@ interface BenchOptions {
   breakdown: boolean;
   /** Directory for V8 CPU profiles of the child sinks (`--cpu-prof`). Default none. */
   profile?: string;
+  /** Node flags of the child services, space-separated. Default: as deployed (SINK_NODE_FLAGS). */
+  nodeFlags: string;
 }
 
 const ENTITY = 'todo';
@@ -152,6 +156,8 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVICE_MAIN = 'services/sink-postgres/src/main.ts';
+/** The node flags scripts/up.sh and docker-compose.yml run sink services with. */
+const DEPLOYED_NODE_FLAGS = '--max-semi-space-size=4';
 
 function parseOptions(argv: string[]): BenchOptions {
   const list = (value: string) => {
@@ -211,6 +217,11 @@ function parseOptions(argv: string[]): BenchOptions {
       new Option('--breakdown', 'also run the sink in-process and show where its time goes')
         .env('BENCH_BREAKDOWN')
         .default(false),
+    )
+    .addOption(
+      new Option('--node-flags <flags>', 'node flags of the sink services')
+        .env('BENCH_NODE_FLAGS')
+        .default(DEPLOYED_NODE_FLAGS),
     )
     .addOption(
       new Option('--profile <dir>', 'write V8 CPU profiles of the child sinks here').env(
@@ -407,6 +418,7 @@ interface ChildSinkOptions {
   pgSchema: string;
   batchSize: number;
   profileDir: string | undefined;
+  nodeFlags: string;
 }
 
 interface ProcessSample {
@@ -496,7 +508,13 @@ class ChildSink {
     // Launched as scripts/up.sh and docker-compose.yml launch it.
     const child = spawn(
       process.execPath,
-      [...profile, '--max-semi-space-size=4', '--import', 'tsx', SERVICE_MAIN],
+      [
+        ...profile,
+        ...options.nodeFlags.split(' ').filter(Boolean),
+        '--import',
+        'tsx',
+        SERVICE_MAIN,
+      ],
       {
         cwd: ROOT,
         env,
@@ -863,7 +881,8 @@ async function directApply(
 
 /**
  * Reading alone: the backlog read through a fresh consumer group as the runner reads it (one
- * XREADGROUP of up to `batchSize` entries over the partition streams, as buffers), nothing else done.
+ * XREADGROUP of up to `batchSize` entries over the partition streams, on the runner's kind of
+ * read connection, split into entries), nothing else done.
  */
 async function readAlone(
   redis: Redis,
@@ -873,27 +892,34 @@ async function readAlone(
 ): Promise<DrainResult> {
   const streams = Array.from({ length: PARTITIONS }, (_, p) => capture.keys.stream(ENTITY, p));
   for (const stream of streams) await redis.xgroup('CREATE', stream, group, '0');
+  const reader = StreamReadConnection.like(redis);
   const cpu = process.cpuUsage();
   const started = performance.now();
   let events = 0;
   for (;;) {
-    const reply = (await redis.callBuffer(
-      'XREADGROUP',
-      'GROUP',
-      group,
-      'bench',
-      'COUNT',
-      perStream(batchSize),
-      'STREAMS',
-      ...streams,
-      ...streams.map(() => '>'),
-    )) as Array<[Buffer, unknown[]]> | null;
-    const read = (reply ?? []).reduce((n, [, entries]) => n + entries.length, 0);
+    const reply = streamEntries(
+      await reader.command(
+        [
+          'XREADGROUP',
+          'GROUP',
+          group,
+          'bench',
+          'COUNT',
+          perStream(batchSize),
+          'STREAMS',
+          ...streams,
+          ...streams.map(() => '>'),
+        ],
+        30_000,
+      ),
+    );
+    const read = reply.reduce((n, { ids }) => n + ids.length, 0);
     if (read === 0) break;
     events += read;
   }
   const elapsed = performance.now() - started;
   const used = process.cpuUsage(cpu);
+  reader.close();
   return {
     eventsPerSecond: events / (elapsed / 1000),
     ms: elapsed,
@@ -902,23 +928,28 @@ async function readAlone(
 }
 
 /**
- * CPU per event of turning stream entries into sink events, as the runner does it (envelope
- * decode, Avro decode with the reader schema, copy), on entries read as buffers beforehand.
+ * CPU per event of turning stream entries into events with decoded records (envelope decode as
+ * the runner does it, Avro decode with the reader schema, copy), on entries read beforehand. The
+ * PostgreSQL sink transcodes payloads instead of decoding records: this is the cost it avoids.
  */
 async function decodeCost(redis: Redis, capture: Capture): Promise<number> {
-  const entries: Array<[string, Buffer[]]> = [];
-  for (let p = 0; p < PARTITIONS; p++) {
-    for (const [id, fields] of await redis.xrangeBuffer(capture.keys.stream(ENTITY, p), '-', '+'))
-      entries.push([id.toString(), fields]);
-  }
+  const connection = StreamReadConnection.like(redis);
+  const streams = Array.from({ length: PARTITIONS }, (_, p) => capture.keys.stream(ENTITY, p));
+  // XREAD replies are shaped like the runner's XREADGROUP ones.
+  const reads = streamEntries(
+    await connection.command(['XREAD', 'STREAMS', ...streams, ...streams.map(() => '0')], 30_000),
+  );
+  connection.close();
   const reader = capture.schemaOf(ENTITY);
   const resolver = await capture.registry.resolver(reader.id, reader);
   const decodeAll = () => {
     let n = 0;
-    for (const [id, fields] of entries) {
-      const event = decodeEnvelope(id, fields);
-      const record = { ...(reader.type.fromBuffer(event.payload!, resolver) as object) };
-      if (record) n++;
+    for (const { ids, reply, fieldsAt, fieldItems } of reads) {
+      for (let i = 0; i < ids.length; i++) {
+        const event = decodeEnvelopeTokens(ids[i]!, reply, fieldsAt[i]!, fieldItems[i]!);
+        const record = { ...(reader.type.fromBuffer(event.payload!, resolver) as object) };
+        if (record) n++;
+      }
     }
     return n;
   };
@@ -968,6 +999,7 @@ async function freshness(
     pgSchema,
     batchSize,
     profileDir: options.profile,
+    nodeFlags: options.nodeFlags,
   });
   children.add(child);
   const random = seeded(0xf4e5);
@@ -1139,6 +1171,7 @@ async function main(): Promise<void> {
       prefix: drainPrefix,
       batchSize: 0,
       profileDir: options.profile,
+      nodeFlags: options.nodeFlags,
     };
 
     const raw = new Map<number, Array<Awaited<ReturnType<typeof rawDrain>>>>();
