@@ -1,6 +1,10 @@
-import type { EntityTarget, PartitionBatch, Sink } from '../../runtime/sink/sink.ts';
+import type { EntityTarget, PartitionBatch, PreparedApply, Sink } from '../../runtime/sink/sink.ts';
 
-/** Times and counts `apply` calls of the wrapped sink; everything else passes through. */
+/**
+ * Times and counts `apply` calls of the wrapped sink, and runs of what its `prepare` returned
+ * (the time to prepare is not counted: it overlaps the apply before); everything else passes
+ * through.
+ */
 export class TimedSink implements Sink {
   /** ms spent inside apply. */
   applyMs = 0;
@@ -25,10 +29,21 @@ export class TimedSink implements Sink {
   readOffsets(): Promise<Map<string, string>> {
     return this.inner.readOffsets();
   }
-  async apply(batches: readonly PartitionBatch[]): Promise<void> {
+  apply(batches: readonly PartitionBatch[]): Promise<void> {
+    return this.timed(batches, () => this.inner.apply(batches));
+  }
+  get prepare(): ((batches: readonly PartitionBatch[]) => PreparedApply | undefined) | undefined {
+    const prepare = this.inner.prepare?.bind(this.inner);
+    if (!prepare) return undefined;
+    return (batches) => {
+      const prepared = prepare(batches);
+      return prepared && (() => this.timed(batches, prepared));
+    };
+  }
+  private async timed(batches: readonly PartitionBatch[], action: () => Promise<void>) {
     const started = performance.now();
     try {
-      await this.inner.apply(batches);
+      await action();
     } finally {
       this.applyMs += performance.now() - started;
       this.applies++;

@@ -18,7 +18,7 @@ import { WatermarkPublisher } from '../watermark/watermark-publisher.ts';
 import { DeadLetters, type QuarantineState } from './dead-letters.ts';
 import { DecodedEvent } from './decoded-event.ts';
 import { PartitionLeases, type PartitionRef } from './partition-leases.ts';
-import type { EntityTarget, PartitionBatch, Sink, SinkEvent } from './sink.ts';
+import type { EntityTarget, PartitionBatch, PreparedApply, Sink, SinkEvent } from './sink.ts';
 import { offsetKey } from './sink.ts';
 import {
   type ResolvedRunnerOptions,
@@ -70,6 +70,17 @@ interface Planned {
   entries: DecodedEntry[];
 }
 
+/** A read decoded ahead, and, when the sink prepares applies, planned and prepared as well. */
+interface Prefetched {
+  reply: DecodedReply;
+  ahead?: {
+    planned: Planned[];
+    prepared: PreparedApply;
+    /** SinkRunner.generation when planned: the plan is stale once it moved. */
+    generation: number;
+  };
+}
+
 /** Thrown inside the loop when stop() abandons a batch that cannot be applied right now. */
 class Abandoned extends Error {}
 
@@ -104,7 +115,13 @@ export class SinkRunner {
   private pendingAcquired: PartitionRef[] = [];
   private pendingRelease: PartitionRef[] = [];
   private lastHousekeeping = 0;
-  private prefetch: Promise<DecodedReply> | undefined;
+  private prefetch: Promise<Prefetched> | undefined;
+  /**
+   * Moves whenever something a plan depends on besides the entries may have changed: quarantined
+   * keys, dead letters, owned partitions, reader schemas, a failed batch. A batch planned and
+   * prepared ahead is used only if it has not moved since.
+   */
+  private generation = 0;
   /** The acknowledgement of the last applied batch, sent but not awaited (see process()). */
   private acking: Promise<void> | undefined;
 
@@ -243,13 +260,15 @@ export class SinkRunner {
           await sleep(Math.min(200, this.options.blockMs));
           continue;
         }
-        const reply = await (this.prefetch ?? this.readDecoded());
+        const fetched = await (this.prefetch ?? this.readDecoded().then((reply) => ({ reply })));
         this.prefetch = undefined;
-        // Read and decode the next batch while this one is applied (the database works, this
-        // process would wait); a partition's batches still apply in order.
-        if (this.running && this.canPrefetch()) this.prefetch = this.readDecoded();
-        await this.process(reply);
+        // Read, decode, plan and prepare the next batch while this one is applied (the database
+        // works, this process would wait); a partition's batches still apply in order.
+        if (this.running && this.canPrefetch())
+          this.prefetch = this.readDecoded().then((reply) => this.prepareAhead(reply));
+        await this.process(fetched);
       } catch (err) {
+        this.generation++;
         if (err instanceof Abandoned || !this.running) break;
         this.logger?.error({ err }, 'sink loop error');
         await sleep(backoffDelay(1, this.options.retry));
@@ -282,7 +301,10 @@ export class SinkRunner {
 
   private async applyOwnershipChanges(): Promise<void> {
     // A partition is handed over only once what was applied of it is acknowledged.
-    if (this.pendingRelease.length > 0 || this.pendingAcquired.length > 0) await this.settleAcks();
+    if (this.pendingRelease.length > 0 || this.pendingAcquired.length > 0) {
+      this.generation++;
+      await this.settleAcks();
+    }
     while (this.pendingRelease.length > 0) {
       const ref = this.pendingRelease.shift()!;
       this.partitions.delete(offsetKey(ref.entity, ref.partition));
@@ -537,21 +559,55 @@ export class SinkRunner {
     return undefined;
   }
 
-  private async process(reply: DecodedReply): Promise<void> {
+  /**
+   * Plans a prefetched read and has the sink prepare its apply, while the batch before is being
+   * applied. Only plans without side effects qualify (no dead letter, no held key, nothing to
+   * decode again); anything else is planned when its turn comes, as without a prepare.
+   */
+  private prepareAhead(reply: DecodedReply): Prefetched {
+    if (!this.sink.prepare) return { reply };
+    const generation = this.generation;
     const planned: Planned[] = [];
     for (const { stream, entries } of reply) {
       const state = this.stateOf(stream);
-      // Not owned any more: leave the entries pending for the new owner.
       if (!state || entries.length === 0) continue;
-      planned.push(await this.plan(state, entries));
+      const plan = this.planPure(state, entries);
+      if (!plan) return { reply };
+      planned.push(plan);
+    }
+    if (planned.length === 0) return { reply };
+    try {
+      const prepared = this.sink.prepare(planned.map((p) => p.batch));
+      return prepared ? { reply, ahead: { planned, prepared, generation } } : { reply };
+    } catch (err) {
+      // Applying it the ordinary way will meet the same error and deal with it.
+      this.logger?.debug({ err }, 'preparing a batch ahead failed');
+      return { reply };
+    }
+  }
+
+  private async process({ reply, ahead }: Prefetched): Promise<void> {
+    let planned: Planned[] = [];
+    let prepared: PreparedApply | undefined;
+    if (ahead && ahead.generation === this.generation) {
+      planned = ahead.planned;
+      prepared = ahead.prepared;
+    } else {
+      for (const { stream, entries } of reply) {
+        const state = this.stateOf(stream);
+        // Not owned any more: leave the entries pending for the new owner.
+        if (!state || entries.length === 0) continue;
+        planned.push(await this.plan(state, entries));
+      }
     }
     if (planned.length === 0) return;
     const started = performance.now();
     const batches = planned.map((p) => p.batch);
     try {
-      await this.applyWithRetry(batches);
+      await this.applyWithRetry(batches, prepared);
     } catch (err) {
       if (err instanceof Abandoned) throw err;
+      this.generation++;
       if (!this.transient(err)) await this.isolate(planned);
       else throw err;
     }
@@ -605,6 +661,31 @@ export class SinkRunner {
 
   /** Turns decoded entries into a batch: skips what is committed, parks quarantined keys. */
   private async plan(state: PartitionState, entries: DecodedEntry[]): Promise<Planned> {
+    return this.planPure(state, entries) ?? (await this.planWithEffects(state, entries));
+  }
+
+  /**
+   * plan() for the common case, with no side effects: undefined as soon as an entry needs one
+   * (decoding it now, holding it behind a quarantined key, dead-lettering it).
+   */
+  private planPure(state: PartitionState, entries: DecodedEntry[]): Planned | undefined {
+    const { entity, partition } = state.ref;
+    const events: SinkEvent[] = [];
+    const ids: string[] = [];
+    let above = false;
+    for (const entry of entries) {
+      const { id, event } = entry;
+      ids.push(id);
+      above ||= compareStreamIds(id, state.committed) > 0;
+      if (entry.deleted || !above) continue;
+      if (!event || state.quarantined.has(event.key)) return undefined;
+      if ((state.deliveries.get(id) ?? 0) > this.options.maxDeliveries) return undefined;
+      events.push(event);
+    }
+    return { state, ids, entries, batch: { entity, partition, events, offset: ids.at(-1)! } };
+  }
+
+  private async planWithEffects(state: PartitionState, entries: DecodedEntry[]): Promise<Planned> {
     const { entity, partition } = state.ref;
     const events: SinkEvent[] = [];
     const ids: string[] = [];
@@ -667,12 +748,14 @@ export class SinkRunner {
         changed = true;
       }
     }
-    if (changed)
+    if (changed) {
+      this.generation++;
       await this.retryTransient(() => this.sink.ensureTargets([...this.targets.values()]));
+    }
   }
 
-  private async applyWithRetry(batches: PartitionBatch[]): Promise<void> {
-    await this.retryTransient(() => this.sink.apply(batches));
+  private async applyWithRetry(batches: PartitionBatch[], prepared?: PreparedApply): Promise<void> {
+    await this.retryTransient(() => (prepared ? prepared() : this.sink.apply(batches)));
   }
 
   /** Retries transient failures with backoff until they pass or stop() is called. */
@@ -737,6 +820,7 @@ export class SinkRunner {
     error: Error,
   ): Promise<void> {
     const { entity, partition } = state.ref;
+    this.generation++;
     const message = `${error.name}: ${error.message}`;
     const head = await this.deadLetters.add('failed', entity, partition, key, id, message, fields);
     if (key) {
@@ -786,6 +870,8 @@ export class SinkRunner {
   private async housekeeping(): Promise<void> {
     if (Date.now() - this.lastHousekeeping < this.options.housekeepingMs) return;
     this.lastHousekeeping = Date.now();
+    // Quarantines are re-read and keys may be re-driven or skipped.
+    this.generation++;
     for (const state of this.partitions.values()) {
       state.quarantined = await this.deadLetters.quarantined(state.ref.entity, state.ref.partition);
       for (const [key, q] of state.quarantined)

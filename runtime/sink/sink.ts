@@ -25,6 +25,14 @@ export interface Sink {
    */
   apply(batches: readonly PartitionBatch[]): Promise<void>;
   /**
+   * Optional: the CPU part of `apply` done ahead, while the batch before is still being applied
+   * (the database works then and this process would wait). Returns what applies exactly these
+   * batches later, as `apply` would, and may be called again to retry; or undefined when it
+   * cannot be prepared ahead, and then `apply` is called. Must not do I/O or change state: the
+   * runtime throws a preparation away whenever something it depends on changed meanwhile.
+   */
+  prepare?(batches: readonly PartitionBatch[]): PreparedApply | undefined;
+  /**
    * True when `apply` reads the events' `payload` and `writer` itself (transcoding them straight
    * into the database's format) instead of `record`. The runtime then leaves `record` undecoded
    * until something reads it, and a payload that cannot be decoded surfaces as a PayloadError
@@ -37,6 +45,9 @@ export interface Sink {
   /** Closes connections. */
   close(): Promise<void>;
 }
+
+/** A batch's apply with its CPU work done (see Sink.prepare). */
+export type PreparedApply = () => Promise<void>;
 
 /** An entity the sink writes, with the schema its records are decoded with. */
 export interface EntityTarget {

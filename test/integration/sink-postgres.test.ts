@@ -8,6 +8,7 @@ import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
 import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import type { SinkRunnerOptions } from '../../runtime/sink/sink-runner-options.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
@@ -31,11 +32,13 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
     consumer: string,
     extra: Partial<ConstructorParameters<typeof PostgresSink>[0]> = {},
     name = 'postgres',
+    runnerOptions: Partial<SinkRunnerOptions> = {},
   ) => {
     const runner = await startTestRunner(
       new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name, ...extra }),
       prefix,
       consumer,
+      runnerOptions,
     );
     runners.push(runner);
     return runner;
@@ -150,8 +153,7 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
       ['failed', 'held'],
     );
     assert.match(list[0]!.error, /no_bad_names/);
-    // Dead letters keep the entry as it was in the stream (the runner re-encodes it from the
-    // decoded envelope once it has dropped the fields it read).
+    // Dead letters keep the entry's fields exactly as they are in the stream.
     const stream = capture.keys.stream('todo', partitionOf('poison', P));
     for (const letter of list) {
       const [entry] = (await redisCtx.redis.xrangeBuffer(
@@ -188,6 +190,36 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
       async () => (await rows('todo')).get('poison')?.name === 'flowing again',
     );
     await runner.stop();
+  });
+
+  test('a batch prepared while the one before is applied is planned again once that one dead-letters its key', async () => {
+    const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
+    await pgCtx.pool.query(`ALTER TABLE ${table} ADD CONSTRAINT no_bad_ahead CHECK (name <> 'x')`);
+    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    // A backlog, read one entry per stream at a time: the key's second event is read, planned and
+    // prepared while its first is being applied, before the first fails and quarantines the key.
+    await capture.upsert('todo', { id: 'ahead', name: 'x' });
+    await capture.upsert('todo', { id: 'ahead', name: 'after the failure' });
+    for (let i = 0; i < 10; i++) await capture.upsert('todo', { id: `beside${i}`, name: 'fine' });
+    // Housekeeping would also invalidate the preparation: keep it out of the way.
+    const runner = await startRunner('ahead', {}, 'postgres', {
+      batchSize: 1,
+      housekeepingMs: 60_000,
+    });
+    try {
+      await waitFor('todo applied', () => appliedAll('todo'));
+      const applied = await rows('todo');
+      assert.equal(applied.get('ahead'), undefined, 'the held event was applied');
+      for (let i = 0; i < 10; i++) assert.equal(applied.get(`beside${i}`)?.name, 'fine');
+      const list = await letters.list({ entity: 'todo', key: 'ahead' });
+      assert.deepEqual(
+        list.map((l) => l.kind),
+        ['failed', 'held'],
+      );
+    } finally {
+      await runner.stop();
+      await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_ahead`);
+    }
   });
 
   test('a write-through of an event the sink dead-letters fails with the reason instead of succeeding', async () => {

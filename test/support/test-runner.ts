@@ -2,16 +2,18 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '../../runtime/keys.ts';
 import type { Sink } from '../../runtime/sink/sink.ts';
 import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import type { SinkRunnerOptions } from '../../runtime/sink/sink-runner-options.ts';
 import { testEnv } from '../helpers/env.ts';
 
 /**
  * Starts a runner with timings short enough for tests: reads block 100 ms, leases expire after
- * 1.5 s, operator requests are seen within 100 ms, retries start at 20 ms.
+ * 1.5 s, operator requests are seen within 100 ms, retries start at 20 ms; `options` override.
  */
 export async function startTestRunner(
   sink: Sink,
   prefix: string,
   consumer = `${sink.name}-1`,
+  options: Partial<SinkRunnerOptions> = {},
 ): Promise<SinkRunner> {
   const runner = new SinkRunner({
     sink,
@@ -22,6 +24,7 @@ export async function startTestRunner(
     leaseMs: 1500,
     housekeepingMs: 100,
     retry: { initialMs: 20, maxMs: 200 },
+    ...options,
   });
   await runner.start();
   return runner;
