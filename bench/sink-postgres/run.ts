@@ -629,6 +629,18 @@ async function createTables(url: string, capture: Capture, pgSchema: string): Pr
   }
 }
 
+/** Waits (at most 10 s) until no autovacuum worker runs, then a little longer. */
+async function settle(admin: pg.Pool): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 200) {
+    const { rows } = await admin.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`,
+    );
+    if (rows[0]?.n === '0') break;
+    await sleep(200);
+  }
+  await sleep(500);
+}
+
 /** Row count and a digest of every row, to check two tables hold the same data. */
 async function tableDigest(pool: pg.Pool, pgSchema: string): Promise<string> {
   const table = `${pg.escapeIdentifier(pgSchema)}.${pg.escapeIdentifier(ENTITY)}`;
@@ -1111,6 +1123,18 @@ async function main(): Promise<void> {
     await admin.query(`CREATE SCHEMA ${pg.escapeIdentifier(name)}`);
     return name;
   };
+  /**
+   * Takes the digest of a drained schema's table and drops the schema, then waits for PostgreSQL
+   * to go quiet: the next run must not pay for this one's aftermath (autovacuum of 90 000 dead
+   * row versions, background writes), whichever side it is.
+   */
+  const retire = async (name: string): Promise<string> => {
+    const digest = await tableDigest(admin, name);
+    await admin.query(`DROP SCHEMA ${pg.escapeIdentifier(name)} CASCADE`);
+    schemas.splice(schemas.indexOf(name), 1);
+    await settle(admin);
+    return digest;
+  };
   const children = new Set<ChildSink>();
   const captures: Capture[] = [];
   let tracker: WatermarkTracker | undefined;
@@ -1195,10 +1219,12 @@ async function main(): Promise<void> {
       const sizes = round % 2 ? options.batchSizes : [...options.batchSizes].reverse();
       for (const size of sizes) {
         const warmUp = warmUpOf(backlog, size, options.warmup);
+        const digests = new Map<string, string>();
         const runRaw = async () => {
           const pgSchema = await newSchema(`raw_r${round}_b${size}`);
           await createTables(postgresUrl, capture, pgSchema);
           raw.get(size)!.push(await rawDrain(postgresUrl, pgSchema, backlog, size, warmUp));
+          digests.set('raw', await retire(pgSchema));
         };
         const runChild = async () => {
           const pgSchema = await newSchema(`svc_r${round}_b${size}`);
@@ -1216,21 +1242,20 @@ async function main(): Promise<void> {
                 children,
               ),
             );
+          digests.set('svc', await retire(pgSchema));
         };
         // Alternate which side goes first so drift in the machine's load hits both.
         const order = round % 2 ? [runRaw, runChild] : [runChild, runRaw];
         for (const run of order) await run();
         // Both sides must have done the same work: the same rows with the same versions.
-        const [rawDigest, svcDigest] = await Promise.all(
-          ['raw', 'svc'].map((side) => tableDigest(admin, `${ns}_${side}_r${round}_b${size}`)),
-        );
-        if (rawDigest !== svcDigest)
+        if (digests.get('raw') !== digests.get('svc'))
           throw new Error(`round ${round}, batch ${size}: service and raw tables differ`);
         if (options.breakdown) {
           const directSchema = await newSchema(`dir_r${round}_b${size}`);
           direct
             .get(size)!
             .push(await directApply(postgresUrl, capture, directSchema, backlog, size));
+          digests.set('direct', await retire(directSchema));
           reads.get(size)!.push(await readAlone(redis, capture, `read-r${round}-b${size}`, size));
           const pgSchema = await newSchema(`inp_r${round}_b${size}`);
           inProcess
@@ -1248,6 +1273,10 @@ async function main(): Promise<void> {
                 options.events,
               ),
             );
+          digests.set('in-process', await retire(pgSchema));
+          for (const side of ['direct', 'in-process'])
+            if (digests.get(side) !== digests.get('raw'))
+              throw new Error(`round ${round}, batch ${size}: ${side} and raw tables differ`);
         }
         const r = raw.get(size)!.at(-1)!;
         const c = child.get(size)!.at(-1)!;
