@@ -391,28 +391,12 @@ export class SinkRunner {
   private async read(): Promise<StreamEntries[]> {
     const states = [...this.partitions.values()];
     const backlog = states.filter((s) => s.cursor !== '>');
-    const { blockMs } = this.options;
-    // batchSize bounds a whole batch (and so memory), shared out over the streams read.
-    const count = (streams: number) => Math.max(1, Math.ceil(this.options.batchSize / streams));
-    // A reply that does not come well after the block time means a dead connection.
-    const timeoutMs = blockMs + READ_TIMEOUT_MARGIN_MS;
     if (backlog.length > 0) {
       // This consumer's own pending entries first, in order, without blocking.
-      const reply = streamEntries(
-        await this.reader.command(
-          [
-            'XREADGROUP',
-            'GROUP',
-            this.sink.name,
-            this.options.consumer,
-            'COUNT',
-            count(backlog.length),
-            'STREAMS',
-            ...backlog.map((s) => s.stream),
-            ...backlog.map((s) => s.cursor),
-          ],
-          timeoutMs,
-        ),
+      const reply = await this.readGroup(
+        backlog.map((s) => s.stream),
+        backlog.map((s) => s.cursor),
+        false,
       );
       for (const state of backlog) {
         const ids = reply.find((r) => r.stream === state.stream)?.ids ?? [];
@@ -420,24 +404,27 @@ export class SinkRunner {
       }
       return reply;
     }
-    return streamEntries(
-      await this.reader.command(
-        [
-          'XREADGROUP',
-          'GROUP',
-          this.sink.name,
-          this.options.consumer,
-          'COUNT',
-          count(states.length),
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          ...states.map((s) => s.stream),
-          ...states.map(() => '>'),
-        ],
-        timeoutMs,
-      ),
+    return this.readGroup(
+      states.map((s) => s.stream),
+      states.map(() => '>'),
+      true,
     );
+  }
+
+  /** One XREADGROUP over these streams from these cursors, blocking or not. */
+  private async readGroup(
+    streams: string[],
+    cursors: string[],
+    block: boolean,
+  ): Promise<StreamEntries[]> {
+    const { blockMs, batchSize } = this.options;
+    // batchSize bounds a whole batch (and so memory), shared out over the streams read.
+    const count = Math.max(1, Math.ceil(batchSize / streams.length));
+    const command = ['XREADGROUP', 'GROUP', this.sink.name, this.options.consumer, 'COUNT', count];
+    if (block) command.push('BLOCK', blockMs);
+    command.push('STREAMS', ...streams, ...cursors);
+    // A reply that does not come well after the block time means a dead connection.
+    return streamEntries(await this.reader.command(command, blockMs + READ_TIMEOUT_MARGIN_MS));
   }
 
   private async readDecoded(): Promise<DecodedReply> {

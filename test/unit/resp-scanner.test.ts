@@ -12,35 +12,7 @@ import {
 } from '../../runtime/resp/resp-reply.ts';
 import { RespScanner } from '../../runtime/resp/resp-scanner.ts';
 import { encodeCommand } from '../../runtime/resp/stream-read-connection.ts';
-
-/**
- * A RESP2 value as the test writes it: a string or Buffer is a bulk string, null a null bulk
- * string, an array an array; the rest are tagged.
- */
-type Resp =
-  | string
-  | Buffer
-  | null
-  | readonly Resp[]
-  | { int: number }
-  | { simple: string }
-  | { error: string }
-  | { nullArray: true };
-
-/** The bytes Redis would send for a value (https://redis.io/docs/latest/develop/reference/protocol-spec/). */
-function encode(value: Resp): Buffer {
-  if (value === null) return Buffer.from('$-1\r\n');
-  if (typeof value === 'string' || Buffer.isBuffer(value)) {
-    const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value);
-    return Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n')]);
-  }
-  if (Array.isArray(value))
-    return Buffer.concat([Buffer.from(`*${value.length}\r\n`), ...value.map(encode)]);
-  if ('int' in value) return Buffer.from(`:${value.int}\r\n`);
-  if ('simple' in value) return Buffer.from(`+${value.simple}\r\n`);
-  if ('error' in value) return Buffer.from(`-${value.error}\r\n`);
-  return Buffer.from('*-1\r\n');
-}
+import { encodeResp, type Resp } from '../support/resp.ts';
 
 /** What a reply's tokens say, as a value: bulk strings as Buffers, both nulls as null. */
 type Decoded = Buffer | null | Decoded[] | { int: string } | { simple: string } | { error: string };
@@ -75,7 +47,7 @@ function decode(reply: RespReply): Decoded {
   return value;
 }
 
-/** The value decode() gives for what encode() wrote. */
+/** The value decode() gives for what encodeResp() wrote. */
 function expected(value: Resp): Decoded {
   if (value === null) return null;
   if (typeof value === 'string') return Buffer.from(value);
@@ -117,37 +89,37 @@ const READ_REPLY: Resp = [
 ];
 
 test('each RESP2 type scans to one token of its kind', () => {
-  const simple = scanOne(encode({ simple: 'OK' }));
+  const simple = scanOne(encodeResp({ simple: 'OK' }));
   assert.deepEqual(
     [simple.count, tokenKind(simple, 0), tokenText(simple, 0)],
     [1, RESP.simple, 'OK'],
   );
 
-  const error = scanOne(encode({ error: 'NOGROUP No such key' }));
+  const error = scanOne(encodeResp({ error: 'NOGROUP No such key' }));
   assert.equal(tokenKind(error, 0), RESP.error);
   assert.equal(replyError(error), 'NOGROUP No such key');
   assert.equal(replyError(simple), undefined);
 
-  const integer = scanOne(encode({ int: -42 }));
+  const integer = scanOne(encodeResp({ int: -42 }));
   assert.deepEqual([tokenKind(integer, 0), tokenText(integer, 0)], [RESP.integer, '-42']);
 
-  const bulk = scanOne(encode('héllo'));
+  const bulk = scanOne(encodeResp('héllo'));
   assert.equal(tokenKind(bulk, 0), RESP.bulk);
   assert.equal(tokenText(bulk, 0), 'héllo');
   assert.deepEqual(tokenBytes(bulk, 0), Buffer.from('héllo'));
 
-  const empty = scanOne(encode(''));
+  const empty = scanOne(encodeResp(''));
   assert.deepEqual(
     [empty.count, tokenKind(empty, 0), tokenBytes(empty, 0).length],
     [1, RESP.bulk, 0],
   );
 
-  for (const nothing of [encode(null), encode({ nullArray: true })]) {
+  for (const nothing of [encodeResp(null), encodeResp({ nullArray: true })]) {
     const reply = scanOne(nothing);
     assert.deepEqual([reply.count, tokenKind(reply, 0)], [1, RESP.null], String(nothing));
   }
 
-  const emptyArray = scanOne(encode([]));
+  const emptyArray = scanOne(encodeResp([]));
   assert.deepEqual(tokensOf(emptyArray), [RESP.array, 0, 0]);
 });
 
@@ -163,7 +135,7 @@ test('nested arrays, empty arrays, nulls, integers, statuses and errors inside a
     ['a', ['b', ['c', []]], 'd'],
     '',
   ];
-  const reply = scanOne(encode(value));
+  const reply = scanOne(encodeResp(value));
   assert.deepEqual(decode(reply), expected(value));
   // The first token is the outer array with its element count; its elements follow it.
   assert.deepEqual(tokensOf(reply).slice(0, 6), [RESP.array, 9, 0, RESP.array, 0, 0]);
@@ -181,7 +153,7 @@ test('binary bulk strings keep every byte, CR LF and RESP type bytes included', 
     Buffer.from('\n'),
     all,
   ];
-  const reply = scanOne(encode(tricky));
+  const reply = scanOne(encodeResp(tricky));
   assert.deepEqual(decode(reply), tricky);
   // Views of the reply's bytes, not copies.
   assert.equal(tokenBytes(reply, 1).buffer, reply.data.buffer);
@@ -200,7 +172,7 @@ test('a reply split at every byte boundary scans to the same tokens as the whole
     [[[]], null, { int: -1 }],
   ];
   for (const value of values) {
-    const bytes = encode(value);
+    const bytes = encodeResp(value);
     const whole = scanOne(bytes);
     assert.deepEqual(decode(whole), expected(value));
     for (let cut = 1; cut < bytes.length; cut++) {
@@ -219,7 +191,7 @@ test('a reply split at every byte boundary scans to the same tokens as the whole
 test('a reply split at every pair of byte boundaries scans to the same tokens as the whole reply', () => {
   // Three chunks: the first is kept as it came, the second copied to a buffer of the scanner's
   // own, the third appended to that buffer.
-  const bytes = encode(READ_REPLY);
+  const bytes = encodeResp(READ_REPLY);
   const whole = tokensOf(scanOne(bytes));
   for (let first = 1; first < bytes.length - 1; first++) {
     for (let second = first + 1; second < bytes.length; second++) {
@@ -235,7 +207,7 @@ test('a reply split at every pair of byte boundaries scans to the same tokens as
 });
 
 test('a reply fed one byte at a time scans to the same tokens as the whole reply', () => {
-  const bytes = encode(READ_REPLY);
+  const bytes = encodeResp(READ_REPLY);
   const scanner = new RespScanner();
   const replies: RespReply[] = [];
   for (let i = 0; i < bytes.length; i++) {
@@ -249,17 +221,17 @@ test('a reply fed one byte at a time scans to the same tokens as the whole reply
 
 test('several replies in one chunk come out in order, and bytes after a complete reply start the next', () => {
   const values: Resp[] = [{ simple: 'OK' }, READ_REPLY, { int: 7 }, null, ['x', BINARY]];
-  const bytes = Buffer.concat(values.map(encode));
+  const bytes = Buffer.concat(values.map(encodeResp));
   const scanner = new RespScanner();
   const replies = scanner.push(bytes);
   assert.deepEqual(replies.map(decode), values.map(expected));
   assert.equal(scanner.partial, false);
   // Each reply starts at offset 0 of its data, so tokens do not depend on what came before.
-  assert.deepEqual(tokensOf(replies[1]!), tokensOf(scanOne(encode(READ_REPLY))));
+  assert.deepEqual(tokensOf(replies[1]!), tokensOf(scanOne(encodeResp(READ_REPLY))));
 
   // Complete replies and the start of the next one in the same chunk.
   const next: Resp = ['after', { int: 1 }];
-  const tail = encode(next);
+  const tail = encodeResp(next);
   const more = new RespScanner();
   const first = more.push(Buffer.concat([bytes, tail.subarray(0, 5)]));
   assert.deepEqual(first.map(decode), values.map(expected));
@@ -275,7 +247,7 @@ test('a reply larger than the gathering buffer and with many tokens arrives whol
       ? Buffer.from(Array.from({ length: 100 }, () => Math.floor(random() * 256)))
       : [String(i), { int: i }],
   );
-  const bytes = encode(value);
+  const bytes = encodeResp(value);
   assert.ok(bytes.length > 128 * 1024);
   const replies = pushAll(
     new RespScanner(),
@@ -291,9 +263,9 @@ test('replies already returned keep their bytes and tokens after more data is pu
   const a: Resp = ['first', BINARY, 'x'.repeat(300)];
   const b: Resp = ['second', Buffer.alloc(400, 0xee)];
   const c: Resp = ['third', Buffer.alloc(500, 0x11)];
-  const bytes = Buffer.concat([encode(a), encode(b), encode(c)]);
-  const aEnd = encode(a).length;
-  const bEnd = aEnd + encode(b).length;
+  const bytes = Buffer.concat([encodeResp(a), encodeResp(b), encodeResp(c)]);
+  const aEnd = encodeResp(a).length;
+  const bEnd = aEnd + encodeResp(b).length;
   // Cuts: A whole with the start of B; A across chunks, finished together with the start of B;
   // B finished together with the start of C; everything one byte at a time.
   const cuttings: number[][] = [
@@ -336,7 +308,7 @@ test('replies stay intact when a long run of replies arrives in random chunks', 
     );
     return i % 7 === 0 ? { simple: `S${i}` } : i % 11 === 0 ? null : [String(i), payload, []];
   });
-  const bytes = Buffer.concat(values.map(encode));
+  const bytes = Buffer.concat(values.map(encodeResp));
   const scanner = new RespScanner();
   const held: Array<{ reply: RespReply; views: Buffer[] }> = [];
   let at = 0;

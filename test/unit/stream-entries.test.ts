@@ -15,25 +15,11 @@ import {
   type StreamEntries,
   streamEntries,
 } from '../../runtime/resp/stream-entries.ts';
-
-/** A RESP2 value: string or Buffer a bulk string, null a null bulk string, array an array. */
-type Resp = string | Buffer | null | readonly Resp[] | { int: number } | { nullArray: true };
-
-function encode(value: Resp): Buffer {
-  if (value === null) return Buffer.from('$-1\r\n');
-  if (typeof value === 'string' || Buffer.isBuffer(value)) {
-    const bytes = Buffer.isBuffer(value) ? value : Buffer.from(value);
-    return Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n')]);
-  }
-  if (Array.isArray(value))
-    return Buffer.concat([Buffer.from(`*${value.length}\r\n`), ...value.map(encode)]);
-  if ('int' in value) return Buffer.from(`:${value.int}\r\n`);
-  return Buffer.from('*-1\r\n');
-}
+import { encodeResp, type Resp } from '../support/resp.ts';
 
 /** The reply Redis would send, as the read connection hands it over. */
 function replyOf(value: Resp): RespReply {
-  const replies = new RespScanner().push(encode(value));
+  const replies = new RespScanner().push(encodeResp(value));
   assert.equal(replies.length, 1);
   return replies[0]!;
 }
