@@ -24,14 +24,9 @@ stop_services() {
 }
 trap stop_services EXIT INT TERM
 
-# Sinks allocate short-lived objects per event: a small young generation keeps them well under
-# 200 MB at the same throughput (bench/sink-postgres).
-SINK_NODE_FLAGS=(--max-semi-space-size=4)
-
 start_service() {
-  local name=$1 flags=()
-  if [[ $name == sink-* ]]; then flags=("${SINK_NODE_FLAGS[@]}"); fi
-  node "${flags[@]}" --import tsx "services/$name/src/main.ts" >>".data/logs/$name.log" 2>&1 &
+  local name=$1
+  node --import tsx "services/$name/src/main.ts" >>".data/logs/$name.log" 2>&1 &
   pids+=("$!")
   echo "== $name started (log: .data/logs/$name.log)"
 }

@@ -438,15 +438,11 @@ async function childService(ctx: Context, label: string): Promise<Measured> {
   delete env.CDC_CONFIG;
   delete env.MONGO_TRANSACTIONS;
   // Launched as scripts/up.sh and docker-compose.yml launch it.
-  const child = spawn(
-    process.execPath,
-    ['--max-semi-space-size=4', '--import', 'tsx', SERVICE_MAIN],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVICE_MAIN], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   ctx.children.add(child);
   const output: string[] = [];
   const keep = (line: string) => {

@@ -3,7 +3,7 @@
  * upserting the same rows straight into PostgreSQL, how fresh the table stays under a steady
  * write load, and how much memory the service takes, all measured in one run.
  *
- *   node --import tsx bench/sink-postgres/run.ts [--rounds 3] [--events 100000] [--keys 10000]
+ *   node --import tsx bench/sink-postgres/run.ts [--rounds 4] [--events 100000] [--keys 10000]
  *        [--batch-sizes 1000,2000] [--warmup 0.2] [--rate 2000] [--seconds 10] [--breakdown]
  *        [--profile <dir>]
  *
@@ -31,7 +31,9 @@
  *
  * Each round runs raw and subject back to back for every batch size, alternating the order, so
  * that a noisy neighbour hits both about equally; the report gives medians over the rounds and
- * the median of the per-round subject/raw ratios.
+ * the median of the per-round subject/raw ratios. After each run its table is checked (same rows
+ * as the other side's) and its schema dropped, and PostgreSQL is left to go quiet (no autovacuum
+ * worker) before the next run starts, so no run pays for the one before.
  *
  * Freshness: a child sink runs on empty streams under another prefix while capture.writeMany
  * writes `--rate` events/s in batches of 100 for `--seconds`. For every event, latency = the time
@@ -82,7 +84,10 @@ import { TimedSink } from '../support/timed-sink.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
-  /** Rounds of raw + subject per batch size; the report gives medians. Default 3. */
+  /**
+   * Rounds of raw + subject per batch size; the report gives medians. Default 4: the side that
+   * goes first alternates, and an even count weighs both orders alike.
+   */
   rounds: number;
   /** Upserts in the backlog each drain run applies. Default 100 000. */
   events: number;
@@ -104,7 +109,7 @@ interface BenchOptions {
   breakdown: boolean;
   /** Directory for V8 CPU profiles of the child sinks (`--cpu-prof`). Default none. */
   profile?: string;
-  /** Node flags of the child services, space-separated. Default: as deployed (SINK_NODE_FLAGS). */
+  /** Node flags of the child services, space-separated. Default: none, as deployed. */
   nodeFlags: string;
 }
 
@@ -157,7 +162,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVICE_MAIN = 'services/sink-postgres/src/main.ts';
 /** The node flags scripts/up.sh and docker-compose.yml run sink services with. */
-const DEPLOYED_NODE_FLAGS = '--max-semi-space-size=4';
+const DEPLOYED_NODE_FLAGS = '';
 
 function parseOptions(argv: string[]): BenchOptions {
   const list = (value: string) => {
@@ -171,7 +176,7 @@ function parseOptions(argv: string[]): BenchOptions {
       new Option('--rounds <n>', 'rounds (medians reported)')
         .env('BENCH_ROUNDS')
         .argParser(positiveInteger)
-        .default(3),
+        .default(4),
     )
     .addOption(
       new Option('--events <n>', 'upserts in the backlog')
