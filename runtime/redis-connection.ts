@@ -26,7 +26,9 @@ export function connectRedis(connection: RedisConnectionOptions = {}): Redis {
   if (connection.password !== undefined) options.password = connection.password;
   const tls = connection.tls;
   if (tls && (tls.caFile || tls.certFile || tls.keyFile || tls.rejectUnauthorized !== undefined)) {
+    // The files join whatever TLS options `options` carries (a pin, a server name), never replace them.
     options.tls = {
+      ...(typeof options.tls === 'object' ? options.tls : {}),
       ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
       ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
       ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),

@@ -270,6 +270,8 @@ redis_running_pid() {
 
 redis_install() {
   if ! command -v redis-server >/dev/null 2>&1; then apt_install redis-server; fi
+  # The TLS tests make a throwaway CA and server certificate with it.
+  if ! command -v openssl >/dev/null 2>&1; then apt_install openssl; fi
 }
 
 redis_launch() {

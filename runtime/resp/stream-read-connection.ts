@@ -104,7 +104,7 @@ export class StreamReadConnection {
     const where = o.path ?? `${o.host}:${o.port}`;
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s: Socket = o.tls
-        ? tlsConnect({ host: o.host, port: o.port, servername: o.host, ...o.tls }, () => resolve(s))
+        ? tlsConnect({ host: o.host, port: o.port, ...o.tls }, () => resolve(s))
         : o.path
           ? netConnect({ path: o.path }, () => resolve(s))
           : netConnect({ host: o.host, port: o.port }, () => resolve(s));
