@@ -26,6 +26,8 @@ import { schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { readLog } from '../support/log-checker.ts';
+import { rejection } from '../support/rejection.ts';
+import { TEST_RUNNER_TIMINGS } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 /** Generous: a command that should answer at once must not fail a slow machine. */
@@ -314,16 +316,6 @@ async function startTlsRedis(): Promise<TlsRedis> {
   }
 }
 
-/** Awaits a promise that must reject, and returns its error. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('the promise resolved');
-}
-
 /** The `code` of an error's cause chain, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`. */
 function causeCodes(error: unknown): string[] {
   const codes: string[] = [];
@@ -417,10 +409,7 @@ describe('Redis over TLS (a redis-server of its own, TLS port only)', { timeout:
         redis: { url: s.url, tls: { caFile: s.pki.caFile } },
         prefix,
         consumer,
-        blockMs: 100,
-        leaseMs: 1500,
-        housekeepingMs: 100,
-        retry: { initialMs: 20, maxMs: 200 },
+        ...TEST_RUNNER_TIMINGS,
       });
       await runner.start();
 

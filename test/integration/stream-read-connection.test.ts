@@ -18,6 +18,7 @@ import { withDeadline } from '../helpers/deadline.ts';
 import { testEnv } from '../helpers/env.ts';
 import { uniqueNamespace } from '../helpers/namespace.ts';
 import { createTestRedis } from '../helpers/redis.ts';
+import { rejection } from '../support/rejection.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 /** Generous: a command that should answer at once must not fail a slow machine. */
@@ -70,16 +71,6 @@ async function clientId(reader: StreamReadConnection): Promise<string> {
   const reply = await reader.command(['CLIENT', 'ID'], TIMEOUT_MS);
   assert.equal(tokenKind(reply, 0), RESP.integer);
   return tokenText(reply, 0);
-}
-
-/** Awaits a promise that must reject, and returns its error. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('the promise resolved');
 }
 
 describe('stream read connection', { timeout: 60_000 }, () => {

@@ -5,6 +5,14 @@ import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import type { SinkRunnerOptions } from '../../runtime/sink/sink-runner-options.ts';
 import { testEnv } from '../helpers/env.ts';
 
+/** Runner timings short enough for tests (see startTestRunner). */
+export const TEST_RUNNER_TIMINGS = {
+  blockMs: 100,
+  leaseMs: 1500,
+  housekeepingMs: 100,
+  retry: { initialMs: 20, maxMs: 200 },
+} as const satisfies Partial<SinkRunnerOptions>;
+
 /**
  * Starts a runner with timings short enough for tests: reads block 100 ms, leases expire after
  * 1.5 s, operator requests are seen within 100 ms, retries start at 20 ms; `options` override.
@@ -20,10 +28,7 @@ export async function startTestRunner(
     redis: { url: testEnv.redisUrl },
     prefix,
     consumer,
-    blockMs: 100,
-    leaseMs: 1500,
-    housekeepingMs: 100,
-    retry: { initialMs: 20, maxMs: 200 },
+    ...TEST_RUNNER_TIMINGS,
     ...options,
   });
   await runner.start();
