@@ -79,6 +79,11 @@ export class Keys {
     return `${this.prefix}:{dlq:${sink}}:events`;
   }
 
+  /** Which source entries a sink's dead letters hold (hash: source <-> dead-letter id). */
+  deadLetterIndex(sink: string): string {
+    return `${this.prefix}:{dlq:${sink}}:sources`;
+  }
+
   /** Schema registry: id -> JSON {entity, version, schema, fingerprint}. */
   registrySchemas(): string {
     return `${this.prefix}:{registry}:schemas`;

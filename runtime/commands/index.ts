@@ -13,6 +13,8 @@ const SCRIPTS = [
   'advance-watermark-1',
   'renew-lease-1',
   'release-lease-1',
+  'add-dead-letter-2',
+  'remove-dead-letters-2',
 ] as const;
 
 /** `<name>-<keys>` has a fixed number of keys; a name without one takes it as its first argument. */
@@ -70,6 +72,13 @@ declare module 'ioredis' {
     ): Result<number, Context>;
     renewLease(lease: string, holder: string, ttlMs: number): Result<number, Context>;
     releaseLease(lease: string, holder: string): Result<number, Context>;
+    addDeadLetter(
+      stream: string,
+      index: string,
+      source: string,
+      ...fields: Arg[]
+    ): Result<string, Context>;
+    removeDeadLetters(stream: string, index: string, ...ids: string[]): Result<number, Context>;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
 
 /** Why an entry is in the dead letters. */
@@ -56,7 +57,10 @@ export class DeadLetters {
     private readonly sink: string,
   ) {}
 
-  /** Appends an entry; returns its dead-letter id. */
+  /**
+   * Appends an entry and returns its dead-letter id; once per source entry: adding the same
+   * source entry again (after a crash before the offset was committed) returns the first id.
+   */
   async add(
     kind: DeadLetterKind,
     entity: string,
@@ -66,9 +70,10 @@ export class DeadLetters {
     error: string,
     fields: readonly Buffer[],
   ): Promise<string> {
-    const id = await this.redis.xadd(
+    const id = await defineCommands(this.redis).addDeadLetter(
       this.keys.deadLetters(this.sink),
-      '*',
+      this.keys.deadLetterIndex(this.sink),
+      `${entity}/${partition}/${sourceId}`,
       'x-kind',
       kind,
       'x-entity',
@@ -92,7 +97,7 @@ export class DeadLetters {
       'PX',
       NOT_APPLIED_TTL_MS,
     );
-    return id!;
+    return id;
   }
 
   /** Puts a key in quarantine behind a failed event. */
@@ -173,6 +178,11 @@ export class DeadLetters {
 
   /** Removes dead letters once they were re-applied or skipped. */
   async remove(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.xdel(this.keys.deadLetters(this.sink), ...ids);
+    if (ids.length === 0) return;
+    await defineCommands(this.redis).removeDeadLetters(
+      this.keys.deadLetters(this.sink),
+      this.keys.deadLetterIndex(this.sink),
+      ...ids,
+    );
   }
 }
