@@ -260,12 +260,18 @@ export class SinkRunner {
           await sleep(Math.min(200, this.options.blockMs));
           continue;
         }
-        const fetched = await (this.prefetch ?? this.readDecoded().then((reply) => ({ reply })));
+        // Taken before it is awaited: a prefetch that failed must not be awaited again next turn.
+        const prefetched = this.prefetch;
         this.prefetch = undefined;
+        const fetched = await (prefetched ?? this.readDecoded().then((reply) => ({ reply })));
         // Read, decode, plan and prepare the next batch while this one is applied (the database
         // works, this process would wait); a partition's batches still apply in order.
-        if (this.running && this.canPrefetch())
+        if (this.running && this.canPrefetch()) {
           this.prefetch = this.readDecoded().then((reply) => this.prepareAhead(reply));
+          // A read that fails (Redis restarting) fails the next turn, which awaits it: until
+          // then it must not count as an unhandled rejection, which would end the process.
+          this.prefetch.catch(() => undefined);
+        }
         await this.process(fetched);
       } catch (err) {
         this.generation++;

@@ -59,6 +59,13 @@ describe('PostgreSQL sink under faults', () => {
   };
 
   const caughtUp = () => sinkCaughtUp(redisCtx.redis, capture.keys, 'todo', P, 'postgres');
+  /** The sink's applied watermark of every partition. */
+  const appliedIds = () =>
+    Promise.all(
+      Array.from({ length: P }, (_, p) =>
+        redisCtx.redis.get(capture.keys.watermark('todo', p, 'postgres')),
+      ),
+    );
 
   const assertExact = async () => {
     const { rows } = await pgCtx.pool.query<{ id: string; name: string }>(
@@ -188,6 +195,36 @@ describe('PostgreSQL sink under faults', () => {
     assert.equal(sink.child.exitCode, null, 'the sink survived the outage');
     await assertExact();
     await sink.kill('SIGTERM');
+  });
+
+  test('Redis restarted in the middle of a drain: the sink reconnects its reads, catches up, loses nothing', {
+    skip: !isLocal(testEnv.redisUrl) && 'REDIS_URL is not a harness server',
+  }, async () => {
+    const sink = startSink();
+    await waitFor('caught up', caughtUp, 60_000);
+    await sink.kill('SIGTERM');
+    // A backlog to drain, so that the restart lands while reads and applies are in flight.
+    const before = await appliedIds();
+    await load(100_000);
+    const draining = startSink();
+    await waitFor(
+      'draining',
+      async () => (await appliedIds()).some((id, p) => id !== before[p]),
+      30_000,
+      10,
+    );
+    assert.equal(await caughtUp(), false, 'the drain was over before Redis stopped');
+    execFileSync('bash', ['scripts/servers.sh', 'stop', 'redis'], { stdio: 'ignore' });
+    await sleep(3000);
+    execFileSync('bash', ['scripts/servers.sh', 'start', 'redis'], { stdio: 'ignore' });
+    // The test's own connection gives up after a few quick retries (see createTestRedis).
+    if (redisCtx.redis.status === 'end') await redisCtx.redis.connect();
+    await waitFor('caught up after the restart', caughtUp, 120_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${draining.output()}`);
+    });
+    assert.equal(draining.child.exitCode, null, 'the sink survived the restart');
+    await assertExact();
+    await draining.kill('SIGTERM');
   });
 
   test('a sink started while PostgreSQL is down waits for it instead of exiting', {
