@@ -277,6 +277,7 @@ export class SinkRunner {
         this.generation++;
         if (err instanceof Abandoned || !this.running) break;
         this.logger?.error({ err }, 'sink loop error');
+        await this.rewindToPending();
         await sleep(backoffDelay(1, this.options.retry));
       }
     }
@@ -295,6 +296,20 @@ export class SinkRunner {
     await acking?.catch((err: unknown) =>
       this.logger?.warn({ err }, 'acknowledging an applied batch failed; its entries stay pending'),
     );
+  }
+
+  /**
+   * After a failed turn, entries may have been delivered to this consumer and never applied: a
+   * read whose reply was lost with its connection (Redis counts them delivered all the same), a
+   * batch that failed half way, a prefetched read thrown away. Reading '>' would skip them for
+   * good, so every partition reads this consumer's pending entries above its committed offset
+   * first, as on taking a partition.
+   */
+  private async rewindToPending(): Promise<void> {
+    const prefetched = this.prefetch;
+    this.prefetch = undefined;
+    await prefetched?.catch(() => undefined);
+    for (const state of this.partitions.values()) state.cursor = state.committed;
   }
 
   private canPrefetch(): boolean {
