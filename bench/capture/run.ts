@@ -29,8 +29,9 @@ import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { prepareRecord } from '../../runtime/schema/prepare-record.ts';
 import { fmt, fmtRate, median, percentile } from '../support/numbers.ts';
-import { positiveInteger } from '../support/options.ts';
+import { positiveInteger, roundsOption } from '../support/options.ts';
 import { deleteUnder } from '../support/redis-cleanup.ts';
+import { benchTodo } from '../support/todo-record.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
@@ -63,12 +64,7 @@ const TARGET_RATIO = 0.8;
 function parseOptions(argv: string[]): BenchOptions {
   const program = new Command('bench-capture')
     .description('Capture write latency and throughput beside raw XADD, in one run')
-    .addOption(
-      new Option('--rounds <n>', 'rounds (medians reported)')
-        .env('BENCH_ROUNDS')
-        .argParser(positiveInteger)
-        .default(3),
-    )
+    .addOption(roundsOption(3))
     .addOption(
       new Option('--single <n>', 'sequential single writes measured per round')
         .env('BENCH_SINGLE')
@@ -102,17 +98,9 @@ function parseOptions(argv: string[]): BenchOptions {
   return program.opts<BenchOptions>();
 }
 
-/** A todo of the size an application would write: about 220 bytes of JSON, 137 of Avro. */
+/** The benchmark's todo number i, over KEY_SPACE keys. */
 function todo(i: number): Record<string, unknown> {
-  const at = 1_790_000_000_000 + i;
-  return {
-    id: `todo-${i % KEY_SPACE}`,
-    name: `write the quarterly report, part ${i}`,
-    description: 'collect the numbers from every team, check them twice and send a draft',
-    done: i % 3 === 0,
-    created_at: at,
-    updated_at: at,
-  };
+  return benchTodo(i, i % KEY_SPACE);
 }
 
 interface Latency {

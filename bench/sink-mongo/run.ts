@@ -63,9 +63,10 @@ import {
 import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { encodeVersion } from '../../services/sink-mongo/src/mongo-version.ts';
 import { fmt, fmtRate, median, seeded } from '../support/numbers.ts';
-import { positiveInteger } from '../support/options.ts';
+import { positiveInteger, roundsOption } from '../support/options.ts';
 import { deleteUnder } from '../support/redis-cleanup.ts';
 import { TimedSink } from '../support/timed-sink.ts';
+import { benchTodo } from '../support/todo-record.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
@@ -112,12 +113,7 @@ type Phase = keyof typeof PHASES;
 function parseOptions(argv: string[]): BenchOptions {
   const program = new Command('bench-sink-mongo')
     .description('MongoDB sink drain rate and memory beside raw bulkWrite upserts, in one run')
-    .addOption(
-      new Option('--rounds <n>', 'rounds (medians reported)')
-        .env('BENCH_ROUNDS')
-        .argParser(positiveInteger)
-        .default(3),
-    )
+    .addOption(roundsOption(3))
     .addOption(
       new Option('--events <n>', 'changes in the backlog')
         .env('BENCH_EVENTS')
@@ -147,19 +143,6 @@ function parseOptions(argv: string[]): BenchOptions {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-/** A todo of the size an application would write: about 220 bytes of JSON. */
-function todo(i: number, key: number): Record<string, unknown> {
-  const at = 1_790_000_000_000 + i;
-  return {
-    id: `todo-${key}`,
-    name: `write the quarterly report, part ${i}`,
-    description: 'collect the numbers from every team, check them twice and send a draft',
-    done: i % 3 === 0,
-    created_at: at,
-    updated_at: at,
-  };
-}
 
 /** A markdown table, the first column left-aligned and the others right-aligned. */
 function markdownTable(headers: string[], rows: string[][]): string {
@@ -227,7 +210,7 @@ async function loadBacklog(
       writes.push(
         i % DELETE_EVERY === DELETE_EVERY - 1
           ? { op: 'delete', key: `todo-${key}` }
-          : { op: 'upsert', record: todo(i, key) },
+          : { op: 'upsert', record: benchTodo(i, key) },
       );
     }
     await capture.writeMany(ENTITY, writes);

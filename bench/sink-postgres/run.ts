@@ -78,9 +78,10 @@ import { compareStreamIds, streamIdTime } from '../../runtime/stream-id.ts';
 import type { WatermarkMessage } from '../../runtime/watermark/watermark-message.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { fmt, fmtRate, median, percentile, seeded } from '../support/numbers.ts';
-import { positiveInteger } from '../support/options.ts';
+import { positiveInteger, roundsOption } from '../support/options.ts';
 import { deleteUnder } from '../support/redis-cleanup.ts';
 import { TimedSink } from '../support/timed-sink.ts';
+import { benchTodo } from '../support/todo-record.ts';
 
 /** What `run.ts` measures and how much. */
 interface BenchOptions {
@@ -172,12 +173,7 @@ function parseOptions(argv: string[]): BenchOptions {
   };
   const program = new Command('bench-sink-postgres')
     .description('PostgreSQL sink drain rate, freshness and memory beside raw upserts, in one run')
-    .addOption(
-      new Option('--rounds <n>', 'rounds (medians reported)')
-        .env('BENCH_ROUNDS')
-        .argParser(positiveInteger)
-        .default(4),
-    )
+    .addOption(roundsOption(4))
     .addOption(
       new Option('--events <n>', 'upserts in the backlog')
         .env('BENCH_EVENTS')
@@ -240,19 +236,6 @@ function parseOptions(argv: string[]): BenchOptions {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** A todo of the size an application would write: about 150 bytes of JSON. */
-function todo(i: number, key: number): Record<string, unknown> {
-  const at = 1_790_000_000_000 + i;
-  return {
-    id: `todo-${key}`,
-    name: `write the quarterly report, part ${i}`,
-    description: 'collect the numbers from every team, check them twice and send a draft',
-    done: i % 3 === 0,
-    created_at: at,
-    updated_at: at,
-  };
-}
-
 /** Splits `<ms>-<seq>` without BigInt: the baseline passes the parts as text, like the sink. */
 function versionParts(id: string): [string, string] {
   const dash = id.indexOf('-');
@@ -292,7 +275,7 @@ async function preload(capture: Capture, events: number, keys: number): Promise<
   for (let from = 0; from < events; from += PRELOAD_BATCH) {
     const records: Record<string, unknown>[] = [];
     for (let i = from; i < Math.min(events, from + PRELOAD_BATCH); i++)
-      records.push(todo(i, Math.floor(random() * keys)));
+      records.push(benchTodo(i, Math.floor(random() * keys)));
     const writes: BatchWrite[] = records.map((record) => ({ op: 'upsert', record }));
     const started = performance.now();
     const results = await capture.writeMany(ENTITY, writes);
@@ -1024,7 +1007,7 @@ async function freshness(
   const batchOf = (n: number): BatchWrite[] =>
     Array.from({ length: n }, () => ({
       op: 'upsert' as const,
-      record: todo(i++, Math.floor(random() * options.keys)),
+      record: benchTodo(i++, Math.floor(random() * options.keys)),
     }));
   try {
     await child.started;

@@ -1,8 +1,16 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 /** commander argParser for counts: a positive integer (commander names the option on error). */
 export function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
   return n;
+}
+
+/** The `--rounds <n>` option (env BENCH_ROUNDS) every benchmark takes. */
+export function roundsOption(defaultRounds: number): Option {
+  return new Option('--rounds <n>', 'rounds (medians reported)')
+    .env('BENCH_ROUNDS')
+    .argParser(positiveInteger)
+    .default(defaultRounds);
 }

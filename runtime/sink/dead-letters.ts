@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { defineCommands } from '../commands/index.ts';
+import { type CdcRedis, defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
 
 /** Why an entry is in the dead letters. */
@@ -51,11 +51,15 @@ const META = [
  * between two batches, so it never races the live stream.
  */
 export class DeadLetters {
+  private readonly redis: CdcRedis;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: Keys,
     private readonly sink: string,
-  ) {}
+  ) {
+    this.redis = defineCommands(redis);
+  }
 
   /**
    * Appends an entry and returns its dead-letter id; once per source entry: adding the same
@@ -70,7 +74,7 @@ export class DeadLetters {
     error: string,
     fields: readonly Buffer[],
   ): Promise<string> {
-    const id = await defineCommands(this.redis).addDeadLetter(
+    const id = await this.redis.addDeadLetter(
       this.keys.deadLetters(this.sink),
       this.keys.deadLetterIndex(this.sink),
       `${entity}/${partition}/${sourceId}`,
@@ -179,7 +183,7 @@ export class DeadLetters {
   /** Removes dead letters once they were re-applied or skipped. */
   async remove(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await defineCommands(this.redis).removeDeadLetters(
+    await this.redis.removeDeadLetters(
       this.keys.deadLetters(this.sink),
       this.keys.deadLetterIndex(this.sink),
       ...ids,

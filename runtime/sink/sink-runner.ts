@@ -462,18 +462,17 @@ export class SinkRunner {
     const targets: Array<EntityTarget | undefined> = [];
     const schemaIds = new Set<number>();
     for (const read of reply) {
-      const { stream, ids, fieldsAt, fieldItems } = read;
+      const { stream, ids, fieldsAt } = read;
       const state = this.stateOf(stream);
       const target = state && this.targets.get(state.ref.entity);
       targets.push(target);
       const decoded: DecodedEntry[] = new Array(ids.length);
       for (let index = 0; index < ids.length; index++) {
-        const at = fieldsAt[index]!;
-        const entry: DecodedEntry = { id: ids[index]!, read, index, deleted: at < 0 };
+        const entry: DecodedEntry = { id: ids[index]!, read, index, deleted: fieldsAt[index]! < 0 };
         decoded[index] = entry;
-        if (!target || at < 0) continue;
+        if (!target || entry.deleted) continue;
         try {
-          entry.envelope = decodeEnvelopeTokens(entry.id, read.reply, at, fieldItems[index]!);
+          entry.envelope = envelopeOf(entry);
           if (entry.envelope.schemaId !== undefined) schemaIds.add(entry.envelope.schemaId);
         } catch (err) {
           entry.error = err as Error;
@@ -505,14 +504,8 @@ export class SinkRunner {
   /** Decodes one entry on its own (entries read before this instance owned their partition). */
   private async decodeEntry(entry: DecodedEntry, target: EntityTarget): Promise<void> {
     if (entry.deleted) return;
-    const { read, index } = entry;
     try {
-      entry.envelope = decodeEnvelopeTokens(
-        entry.id,
-        read.reply,
-        read.fieldsAt[index]!,
-        read.fieldItems[index]!,
-      );
+      entry.envelope = envelopeOf(entry);
       entry.event = await this.toSinkEvent(target.schema, entry.envelope);
     } catch (err) {
       entry.error = err as Error;
@@ -677,36 +670,25 @@ export class SinkRunner {
    * (decoding it now, holding it behind a quarantined key, dead-lettering it).
    */
   private planPure(state: PartitionState, entries: DecodedEntry[]): Planned | undefined {
-    const { entity, partition } = state.ref;
+    const { ids, due } = dueEntries(state, entries);
     const events: SinkEvent[] = [];
-    const ids: string[] = [];
-    let above = false;
-    for (const entry of entries) {
+    for (const entry of due) {
       const { id, event } = entry;
-      ids.push(id);
-      above ||= compareStreamIds(id, state.committed) > 0;
-      if (entry.deleted || !above) continue;
       if (!event || state.quarantined.has(event.key)) return undefined;
       if ((state.deliveries.get(id) ?? 0) > this.options.maxDeliveries) return undefined;
       events.push(event);
     }
-    return { state, ids, entries, batch: { entity, partition, events, offset: ids.at(-1)! } };
+    return planned(state, ids, entries, events);
   }
 
   private async planWithEffects(state: PartitionState, entries: DecodedEntry[]): Promise<Planned> {
-    const { entity, partition } = state.ref;
+    const { ids, due } = dueEntries(state, entries);
     const events: SinkEvent[] = [];
-    const ids: string[] = [];
-    // Entries come in stream order: once one is above the committed offset, all later ones are.
-    let above = false;
-    for (const entry of entries) {
+    for (const entry of due) {
       const { id } = entry;
-      ids.push(id);
-      above ||= compareStreamIds(id, state.committed) > 0;
-      // Deleted from the stream since it was delivered, or already applied: nothing to do.
-      if (entry.deleted || !above) continue;
       // Entries read before this instance owned their partition were not decoded ahead.
-      if (!entry.event && !entry.error) await this.decodeEntry(entry, this.targets.get(entity)!);
+      if (!entry.event && !entry.error)
+        await this.decodeEntry(entry, this.targets.get(state.ref.entity)!);
       const { envelope, event, error } = entry;
       const key = event?.key ?? envelope?.key ?? keyOf(fieldsOf(entry));
       if (state.quarantined.has(key)) {
@@ -722,12 +704,7 @@ export class SinkRunner {
         await this.deadLetter(state, key, id, fieldsOf(entry), failure ?? new Error('not decoded'));
       else events.push(event);
     }
-    return {
-      state,
-      ids,
-      entries,
-      batch: { entity, partition, events, offset: ids.at(-1)! },
-    };
+    return planned(state, ids, entries, events);
   }
 
   private async decode(reader: RegisteredSchema, id: string, fields: Buffer[]): Promise<SinkEvent> {
@@ -953,6 +930,43 @@ const KEY = Buffer.from('key');
 function fieldValue(fields: Buffer[], name: Buffer): Buffer | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.equals(name)) return fields[i + 1];
   return undefined;
+}
+
+/** The entry's envelope, decoded where it lies in its read. */
+function envelopeOf(entry: DecodedEntry): ChangeEvent {
+  const { read, index } = entry;
+  return decodeEnvelopeTokens(entry.id, read.reply, read.fieldsAt[index]!, read.fieldItems[index]!);
+}
+
+/**
+ * The ids of a read's entries of one partition (all of them: they are acknowledged together),
+ * and the entries still to be done: not deleted from the stream since, and above the committed
+ * offset (entries come in stream order: once one is above it, all later ones are).
+ */
+function dueEntries(
+  state: PartitionState,
+  entries: readonly DecodedEntry[],
+): { ids: string[]; due: DecodedEntry[] } {
+  const ids: string[] = [];
+  const due: DecodedEntry[] = [];
+  let above = false;
+  for (const entry of entries) {
+    ids.push(entry.id);
+    above ||= compareStreamIds(entry.id, state.committed) > 0;
+    if (above && !entry.deleted) due.push(entry);
+  }
+  return { ids, due };
+}
+
+/** The plan of a partition's entries once its events are chosen. */
+function planned(
+  state: PartitionState,
+  ids: string[],
+  entries: DecodedEntry[],
+  events: SinkEvent[],
+): Planned {
+  const { entity, partition } = state.ref;
+  return { state, ids, entries, batch: { entity, partition, events, offset: ids.at(-1)! } };
 }
 
 /** The entry's stream fields as read (views of the read's bytes), for dead letters. */
