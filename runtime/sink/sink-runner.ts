@@ -119,7 +119,8 @@ export class SinkRunner {
   /**
    * Moves whenever something a plan depends on besides the entries may have changed: quarantined
    * keys, dead letters, owned partitions, reader schemas, a failed batch. A batch planned and
-   * prepared ahead is used only if it has not moved since.
+   * prepared ahead is used only if it has not moved since. A change that awaits moves it when it
+   * starts and when it ends (see changing()).
    */
   private generation = 0;
   /** The acknowledgement of the last applied batch, sent but not awaited (see process()). */
@@ -239,6 +240,7 @@ export class SinkRunner {
     const { acquired, lost, surplus } = await this.leases.heartbeat(this.all);
     this.pendingAcquired.push(...acquired);
     for (const ref of lost) {
+      this.generation++;
       this.partitions.delete(offsetKey(ref.entity, ref.partition));
       this.instrumentation.emit('sink.partition.released', { sink: this.sink.name, ...ref });
       this.logger?.warn(ref, 'partition lease lost');
@@ -322,10 +324,12 @@ export class SinkRunner {
 
   private async applyOwnershipChanges(): Promise<void> {
     // A partition is handed over only once what was applied of it is acknowledged.
-    if (this.pendingRelease.length > 0 || this.pendingAcquired.length > 0) {
-      this.generation++;
-      await this.settleAcks();
-    }
+    if (this.pendingRelease.length > 0 || this.pendingAcquired.length > 0)
+      await this.changing(() => this.changeOwnership());
+  }
+
+  private async changeOwnership(): Promise<void> {
+    await this.settleAcks();
     while (this.pendingRelease.length > 0) {
       const ref = this.pendingRelease.shift()!;
       this.partitions.delete(offsetKey(ref.entity, ref.partition));
@@ -609,7 +613,7 @@ export class SinkRunner {
     } catch (err) {
       if (err instanceof Abandoned) throw err;
       this.generation++;
-      if (!this.transient(err)) await this.isolate(planned);
+      if (!this.transient(err)) await this.changing(() => this.isolate(planned));
       else throw err;
     }
     const durationMs = performance.now() - started;
@@ -724,18 +728,31 @@ export class SinkRunner {
 
   /** A writer schema newer than the reader's means the targets may need new columns first. */
   private async refreshReaderSchemas(schemaIds: ReadonlySet<number>): Promise<void> {
-    let changed = false;
+    const newer: EntityTarget[] = [];
     for (const sid of schemaIds) {
       const writer = await this.registry.get(sid).catch(() => undefined);
       const target = writer && this.targets.get(writer.entity);
-      if (target && writer.version > target.schema.version) {
-        target.schema = await this.registry.latest(writer.entity);
-        changed = true;
-      }
+      if (target && writer.version > target.schema.version) newer.push(target);
     }
-    if (changed) {
+    if (newer.length > 0) await this.changing(() => this.evolveTargets(newer));
+  }
+
+  private async evolveTargets(newer: readonly EntityTarget[]): Promise<void> {
+    for (const target of newer) target.schema = await this.registry.latest(target.entity);
+    await this.retryTransient(() => this.sink.ensureTargets([...this.targets.values()]));
+  }
+
+  /**
+   * Runs a change to what plans depend on. A batch may be prepared ahead in the middle of it (the
+   * read ahead lands between two of its awaits) and see it half done: the generation moves when
+   * the change starts and again when it ends, so only preparations made after it are used.
+   */
+  private async changing(change: () => Promise<void>): Promise<void> {
+    this.generation++;
+    try {
+      await change();
+    } finally {
       this.generation++;
-      await this.retryTransient(() => this.sink.ensureTargets([...this.targets.values()]));
     }
   }
 
@@ -805,12 +822,25 @@ export class SinkRunner {
     error: Error,
   ): Promise<void> {
     const { entity, partition } = state.ref;
-    this.generation++;
     const message = `${error.name}: ${error.message}`;
-    const head = await this.deadLetters.add('failed', entity, partition, key, id, message, fields);
-    if (key) {
-      await this.deadLetters.quarantine(entity, partition, key, head);
-      state.quarantined.set(key, { head });
+    // A change to the quarantines (see changing()), inline: no closure per dead letter.
+    this.generation++;
+    try {
+      const head = await this.deadLetters.add(
+        'failed',
+        entity,
+        partition,
+        key,
+        id,
+        message,
+        fields,
+      );
+      if (key) {
+        await this.deadLetters.quarantine(entity, partition, key, head);
+        state.quarantined.set(key, { head });
+      }
+    } finally {
+      this.generation++;
     }
     this.instrumentation.emit('sink.event.dead-lettered', {
       sink: this.sink.name,
@@ -856,7 +886,10 @@ export class SinkRunner {
     if (Date.now() - this.lastHousekeeping < this.options.housekeepingMs) return;
     this.lastHousekeeping = Date.now();
     // Quarantines are re-read and keys may be re-driven or skipped.
-    this.generation++;
+    await this.changing(() => this.operatorRequests());
+  }
+
+  private async operatorRequests(): Promise<void> {
     for (const state of this.partitions.values()) {
       state.quarantined = await this.deadLetters.quarantined(state.ref.entity, state.ref.partition);
       for (const [key, q] of state.quarantined)

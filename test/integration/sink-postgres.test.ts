@@ -16,6 +16,7 @@ import { createTestRedis } from '../helpers/redis.ts';
 import { createTestCapture, schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
+import { HookedSink } from '../support/hooked-sink.ts';
 import { appendUndecodable, startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -219,6 +220,43 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
     } finally {
       await runner.stop();
       await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_ahead`);
+    }
+  });
+
+  test('a batch read while an event is being dead-lettered holds the key behind it', async () => {
+    const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
+    await pgCtx.pool.query(`ALTER TABLE ${table} ADD CONSTRAINT no_bad_midway CHECK (name <> 'y')`);
+    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    let follow: Promise<unknown> | undefined;
+    // The moment the event alone has failed, the runner writes its dead letter and quarantines
+    // its key, a few round trips to Redis. The key's next event is captured just then: the
+    // runner's read ahead receives it during those round trips.
+    const sink = new HookedSink(
+      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name: 'postgres' }),
+      (batches) => {
+        const alone = batches.length === 1 && batches[0]!.events.length === 1;
+        if (alone && batches[0]!.events[0]!.key === 'midway' && !follow)
+          follow = capture.upsert('todo', { id: 'midway', name: 'after the failure' });
+      },
+    );
+    const runner = await startTestRunner(sink, prefix, 'midway', { housekeepingMs: 60_000 });
+    runners.push(runner);
+    try {
+      // Reading live, with a read ahead in flight.
+      await capture.upsert('todo', { id: 'midway-warm', name: 'fine' });
+      await waitFor('warm-up applied', () => appliedAll('todo'));
+      await capture.upsert('todo', { id: 'midway', name: 'y' });
+      await waitFor('follow-up captured', () => follow);
+      await follow;
+      await waitFor('todo applied', () => appliedAll('todo'));
+      assert.equal((await rows('todo')).get('midway'), undefined, 'the held event was applied');
+      assert.deepEqual(
+        (await letters.list({ entity: 'todo', key: 'midway' })).map((l) => l.kind),
+        ['failed', 'held'],
+      );
+    } finally {
+      await runner.stop();
+      await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_midway`);
     }
   });
 
