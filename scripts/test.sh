@@ -7,7 +7,8 @@
 # start) and runs test/integration/**/*.test.ts; faults runs test/faults/**/*.test.ts one file
 # at a time, because those tests kill processes and stop servers that other tests would need;
 # all does every suite. A suite with no files is skipped.
-# Exits non-zero when the type check, the lint or any test fails.
+# Exits non-zero when the type check, the lint or any test fails. The failing tests' reports are
+# also kept in .data/logs/test-failures.txt (printed last by CI, after the server logs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -46,6 +47,9 @@ fault_files=(test/faults/**/*.test.ts)
 
 summary_dir=$(mktemp -d)
 trap 'rm -rf "$summary_dir"' EXIT
+failures_file=.data/logs/test-failures.txt
+mkdir -p "$(dirname "$failures_file")"
+: >"$failures_file"
 
 failed=0
 passed_total=0
@@ -72,6 +76,11 @@ run_suite() {
   if [[ $status -ne 0 ]]; then
     echo "== $name tests failed (exit $status)"
     failed=1
+    # The spec reporter closes with every failure's report: keep it where CI can show it last.
+    {
+      echo "== $name tests: failures"
+      sed -n '/^✖ failing tests:/,$p' "$out"
+    } >>"$failures_file"
   fi
 }
 
