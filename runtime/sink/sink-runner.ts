@@ -17,6 +17,7 @@ import { compareStreamIds, streamIdTime, ZERO_ID } from '../stream-id.ts';
 import { WatermarkPublisher } from '../watermark/watermark-publisher.ts';
 import { DeadLetters, type QuarantineState } from './dead-letters.ts';
 import { DecodedEvent } from './decoded-event.ts';
+import { moveGroupBack } from './move-group-back.ts';
 import { PartitionLeases, type PartitionRef } from './partition-leases.ts';
 import type { EntityTarget, PartitionBatch, PreparedApply, Sink, SinkEvent } from './sink.ts';
 import { offsetKey } from './sink.ts';
@@ -405,9 +406,9 @@ export class SinkRunner {
     const group = groups.find((g) => g[g.indexOf('name') + 1] === this.sink.name);
     const delivered = group ? String(group[group.indexOf('last-delivered-id') + 1]) : ZERO_ID;
     if (compareStreamIds(committed, delivered) < 0) {
-      await this.redis.xgroup('SETID', stream, this.sink.name, committed);
+      const entries = await moveGroupBack(this.redis, stream, this.sink.name, committed);
       this.logger?.info(
-        { stream, from: delivered, to: committed },
+        { stream, from: delivered, to: committed, entries },
         'group moved back to the committed offset',
       );
     }

@@ -233,10 +233,12 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
     // runner's read ahead receives it during those round trips.
     const sink = new HookedSink(
       new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name: 'postgres' }),
-      (batches) => {
-        const alone = batches.length === 1 && batches[0]!.events.length === 1;
-        if (alone && batches[0]!.events[0]!.key === 'midway' && !follow)
-          follow = capture.upsert('todo', { id: 'midway', name: 'after the failure' });
+      {
+        onApplyError: (batches) => {
+          const alone = batches.length === 1 && batches[0]!.events.length === 1;
+          if (alone && batches[0]!.events[0]!.key === 'midway' && !follow)
+            follow = capture.upsert('todo', { id: 'midway', name: 'after the failure' });
+        },
       },
     );
     const runner = await startTestRunner(sink, prefix, 'midway', { housekeepingMs: 60_000 });

@@ -1,14 +1,22 @@
 import type { EntityTarget, PartitionBatch, PreparedApply, Sink } from '../../runtime/sink/sink.ts';
 
+/** What a HookedSink does around its inner sink's applies. */
+export interface ApplyHooks {
+  /** Awaited before every apply, prepared or not: a test holds the runner in the middle of one. */
+  beforeApply?: (batches: readonly PartitionBatch[]) => Promise<void>;
+  /** Called when a plain `apply` failed, before the runner sees the error. */
+  onApplyError?: (batches: readonly PartitionBatch[]) => void;
+}
+
 /**
- * A sink that does what the one it wraps does, and calls `onApplyError` when a plain `apply`
- * fails, before the runner sees the error: a test does something at that exact moment (the
- * runner is about to dead-letter the event), with real servers behind both.
+ * A sink that does what the one it wraps does, and calls a test's hooks at exact moments of an
+ * apply (the runner is about to dead-letter an event, a replay has started), with real servers
+ * behind both.
  */
 export class HookedSink implements Sink {
   constructor(
     private readonly inner: Sink,
-    private readonly onApplyError: (batches: readonly PartitionBatch[]) => void,
+    private readonly hooks: ApplyHooks,
   ) {}
 
   get name(): string {
@@ -27,15 +35,27 @@ export class HookedSink implements Sink {
     return this.inner.readOffsets();
   }
   async apply(batches: readonly PartitionBatch[]): Promise<void> {
+    await this.hooks.beforeApply?.(batches);
     try {
       await this.inner.apply(batches);
     } catch (err) {
-      this.onApplyError(batches);
+      this.hooks.onApplyError?.(batches);
       throw err;
     }
   }
   get prepare(): ((batches: readonly PartitionBatch[]) => PreparedApply | undefined) | undefined {
-    return this.inner.prepare?.bind(this.inner);
+    const prepare = this.inner.prepare?.bind(this.inner);
+    if (!prepare) return undefined;
+    return (batches) => {
+      const prepared = prepare(batches);
+      return (
+        prepared &&
+        (async () => {
+          await this.hooks.beforeApply?.(batches);
+          await prepared();
+        })
+      );
+    };
   }
   isTransient(error: unknown): boolean {
     return this.inner.isTransient(error);
