@@ -1,10 +1,14 @@
-import type { EntityTarget, PartitionBatch, PreparedApply, Sink } from '../../runtime/sink/sink.ts';
+import type { PartitionBatch, Sink } from '../../runtime/sink/sink.ts';
+import { WrappedSink } from '../../runtime/sink/wrapped-sink.ts';
 
 /** What a HookedSink does around its inner sink's applies. */
 export interface ApplyHooks {
   /** Awaited before every apply, prepared or not: a test holds the runner in the middle of one. */
   beforeApply?: (batches: readonly PartitionBatch[]) => Promise<void>;
-  /** Called when a plain `apply` failed, before the runner sees the error. */
+  /**
+   * Called when a plain `apply` failed (as the runner's one-event applies that isolate a failure
+   * are), before the runner sees the error.
+   */
   onApplyError?: (batches: readonly PartitionBatch[]) => void;
 }
 
@@ -13,54 +17,25 @@ export interface ApplyHooks {
  * apply (the runner is about to dead-letter an event, a replay has started), with real servers
  * behind both.
  */
-export class HookedSink implements Sink {
+export class HookedSink extends WrappedSink {
   constructor(
-    private readonly inner: Sink,
+    inner: Sink,
     private readonly hooks: ApplyHooks,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get name(): string {
-    return this.inner.name;
-  }
-  get readsPayloads(): boolean | undefined {
-    return this.inner.readsPayloads;
-  }
-  connect(): Promise<void> {
-    return this.inner.connect();
-  }
-  ensureTargets(targets: readonly EntityTarget[]): Promise<void> {
-    return this.inner.ensureTargets(targets);
-  }
-  readOffsets(): Promise<Map<string, string>> {
-    return this.inner.readOffsets();
-  }
-  async apply(batches: readonly PartitionBatch[]): Promise<void> {
+  protected async around(
+    batches: readonly PartitionBatch[],
+    apply: () => Promise<void>,
+    prepared: boolean,
+  ): Promise<void> {
     await this.hooks.beforeApply?.(batches);
     try {
-      await this.inner.apply(batches);
+      await apply();
     } catch (err) {
-      this.hooks.onApplyError?.(batches);
+      if (!prepared) this.hooks.onApplyError?.(batches);
       throw err;
     }
-  }
-  get prepare(): ((batches: readonly PartitionBatch[]) => PreparedApply | undefined) | undefined {
-    const prepare = this.inner.prepare?.bind(this.inner);
-    if (!prepare) return undefined;
-    return (batches) => {
-      const prepared = prepare(batches);
-      return (
-        prepared &&
-        (async () => {
-          await this.hooks.beforeApply?.(batches);
-          await prepared();
-        })
-      );
-    };
-  }
-  isTransient(error: unknown): boolean {
-    return this.inner.isTransient(error);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
