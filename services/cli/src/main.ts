@@ -5,13 +5,15 @@ import { envString, redisFromEnv } from '../../../runtime/config/env.ts';
 import { Keys } from '../../../runtime/keys.ts';
 import { partitionOf } from '../../../runtime/partition.ts';
 import { connectRedis } from '../../../runtime/redis-connection.ts';
+import { parseDuration } from '../../../runtime/retention/duration.ts';
+import { StreamRetention } from '../../../runtime/retention/stream-retention.ts';
 import { DeadLetters } from '../../../runtime/sink/dead-letters.ts';
 import { streamIdTime } from '../../../runtime/stream-id.ts';
 
 /**
  * Operator commands: consumer lag per sink and partition, dead letters, re-drive and skip of a
- * quarantined key. Environment: REDIS_URL (+ REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*),
- * CDC_PREFIX.
+ * quarantined key, safe trimming of the partition streams. Environment: REDIS_URL (+
+ * REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX, CDC_RETENTION_MIN_AGE.
  */
 const program = new Command('cdc')
   .description('operate the change-data-capture log')
@@ -122,5 +124,56 @@ for (const action of ['redrive', 'skip'] as const) {
       });
     });
 }
+
+program
+  .command('trim')
+  .description(
+    'safe retention: trim each partition stream below what every consumer group still needs and every sink has applied, never within the minimum age',
+  )
+  .option('--entity <entity>', 'only this entity')
+  .option(
+    '--min-age <duration>',
+    'keep entries younger than this (e.g. 30m, 24h, 7d): a replay from an older backup needs them',
+    envString(process.env, 'CDC_RETENTION_MIN_AGE', '24h'),
+  )
+  .option('--dry-run', 'report what would be removed, remove nothing')
+  .action(async (options: { entity?: string; minAge: string; dryRun?: boolean }) => {
+    let minAgeMs: number;
+    try {
+      minAgeMs = parseDuration(options.minAge);
+    } catch (err) {
+      console.error((err as Error).message);
+      process.exitCode = 2;
+      return;
+    }
+    await withRedis(async (redis, keys) => {
+      const retention = new StreamRetention(redis, keys);
+      const metadata = await new EntityMetadataStore(redis, keys).all();
+      if (options.entity && !metadata.has(options.entity)) {
+        console.error(`unknown entity "${options.entity}"`);
+        process.exitCode = 1;
+        return;
+      }
+      const rows: Array<Record<string, string | number>> = [];
+      for (const [entity, meta] of metadata) {
+        if (options.entity && entity !== options.entity) continue;
+        for (let p = 0; p < meta.partitions; p++) {
+          const plan = await retention.plan(entity, p, minAgeMs);
+          const removed = options.dryRun ? 0 : await retention.trim(plan);
+          rows.push({
+            entity,
+            partition: p,
+            entries: plan.length,
+            'trim below': plan.bound?.minId ?? '(no consumer groups: kept)',
+            'held by': plan.bound?.heldBy ?? '',
+            [options.dryRun ? 'would remove' : 'removed']: options.dryRun
+              ? plan.removable
+              : removed,
+          });
+        }
+      }
+      console.table(rows);
+    });
+  });
 
 await program.parseAsync();

@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../keys.ts';
+import { ZERO_ID } from '../stream-id.ts';
+import { type GroupPosition, type TrimBound, trimBound } from './trim-bound.ts';
+
+/** Entries fetched per XRANGE page while counting. */
+const PAGE = 1000;
+
+/** A partition stream's retention: what may go, and (once trimmed) what went. */
+export interface PartitionTrim {
+  entity: string;
+  partition: number;
+  stream: string;
+  /** Entries in the stream before trimming. */
+  length: number;
+  groups: GroupPosition[];
+  /** Undefined when the stream has no consumer group (then nothing is trimmed). */
+  bound?: TrimBound;
+  /** Entries below the bound: what a trim removes. */
+  removable: number;
+}
+
+/**
+ * Safe retention for the partition streams. A stream is trimmed (XTRIM MINID) only below what
+ * every consumer group still needs and every sink has applied, and never within the minimum age
+ * (see trimBound). Positions only move forward between planning and trimming (a sink that moves
+ * its group back goes to its committed offset, at or above its applied watermark), so a plan
+ * stays safe until it is carried out.
+ */
+export class StreamRetention {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async plan(
+    entity: string,
+    partition: number,
+    minAgeMs: number,
+    now = Date.now(),
+  ): Promise<PartitionTrim> {
+    const stream = this.keys.stream(entity, partition);
+    const groups = await this.groups(entity, partition, stream);
+    const bound = trimBound(groups, minAgeMs, now);
+    const length = await this.redis.xlen(stream);
+    const removable = bound ? await this.countBelow(stream, bound.minId) : 0;
+    return { entity, partition, stream, length, groups, bound, removable };
+  }
+
+  /** Carries a plan out; returns the entries removed. */
+  async trim(plan: PartitionTrim): Promise<number> {
+    if (!plan.bound || plan.removable === 0) return 0;
+    return this.redis.xtrim(plan.stream, 'MINID', plan.bound.minId);
+  }
+
+  private async groups(entity: string, partition: number, stream: string) {
+    const raw = (await this.redis.xinfo('GROUPS', stream).catch(() => [])) as Array<
+      Array<string | number | null>
+    >;
+    const groups: GroupPosition[] = [];
+    for (const fields of raw) {
+      const name = String(fields[fields.indexOf('name') + 1]);
+      const lastDelivered = String(fields[fields.indexOf('last-delivered-id') + 1]);
+      // Summary form: [count, lowest id, highest id, consumers].
+      const [count, lowest] = (await this.redis.xpending(stream, name)) as [number, string | null];
+      const applied = await this.redis.get(this.keys.watermark(entity, partition, name));
+      groups.push({
+        name,
+        lastDelivered,
+        ...(count > 0 && lowest ? { lowestPending: lowest } : {}),
+        ...(applied ? { applied } : {}),
+      });
+    }
+    return groups;
+  }
+
+  private async countBelow(stream: string, minId: string): Promise<number> {
+    // Nothing is below the first possible id (and Redis refuses "(0-0" as an end).
+    if (minId === ZERO_ID) return 0;
+    let count = 0;
+    let from = '-';
+    for (;;) {
+      const page = await this.redis.xrange(stream, from, `(${minId}`, 'COUNT', PAGE);
+      count += page.length;
+      if (page.length < PAGE) return count;
+      from = `(${page.at(-1)![0]}`;
+    }
+  }
+}
