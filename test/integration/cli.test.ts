@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { partitionOf } from '../../runtime/partition.ts';
@@ -12,10 +9,10 @@ import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { createTestCapture } from '../support/capture-fixtures.ts';
+import { runCdc } from '../support/cdc-cli.ts';
 import { appendUndecodable, startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const P = 2;
 
 describe('operator CLI against a running sink', () => {
@@ -25,22 +22,7 @@ describe('operator CLI against a running sink', () => {
   let capture: Capture;
   let runner: SinkRunner;
 
-  const cdc = async (...args: string[]) => {
-    try {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        ['--import', 'tsx', 'services/cli/src/main.ts', '--prefix', prefix, ...args],
-        {
-          cwd: ROOT,
-          env: { ...process.env, REDIS_URL: testEnv.redisUrl },
-        },
-      );
-      return { code: 0, out: stdout };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, out: `${e.stdout}${e.stderr}` };
-    }
-  };
+  const cdc = (...args: string[]) => runCdc(prefix, ...args);
 
   before(async () => {
     redisCtx = await createTestRedis('cli');

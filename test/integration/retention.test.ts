@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { StreamRetention } from '../../runtime/retention/stream-retention.ts';
@@ -13,10 +10,10 @@ import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { createTestCapture } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
+import { runCdc } from '../support/cdc-cli.ts';
 import { startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const P = 2;
 
 describe('safe trimming of the partition streams (cdc trim, real Redis and PostgreSQL)', () => {
@@ -26,22 +23,24 @@ describe('safe trimming of the partition streams (cdc trim, real Redis and Postg
   let capture: Capture;
   let runner: SinkRunner | undefined;
 
-  const cdc = async (...args: string[]) => {
-    try {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        ['--import', 'tsx', 'services/cli/src/main.ts', '--prefix', prefix, ...args],
-        { cwd: ROOT, env: { ...process.env, REDIS_URL: testEnv.redisUrl } },
-      );
-      return { code: 0, out: stdout };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, out: `${e.stdout}${e.stderr}` };
-    }
-  };
+  const cdc = (...args: string[]) => runCdc(prefix, ...args);
   const stream = (p: number) => capture.keys.stream('todo', p);
   const ids = async (p: number) =>
     (await redisCtx.redis.xrange(stream(p), '-', '+')).map(([id]) => id);
+  /** Delivers the next `count` entries of a partition to the second group; returns their ids. */
+  const readAsLaggard = async (p: number, count: number) => {
+    const reply = (await redisCtx.redis.xreadgroup(
+      'GROUP',
+      'laggard',
+      'l1',
+      'COUNT',
+      count,
+      'STREAMS',
+      stream(p),
+      '>',
+    )) as Array<[string, Array<[string, string[]]>]>;
+    return reply[0]![1].map(([id]) => id);
+  };
   const startSink = async () => {
     runner = await startTestRunner(
       new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
@@ -72,16 +71,7 @@ describe('safe trimming of the partition streams (cdc trim, real Redis and Postg
     // acknowledged yet.
     for (let p = 0; p < P; p++) {
       await redisCtx.redis.xgroup('CREATE', stream(p), 'laggard', '0');
-      await redisCtx.redis.xreadgroup(
-        'GROUP',
-        'laggard',
-        'l1',
-        'COUNT',
-        3,
-        'STREAMS',
-        stream(p),
-        '>',
-      );
+      await readAsLaggard(p, 3);
     }
   });
 
@@ -113,17 +103,7 @@ describe('safe trimming of the partition streams (cdc trim, real Redis and Postg
     for (let p = 0; p < P; p++) {
       // The laggard acknowledges what it had and reads five more, acknowledging them too.
       await redisCtx.redis.xack(stream(p), 'laggard', ...before[p]!.slice(0, 3));
-      const read = (await redisCtx.redis.xreadgroup(
-        'GROUP',
-        'laggard',
-        'l1',
-        'COUNT',
-        5,
-        'STREAMS',
-        stream(p),
-        '>',
-      )) as Array<[string, Array<[string, string[]]>]>;
-      await redisCtx.redis.xack(stream(p), 'laggard', ...read[0]![1].map(([id]) => id));
+      await redisCtx.redis.xack(stream(p), 'laggard', ...(await readAsLaggard(p, 5)));
     }
     const dry = await cdc('trim', '--min-age', '0', '--dry-run');
     assert.equal(dry.code, 0, dry.out);
