@@ -3,6 +3,7 @@ import type avro from 'avsc';
 import { Redis } from 'ioredis';
 import { backoffDelay } from '../backoff.ts';
 import { CaptureWriteCode, defineCommands } from '../commands/index.ts';
+import { consumerGroups } from '../consumer-groups.ts';
 import {
   type ChangeEventInput,
   ENVELOPE_FIELDS,
@@ -547,14 +548,7 @@ export class Capture {
     const stream = this.keys.stream(entity, partition);
     const cached = this.groupsCache.get(stream);
     if (cached && Date.now() - cached.at < GROUPS_CACHE_MS) return cached.groups;
-    let groups: string[] = [];
-    try {
-      const info = (await this.redis.xinfo('GROUPS', stream)) as Array<Array<string | number>>;
-      groups = info.map((fields) => String(fields[fields.indexOf('name') + 1]));
-    } catch (err) {
-      // ERR no such key: nothing was ever written and no sink created its group yet.
-      if (!/no such key/i.test((err as Error).message)) throw err;
-    }
+    const groups = (await consumerGroups(this.redis, stream)).map((g) => g.name);
     // An empty answer is not cached, so a sink that just started is seen by the next write.
     if (groups.length > 0) this.groupsCache.set(stream, { at: Date.now(), groups });
     return groups;

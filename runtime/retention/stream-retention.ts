@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { consumerGroups } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
 import { ZERO_ID } from '../stream-id.ts';
 import { type GroupPosition, type TrimBound, trimBound } from './trim-bound.ts';
@@ -54,20 +55,15 @@ export class StreamRetention {
   }
 
   private async groups(entity: string, partition: number, stream: string) {
-    const raw = (await this.redis.xinfo('GROUPS', stream).catch(() => [])) as Array<
-      Array<string | number | null>
-    >;
     const groups: GroupPosition[] = [];
-    for (const fields of raw) {
-      const name = String(fields[fields.indexOf('name') + 1]);
-      const lastDelivered = String(fields[fields.indexOf('last-delivered-id') + 1]);
+    for (const { name, lastDelivered, pending } of await consumerGroups(this.redis, stream)) {
       // Summary form: [count, lowest id, highest id, consumers].
-      const [count, lowest] = (await this.redis.xpending(stream, name)) as [number, string | null];
+      const [, lowest] = (await this.redis.xpending(stream, name)) as [number, string | null];
       const applied = await this.redis.get(this.keys.watermark(entity, partition, name));
       groups.push({
         name,
         lastDelivered,
-        ...(count > 0 && lowest ? { lowestPending: lowest } : {}),
+        ...(pending > 0 && lowest ? { lowestPending: lowest } : {}),
         ...(applied ? { applied } : {}),
       });
     }

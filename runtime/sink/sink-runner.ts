@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.ts';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
+import { consumerGroups } from '../consumer-groups.ts';
 import { type ChangeEvent, decodeEnvelope, decodeEnvelopeTokens } from '../envelope.ts';
 import { CdcError } from '../errors/cdc-error.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
@@ -402,9 +403,8 @@ export class SinkRunner {
    * this instance holds the partition's lease; entries it already applied are skipped by offset.
    */
   private async rewindGroup(stream: string, committed: string): Promise<void> {
-    const groups = (await this.redis.xinfo('GROUPS', stream)) as Array<Array<string | number>>;
-    const group = groups.find((g) => g[g.indexOf('name') + 1] === this.sink.name);
-    const delivered = group ? String(group[group.indexOf('last-delivered-id') + 1]) : ZERO_ID;
+    const group = (await consumerGroups(this.redis, stream)).find((g) => g.name === this.sink.name);
+    const delivered = group?.lastDelivered ?? ZERO_ID;
     if (compareStreamIds(committed, delivered) < 0) {
       const entries = await moveGroupBack(this.redis, stream, this.sink.name, committed);
       this.logger?.info(
@@ -943,16 +943,14 @@ export class SinkRunner {
   private async reportLag(state: PartitionState): Promise<void> {
     if (!this.instrumentation.has('sink.lag')) return;
     const next = await this.redis.xrange(state.stream, `(${state.committed}`, '+', 'COUNT', 1);
-    const groups = (await this.redis.xinfo('GROUPS', state.stream)) as Array<
-      Array<string | number | null>
-    >;
-    const group = groups.find((g) => g[g.indexOf('name') + 1] === this.sink.name);
-    const lag = Number(group?.[group.indexOf('lag') + 1] ?? 0);
-    const pending = Number(group?.[group.indexOf('pending') + 1] ?? 0);
+    const group = (await consumerGroups(this.redis, state.stream)).find(
+      (g) => g.name === this.sink.name,
+    );
+    // Unknown only while a group moved back by someone else catches up: report what is known.
     this.instrumentation.emit('sink.lag', {
       sink: this.sink.name,
       ...state.ref,
-      entries: lag + pending,
+      entries: (group?.lag ?? 0) + (group?.pending ?? 0),
       oldestAgeMs: next[0] ? Math.max(0, Date.now() - streamIdTime(next[0][0])) : 0,
     });
   }

@@ -84,4 +84,27 @@ describe('operator CLI against a running sink', () => {
       async () => !/bad/.test((await cdc('dead-letters', '--sink', 'postgres')).out),
     );
   });
+
+  test('lag --json counts every entry a stopped sink has not applied, and --max-behind exits 3', async () => {
+    // A sink that was added and never ran: its group starts at the beginning of every stream.
+    for (let p = 0; p < P; p++)
+      await redisCtx.redis.xgroup('CREATE', capture.keys.stream('todo', p), 'stopped', '0');
+    const stopped = await cdc('--json', 'lag', '--sink', 'stopped', '--max-behind', '0');
+    assert.equal(stopped.code, 3, stopped.out);
+    const rows = JSON.parse(stopped.out) as Array<{ partition: number; behind: number }>;
+    assert.equal(rows.length, P);
+    for (const row of rows)
+      assert.equal(
+        row.behind,
+        await redisCtx.redis.xlen(capture.keys.stream('todo', row.partition)),
+      );
+
+    await capture.upsert('todo', { id: 'lagcheck', name: 'applied' });
+    await waitFor('the running sink caught up', async () => {
+      const running = await cdc('--json', 'lag', '--sink', 'postgres', '--max-behind', '0');
+      return running.code === 0 && (JSON.parse(running.out) as unknown[]).length === P;
+    });
+    assert.equal((await cdc('lag', '--max-behind', 'lots')).code, 2);
+    assert.equal((await cdc('lag', '--no-such-option')).code, 2);
+  });
 });

@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
 import { envString, redisFromEnv } from '../../../runtime/config/env.ts';
+import { consumerGroups } from '../../../runtime/consumer-groups.ts';
 import { Keys } from '../../../runtime/keys.ts';
 import { partitionOf } from '../../../runtime/partition.ts';
 import { connectRedis } from '../../../runtime/redis-connection.ts';
@@ -17,7 +19,10 @@ import { streamIdTime } from '../../../runtime/stream-id.ts';
  */
 const program = new Command('cdc')
   .description('operate the change-data-capture log')
-  .option('--prefix <prefix>', 'Redis key prefix', envString(process.env, 'CDC_PREFIX', 'cdc'));
+  .option('--prefix <prefix>', 'Redis key prefix', envString(process.env, 'CDC_PREFIX', 'cdc'))
+  .option('--json', 'print results as JSON instead of a table')
+  // Usage errors exit with 2 (commander's default is 1, which means a request that failed).
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 async function withRedis<T>(work: (redis: Redis, keys: Keys) => Promise<T>): Promise<T> {
   const redis = connectRedis({
@@ -31,39 +36,69 @@ async function withRedis<T>(work: (redis: Redis, keys: Keys) => Promise<T>): Pro
   }
 }
 
+/** Prints rows as a table, or as JSON with the global --json (for scripts and monitoring). */
+function print(rows: ReadonlyArray<Record<string, unknown>>): void {
+  if (program.opts<{ json?: boolean }>().json) console.log(JSON.stringify(rows));
+  else console.table(rows);
+}
+
+/** Entries behind per sink, entity and partition: what `cdc lag` reports. */
+async function lagRows(redis: Redis, keys: Keys, sink?: string) {
+  const rows: Array<Record<string, string | number>> = [];
+  for (const [entity, meta] of await new EntityMetadataStore(redis, keys).all()) {
+    for (let p = 0; p < meta.partitions; p++) {
+      const stream = keys.stream(entity, p);
+      for (const group of await consumerGroups(redis, stream)) {
+        if (sink && group.name !== sink) continue;
+        const applied = (await redis.get(keys.watermark(entity, p, group.name))) ?? '0-0';
+        const next = await redis.xrange(stream, `(${applied}`, '+', 'COUNT', 1);
+        rows.push({
+          sink: group.name,
+          entity,
+          partition: p,
+          applied,
+          // Undelivered entries are unknown to Redis for a while after someone moved the group.
+          behind: group.lag === undefined ? 'unknown' : group.lag + group.pending,
+          pending: group.pending,
+          'oldest unapplied (s)': next[0]
+            ? Number(((Date.now() - streamIdTime(next[0][0])) / 1000).toFixed(1))
+            : 0,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
 program
   .command('lag')
   .description('entries each sink has not applied yet, per partition, and the age of the oldest')
   .option('--sink <name>', 'only this sink')
-  .action(async (options: { sink?: string }) => {
+  .option('--watch <seconds>', 'print again every so many seconds, until interrupted')
+  .option(
+    '--max-behind <entries>',
+    'exit with code 3 when a partition is further behind than this (or its lag is unknown)',
+  )
+  .action(async (options: { sink?: string; watch?: string; maxBehind?: string }) => {
+    const every = options.watch === undefined ? undefined : Number(options.watch);
+    const max = options.maxBehind === undefined ? undefined : Number(options.maxBehind);
+    if ((every !== undefined && !(every > 0)) || (max !== undefined && !(max >= 0))) {
+      console.error('--watch takes a positive number of seconds, --max-behind a count of entries');
+      process.exitCode = 2;
+      return;
+    }
     await withRedis(async (redis, keys) => {
-      const rows: Array<Record<string, string | number>> = [];
-      for (const [entity, meta] of await new EntityMetadataStore(redis, keys).all()) {
-        for (let p = 0; p < meta.partitions; p++) {
-          const stream = keys.stream(entity, p);
-          const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as Array<
-            Array<string | number | null>
-          >;
-          for (const g of groups) {
-            const get = (field: string) => g[g.indexOf(field) + 1];
-            const sink = String(get('name'));
-            if (options.sink && sink !== options.sink) continue;
-            const applied = (await redis.get(keys.watermark(entity, p, sink))) ?? '0-0';
-            const next = await redis.xrange(stream, `(${applied}`, '+', 'COUNT', 1);
-            rows.push({
-              sink,
-              entity,
-              partition: p,
-              applied,
-              behind: Number(get('lag') ?? 0) + Number(get('pending') ?? 0),
-              'oldest unapplied (s)': next[0]
-                ? ((Date.now() - streamIdTime(next[0][0])) / 1000).toFixed(1)
-                : '0',
-            });
-          }
-        }
+      for (;;) {
+        const rows = await lagRows(redis, keys, options.sink);
+        if (every !== undefined && !program.opts<{ json?: boolean }>().json) console.clear();
+        print(rows);
+        const over = rows.filter(
+          (r) => max !== undefined && (typeof r.behind !== 'number' || r.behind > max),
+        );
+        process.exitCode = over.length > 0 ? 3 : 0;
+        if (every === undefined) return;
+        await sleep(every * 1000);
       }
-      console.table(rows);
     });
   });
 
@@ -77,7 +112,7 @@ program
       const letters = await new DeadLetters(redis, keys, options.sink).list(
         options.key ? { key: options.key } : {},
       );
-      console.table(
+      print(
         letters.map((l) => ({
           id: l.id,
           kind: l.kind,
@@ -172,7 +207,7 @@ program
           });
         }
       }
-      console.table(rows);
+      print(rows);
     });
   });
 

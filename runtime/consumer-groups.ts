@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis';
+
+/** One consumer group of a stream, as XINFO GROUPS reports it. */
+export interface ConsumerGroupInfo {
+  name: string;
+  /** The id of the last entry delivered to the group. */
+  lastDelivered: string;
+  /** Entries delivered to it and not acknowledged. */
+  pending: number;
+  /**
+   * Entries not delivered to it yet; undefined when Redis cannot tell (a group moved with XGROUP
+   * SETID without ENTRIESREAD, until it reaches the end of the stream).
+   */
+  lag: number | undefined;
+}
+
+/**
+ * The consumer groups of a stream; none when the stream does not exist. XINFO GROUPS answers
+ * each group as a flat list of field names and values.
+ */
+export async function consumerGroups(redis: Redis, stream: string): Promise<ConsumerGroupInfo[]> {
+  let raw: Array<Array<string | number | null>>;
+  try {
+    raw = (await redis.xinfo('GROUPS', stream)) as Array<Array<string | number | null>>;
+  } catch (err) {
+    // ERR no such key: nothing was ever written and no sink created its group yet.
+    if (/no such key/i.test((err as Error).message)) return [];
+    throw err;
+  }
+  return raw.map(parseGroupFields);
+}
+
+/** One group's fields as XINFO GROUPS lists them. */
+export function parseGroupFields(fields: ReadonlyArray<string | number | null>): ConsumerGroupInfo {
+  const field = (name: string) => {
+    const at = fields.indexOf(name);
+    return at < 0 ? null : fields[at + 1];
+  };
+  const lag = field('lag');
+  return {
+    name: String(field('name')),
+    lastDelivered: String(field('last-delivered-id')),
+    pending: Number(field('pending') ?? 0),
+    lag: lag === null || lag === undefined ? undefined : Number(lag),
+  };
+}
