@@ -74,6 +74,14 @@ export class Keys {
     return `${this.prefix}:{sink:${sink}}:members`;
   }
 
+  /**
+   * Replays operators asked of a sink (hash: `<entity>/<partition>` -> the stream id to consume
+   * from again), carried out by the instance that owns each partition.
+   */
+  replayRequests(sink: string): string {
+    return `${this.prefix}:{sink:${sink}}:replay`;
+  }
+
   /** Dead-letter stream of a sink. */
   deadLetters(sink: string): string {
     return `${this.prefix}:{dlq:${sink}}:events`;

@@ -15,6 +15,7 @@ const SCRIPTS = [
   'release-lease-1',
   'add-dead-letter-2',
   'remove-dead-letters-2',
+  'remove-replay-request-1',
 ] as const;
 
 /** `<name>-<keys>` has a fixed number of keys; a name without one takes it as its first argument. */
@@ -54,6 +55,7 @@ declare module 'ioredis' {
       expectedLatest: string,
       fingerprint: string,
     ): Result<[number, number, number] | number, Context>;
+    removeReplayRequest(requests: string, partition: string, id: string): Result<number, Context>;
     captureWriteMany(
       numberOfKeys: number,
       ...keysAndArgs: Arg[]

@@ -34,6 +34,14 @@ export interface InstrumentationEvents {
   'sink.event.held': { sink: string; entity: string; partition: number; key: string; id: string };
   'sink.partition.acquired': { sink: string; entity: string; partition: number };
   'sink.partition.released': { sink: string; entity: string; partition: number };
+  /** A replay started: the partition is consumed again after `from` (`entries` to read again). */
+  'sink.partition.replayed': {
+    sink: string;
+    entity: string;
+    partition: number;
+    from: string;
+    entries: number;
+  };
   'sink.entries.reclaimed': { sink: string; entity: string; partition: number; count: number };
   'sink.lag': {
     sink: string;

@@ -1,11 +1,9 @@
 import type { Redis } from 'ioredis';
 import { consumerGroups } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
+import { countEntries } from '../stream-count.ts';
 import { ZERO_ID } from '../stream-id.ts';
 import { type GroupPosition, type TrimBound, trimBound } from './trim-bound.ts';
-
-/** Entries fetched per XRANGE page while counting. */
-const PAGE = 1000;
 
 /** A partition stream's retention: what may go, and (once trimmed) what went. */
 export interface PartitionTrim {
@@ -73,13 +71,6 @@ export class StreamRetention {
   private async countBelow(stream: string, minId: string): Promise<number> {
     // Nothing is below the first possible id (and Redis refuses "(0-0" as an end).
     if (minId === ZERO_ID) return 0;
-    let count = 0;
-    let from = '-';
-    for (;;) {
-      const page = await this.redis.xrange(stream, from, `(${minId}`, 'COUNT', PAGE);
-      count += page.length;
-      if (page.length < PAGE) return count;
-      from = `(${page.at(-1)![0]}`;
-    }
+    return countEntries(this.redis, stream, '-', `(${minId}`);
   }
 }

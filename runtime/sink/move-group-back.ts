@@ -1,7 +1,5 @@
 import type { Redis } from 'ioredis';
-
-/** Entries fetched per XRANGE page while counting. */
-const PAGE = 1000;
+import { countEntries } from '../stream-count.ts';
 
 /**
  * Moves a consumer group's last-delivered id back to `id` (XGROUP SETID) and keeps the group's
@@ -21,14 +19,7 @@ export async function moveGroupBack(
   const info = (await redis.xinfo('STREAM', stream)) as Array<string | number>;
   const added = Number(info[info.indexOf('entries-added') + 1]);
   const last = String(info[info.indexOf('last-generated-id') + 1]);
-  let above = 0;
-  let from = id;
-  for (;;) {
-    const page = await redis.xrange(stream, `(${from}`, last, 'COUNT', PAGE);
-    above += page.length;
-    if (page.length < PAGE) break;
-    from = page.at(-1)![0];
-  }
+  const above = await countEntries(redis, stream, `(${id}`, last);
   const read = Math.max(0, added - above);
   await redis.xgroup('SETID', stream, group, id, 'ENTRIESREAD', read);
   return above;

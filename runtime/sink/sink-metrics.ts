@@ -62,6 +62,12 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
     labelNames: ['sink'],
     registers: [registry],
   });
+  const replays = new Counter({
+    name: 'cdc_sink_replays_total',
+    help: 'Replays started (a partition consumed again from an earlier offset)',
+    labelNames: ['sink', 'entity'],
+    registers: [registry],
+  });
   const lagEntries = new Gauge({
     name: 'cdc_sink_lag_entries',
     help: 'Entries not yet applied, per partition',
@@ -91,6 +97,9 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
   );
   instrumentation.on('sink.partition.acquired', (e) => owned.inc({ sink: e.sink }));
   instrumentation.on('sink.partition.released', (e) => owned.dec({ sink: e.sink }));
+  instrumentation.on('sink.partition.replayed', (e) =>
+    replays.inc({ sink: e.sink, entity: e.entity }),
+  );
   instrumentation.on('sink.lag', (e) => {
     const l = { sink: e.sink, entity: e.entity, partition: String(e.partition) };
     lagEntries.set(l, e.entries);

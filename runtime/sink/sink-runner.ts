@@ -20,6 +20,7 @@ import { DeadLetters, type QuarantineState } from './dead-letters.ts';
 import { DecodedEvent } from './decoded-event.ts';
 import { moveGroupBack } from './move-group-back.ts';
 import { PartitionLeases, type PartitionRef } from './partition-leases.ts';
+import { ReplayRequests } from './replay-requests.ts';
 import type { EntityTarget, PartitionBatch, PreparedApply, Sink, SinkEvent } from './sink.ts';
 import { offsetKey } from './sink.ts';
 import {
@@ -104,6 +105,7 @@ export class SinkRunner {
   private readonly registry: SchemaRegistry;
   private readonly watermarks: WatermarkPublisher;
   private readonly deadLetters: DeadLetters;
+  private readonly replays: ReplayRequests;
   private readonly leases: PartitionLeases;
   private readonly logger: Logger | undefined;
   private readonly requestedEntities: string[] | undefined;
@@ -139,6 +141,7 @@ export class SinkRunner {
     this.registry = new SchemaRegistry(this.redis, this.keys);
     this.watermarks = new WatermarkPublisher(this.redis, this.keys);
     this.deadLetters = new DeadLetters(this.redis, this.keys, this.sink.name);
+    this.replays = new ReplayRequests(this.redis, this.keys, this.sink.name);
     this.leases = new PartitionLeases(
       this.redis,
       this.keys,
@@ -891,12 +894,55 @@ export class SinkRunner {
   }
 
   private async operatorRequests(): Promise<void> {
+    const replays = await this.replays.pending();
+    const replayed = [...this.partitions.values()].filter((state) =>
+      replays.has(offsetKey(state.ref.entity, state.ref.partition)),
+    );
+    // The read ahead holds entries of every partition, delivered to this consumer: dropping it
+    // means reading each partition's pending entries again, as after a failed turn.
+    if (replayed.length > 0) await this.rewindToPending();
+    for (const state of replayed)
+      await this.replay(state, replays.get(offsetKey(state.ref.entity, state.ref.partition))!);
     for (const state of this.partitions.values()) {
       state.quarantined = await this.deadLetters.quarantined(state.ref.entity, state.ref.partition);
       for (const [key, q] of state.quarantined)
         if (q.request) await this.redrive(state, key, q.request);
       await this.reportLag(state);
     }
+  }
+
+  /**
+   * Consumes a partition again after `from`: the offset in the target goes back first (so a crash
+   * half way resumes the replay from the target's offset), then the consumer group, and the
+   * partition reads new entries (`>`) from there, in order: reading its pending entries first
+   * would apply later entries before earlier ones and move the offset past the replay. Events
+   * apply again under the sink's version guards, so rows the target lost come back and newer ones
+   * stay.
+   */
+  private async replay(state: PartitionState, from: string): Promise<void> {
+    const { entity, partition } = state.ref;
+    const rewind = this.sink.rewindOffset?.bind(this.sink);
+    if (!rewind) {
+      this.logger?.error(
+        { entity, partition, from },
+        'this sink cannot be replayed: no rewindOffset',
+      );
+      await this.replays.done(entity, partition, from);
+      return;
+    }
+    await this.settleAcks();
+    await this.retryTransient(() => rewind(entity, partition, from));
+    const entries = await moveGroupBack(this.redis, state.stream, this.sink.name, from);
+    state.committed = from;
+    state.cursor = '>';
+    await this.replays.done(entity, partition, from);
+    this.instrumentation.emit('sink.partition.replayed', {
+      sink: this.sink.name,
+      ...state.ref,
+      from,
+      entries,
+    });
+    this.logger?.info({ entity, partition, from, entries }, 'replaying partition');
   }
 
   private async redrive(

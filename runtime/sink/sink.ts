@@ -40,6 +40,14 @@ export interface Sink {
    * Otherwise the runtime decodes every record ahead and dead-letters undecodable ones itself.
    */
   readonly readsPayloads?: boolean;
+  /**
+   * Optional, for replays (`cdc replay`): sets the offset stored for one partition back to `id`
+   * (`0-0`: nothing consumed), unconditionally, where `apply` only ever moves offsets forward. The
+   * runtime calls it holding the partition and with no apply in flight, then reads the stream
+   * again from there; applying the events again must converge (version guards), as for any
+   * replay. A sink without it cannot be replayed from the command line.
+   */
+  rewindOffset?(entity: string, partition: number, id: string): Promise<void>;
   /** Whether an error thrown by `apply` may go away by itself (connection, timeout, contention). */
   isTransient(error: unknown): boolean;
   /** Closes connections. */

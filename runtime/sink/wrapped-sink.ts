@@ -35,6 +35,11 @@ export abstract class WrappedSink implements Sink {
       return prepared && (() => this.around(batches, prepared, true));
     };
   }
+  get rewindOffset():
+    | ((entity: string, partition: number, id: string) => Promise<void>)
+    | undefined {
+    return this.inner.rewindOffset?.bind(this.inner);
+  }
   isTransient(error: unknown): boolean {
     return this.inner.isTransient(error);
   }

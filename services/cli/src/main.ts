@@ -10,11 +10,13 @@ import { connectRedis } from '../../../runtime/redis-connection.ts';
 import { parseDuration } from '../../../runtime/retention/duration.ts';
 import { StreamRetention } from '../../../runtime/retention/stream-retention.ts';
 import { DeadLetters } from '../../../runtime/sink/dead-letters.ts';
-import { streamIdTime } from '../../../runtime/stream-id.ts';
+import { ReplayRequests } from '../../../runtime/sink/replay-requests.ts';
+import { countEntries } from '../../../runtime/stream-count.ts';
+import { isStreamId, streamIdTime, ZERO_ID } from '../../../runtime/stream-id.ts';
 
 /**
  * Operator commands: consumer lag per sink and partition, dead letters, re-drive and skip of a
- * quarantined key, safe trimming of the partition streams. Environment: REDIS_URL (+
+ * quarantined key, replays, safe trimming of the partition streams. Environment: REDIS_URL (+
  * REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX, CDC_RETENTION_MIN_AGE.
  */
 const program = new Command('cdc')
@@ -159,6 +161,81 @@ for (const action of ['redrive', 'skip'] as const) {
       });
     });
 }
+
+program
+  .command('replay')
+  .description(
+    'consume a sink’s partitions again from a point of the log (after an outage or a restore that lost writes); the instances that own them carry it out between two batches',
+  )
+  .requiredOption('--sink <name>', 'sink name')
+  .option('--entity <entity>', 'only this entity')
+  .option('--from-start', 'from the oldest entry still in the streams')
+  .option('--from-time <iso>', 'from the first entry captured at or after this time')
+  .option('--from-offset <id>', 'from this stream id on (inclusive)')
+  .option('--dry-run', 'report how many entries each partition would read again, ask for nothing')
+  .action(
+    async (options: {
+      sink: string;
+      entity?: string;
+      fromStart?: boolean;
+      fromTime?: string;
+      fromOffset?: string;
+      dryRun?: boolean;
+    }) => {
+      const starts = [options.fromStart, options.fromTime, options.fromOffset].filter(
+        (o) => o !== undefined,
+      );
+      const time = options.fromTime === undefined ? undefined : Date.parse(options.fromTime);
+      if (
+        starts.length !== 1 ||
+        (time !== undefined && Number.isNaN(time)) ||
+        (options.fromOffset !== undefined && !isStreamId(options.fromOffset))
+      ) {
+        console.error(
+          'give one of --from-start, --from-time <ISO time>, --from-offset <stream id>, well formed',
+        );
+        process.exitCode = 2;
+        return;
+      }
+      // Entries after this one are read again ("(" makes an XREVRANGE end exclusive).
+      const before =
+        time !== undefined
+          ? `(${time}-0`
+          : options.fromOffset
+            ? `(${options.fromOffset}`
+            : undefined;
+      await withRedis(async (redis, keys) => {
+        const metadata = await new EntityMetadataStore(redis, keys).all();
+        const rows: Array<Record<string, string | number>> = [];
+        const requests = new ReplayRequests(redis, keys, options.sink);
+        for (const [entity, meta] of metadata) {
+          if (options.entity && entity !== options.entity) continue;
+          for (let p = 0; p < meta.partitions; p++) {
+            const stream = keys.stream(entity, p);
+            if (!(await consumerGroups(redis, stream)).some((g) => g.name === options.sink))
+              continue;
+            const [previous] = before ? await redis.xrevrange(stream, before, '-', 'COUNT', 1) : [];
+            const from = previous?.[0] ?? ZERO_ID;
+            const entries = await countEntries(redis, stream, `(${from}`, '+');
+            if (!options.dryRun) await requests.request(entity, p, from);
+            rows.push({ entity, partition: p, 'after id': from, 'entries to read again': entries });
+          }
+        }
+        if (rows.length === 0) {
+          console.error(
+            `sink "${options.sink}" consumes no partition${options.entity ? ` of "${options.entity}"` : ''}`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        print(rows);
+        if (!options.dryRun && !program.opts<{ json?: boolean }>().json)
+          console.log(
+            'replay requested; the instance that owns each partition carries it out between two batches (watch it with `cdc lag`)',
+          );
+      });
+    },
+  );
 
 program
   .command('trim')

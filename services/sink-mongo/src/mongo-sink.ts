@@ -228,6 +228,15 @@ export class MongoSink implements Sink {
     return new Map(documents.map((d) => [offsetKey(d.entity, d.partition), d.offset]));
   }
 
+  async rewindOffset(entity: string, partition: number, id: string): Promise<void> {
+    await this.ready();
+    const offset = { id: `${this.name}/${entity}/${partition}`, entity, partition, offset: id };
+    // Unguarded: the one write that moves an offset back.
+    await this.offsets().bulkWrite([
+      offsetModel(this.name, { ...offset, version: encodeVersion(id) }, false),
+    ]);
+  }
+
   /**
    * Writes the last event of every key (one `bulkWrite` per collection, collections in parallel),
    * then the offsets. With `transactions`, both happen in one transaction instead.

@@ -148,6 +148,17 @@ export class PostgresSink implements Sink {
     return new Map(rows.map((r) => [offsetKey(r.entity, r.partition), r.stream_id]));
   }
 
+  async rewindOffset(entity: string, partition: number, id: string): Promise<void> {
+    const [ms, seq] = splitStreamId(id);
+    await this.pool!.query(
+      `INSERT INTO ${this.offsets} AS o (sink, entity, partition, stream_id, ms, seq)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (sink, entity, partition) DO UPDATE
+       SET stream_id = EXCLUDED.stream_id, ms = EXCLUDED.ms, seq = EXCLUDED.seq, updated_at = now()`,
+      [this.name, entity, partition, id, ms, seq],
+    );
+  }
+
   /**
    * One statement per call, so one round trip and an implicit transaction: a first
    * (materialized) query locks this sink's offset rows of the partitions involved, data-modifying
