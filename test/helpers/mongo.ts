@@ -8,6 +8,8 @@ export interface TestMongo {
   /** A database made for this test, dropped by `cleanup`. */
   readonly db: Db;
   readonly dbName: string;
+  /** The test server's URL with this database as its default (what a sink is configured with). */
+  readonly url: string;
   /** Drops the database and closes the client. */
   cleanup(): Promise<void>;
 }
@@ -34,6 +36,7 @@ export async function createTestMongo(label = 'mongo'): Promise<TestMongo> {
     client,
     db,
     dbName,
+    url: testEnv.mongoUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`),
     async cleanup() {
       try {
         await db.dropDatabase();

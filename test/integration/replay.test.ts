@@ -73,10 +73,7 @@ describe('cdc replay: a sink consumes its partitions again after its target lost
     pgCtx = await createTestPostgres('replay');
     mongoCtx = await createTestMongo('replay');
     capture = await createTestCapture(prefix, ['todo'], P);
-    const mongoUrl = testEnv.mongoUrl.replace(
-      /^(mongodb:\/\/[^/?]*)(\/[^?]*)?/,
-      `$1/${mongoCtx.dbName}`,
-    );
+    const mongoUrl = mongoCtx.url;
     for (const sink of [
       new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
       new MongoSink({ url: mongoUrl }),

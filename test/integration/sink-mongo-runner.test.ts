@@ -20,9 +20,6 @@ import { waitFor } from '../support/wait-for.ts';
 const P = 3;
 
 /** The test server's URL pointing at the test's own database. */
-function urlFor(dbName: string): string {
-  return testEnv.mongoUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`);
-}
 
 describe('MongoDB sink end to end (real Redis and Mongo-wire server)', { timeout: 120_000 }, () => {
   let redisCtx: TestRedis;
@@ -37,7 +34,7 @@ describe('MongoDB sink end to end (real Redis and Mongo-wire server)', { timeout
   const startRunner = async (consumer: string): Promise<SinkRunner> => {
     const runner = await startTestRunner(
       new MongoSink({
-        url: urlFor(mongoCtx.dbName),
+        url: mongoCtx.url,
         serverSelectionTimeoutMS: 3_000,
         ...sinkOptions,
       }),
@@ -112,7 +109,7 @@ describe('MongoDB sink end to end (real Redis and Mongo-wire server)', { timeout
     assert.equal(user?._id, 1);
     assert.deepEqual(user?.date_of_birth, new Date('1990-01-01T00:00:00Z'));
 
-    const sink = new MongoSink({ url: urlFor(mongoCtx.dbName) });
+    const sink = new MongoSink({ url: mongoCtx.url });
     try {
       const offsets = await sink.readOffsets();
       for (let p = 0; p < P; p++) {

@@ -10,7 +10,6 @@ import { MongoConstraintError } from '../../services/sink-mongo/src/mongo-constr
 import { MongoMappingError } from '../../services/sink-mongo/src/mongo-mapping-error.ts';
 import { MongoSink, type MongoSinkOptions } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { encodeVersion } from '../../services/sink-mongo/src/mongo-version.ts';
-import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 
@@ -23,9 +22,6 @@ const TODO: EntityTarget = { entity: 'todo', schema: registered('todo', 1), keyF
 const USER: EntityTarget = { entity: 'user', schema: registered('user', 2), keyField: 'id' };
 
 /** The test server's URL pointing at the test's own database. */
-function urlFor(dbName: string, base = testEnv.mongoUrl): string {
-  return base.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${dbName}`);
-}
 
 const CAPTURED_AT = Date.UTC(2024, 0, 1);
 
@@ -102,7 +98,7 @@ async function withSink(
 ): Promise<void> {
   const t = await createTestMongo('sink_mongo');
   const sink = new MongoSink({
-    url: urlFor(t.dbName),
+    url: t.url,
     serverSelectionTimeoutMS: 3_000,
     ...options,
   });
@@ -330,7 +326,7 @@ describe('mongo sink', { timeout: 120_000 }, () => {
       );
 
       const other = new MongoSink({
-        url: urlFor(t.dbName),
+        url: t.url,
         name: 'mongo-b',
         serverSelectionTimeoutMS: 3_000,
       });
@@ -488,7 +484,7 @@ describe('mongo sink', { timeout: 120_000 }, () => {
 
   test('a configuration that does not fit the schema is refused by ensureTargets', async () => {
     const t = await createTestMongo('sink_mongo');
-    const url = urlFor(t.dbName);
+    const url = t.url;
     const unknownField = new MongoSink({ url, collections: { todo: { fields: { title: 'x' } } } });
     const sharedCollection = new MongoSink({ url, collections: { user: { collection: 'todo' } } });
     const unknownIndexField = new MongoSink({
@@ -512,7 +508,7 @@ describe('mongo sink', { timeout: 120_000 }, () => {
   test('transactions are refused on a standalone server and used on a replica set', async () => {
     const t = await createTestMongo('sink_mongo');
     const sink = new MongoSink({
-      url: urlFor(t.dbName),
+      url: t.url,
       transactions: true,
       serverSelectionTimeoutMS: 3_000,
     });

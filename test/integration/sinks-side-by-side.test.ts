@@ -52,10 +52,7 @@ describe('PostgreSQL and MongoDB sinks side by side on the same streams', {
   });
 
   test('each sink has its own group and offsets, and both equal the expected state', async () => {
-    const mongoUrl = testEnv.mongoUrl.replace(
-      /^(mongodb:\/\/[^/?]*)(\/[^?]*)?/,
-      `$1/${mongoCtx.dbName}`,
-    );
+    const mongoUrl = mongoCtx.url;
     await run(new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }));
     await run(new MongoSink({ url: mongoUrl }));
     const writes = [];
