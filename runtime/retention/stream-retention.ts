@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { consumerGroups } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
+import { offsetKey } from '../sink/sink.ts';
 import { countEntries } from '../stream-count.ts';
 import { ZERO_ID } from '../stream-id.ts';
 import { type GroupPosition, type TrimBound, trimBound } from './trim-bound.ts';
@@ -58,11 +59,16 @@ export class StreamRetention {
       // Summary form: [count, lowest id, highest id, consumers].
       const [, lowest] = (await this.redis.xpending(stream, name)) as [number, string | null];
       const applied = await this.redis.get(this.keys.watermark(entity, partition, name));
+      const replayFrom = await this.redis.hget(
+        this.keys.replayRequests(name),
+        offsetKey(entity, partition),
+      );
       groups.push({
         name,
         lastDelivered,
         ...(pending > 0 && lowest ? { lowestPending: lowest } : {}),
         ...(applied ? { applied } : {}),
+        ...(replayFrom ? { replayFrom } : {}),
       });
     }
     return groups;

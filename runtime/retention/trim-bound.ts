@@ -9,6 +9,8 @@ export interface GroupPosition {
   lowestPending?: string;
   /** The sink's applied watermark, for groups that are sinks and have announced one. */
   applied?: string;
+  /** Where a replay asked of the sink and not carried out yet starts reading again. */
+  replayFrom?: string;
 }
 
 /** Where a partition stream may be trimmed to, and what decided it. */
@@ -23,7 +25,8 @@ export interface TrimBound {
  * The lowest id anything still needs: for every group its lowest pending entry (delivered, not
  * acknowledged: a crash would have it read again), else its last-delivered entry, and never above
  * a sink's applied watermark (a sink acknowledges only what it committed, but the watermark is
- * what write-through callers and `cdc lag` trust); and never newer than `minAgeMs` before `now`,
+ * what write-through callers and `cdc lag` trust), nor above where a requested replay starts;
+ * and never newer than `minAgeMs` before `now`,
  * so a replay from an older backup of a target still finds its entries. Ids are kept inclusive:
  * the entry at the bound itself stays, one more than needed at most. Undefined without groups:
  * with no consumer at all, nothing says what is safe to drop.
@@ -36,7 +39,11 @@ export function trimBound(
   if (groups.length === 0) return undefined;
   let bound: TrimBound = { minId: `${Math.max(0, now - minAgeMs)}-0`, heldBy: 'min-age' };
   for (const group of groups) {
-    for (const id of [group.lowestPending ?? group.lastDelivered, group.applied]) {
+    for (const id of [
+      group.lowestPending ?? group.lastDelivered,
+      group.applied,
+      group.replayFrom,
+    ]) {
       if (id !== undefined && compareStreamIds(id, bound.minId) < 0)
         bound = { minId: id, heldBy: group.name };
     }

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { StreamRetention } from '../../runtime/retention/stream-retention.ts';
+import { ReplayRequests } from '../../runtime/sink/replay-requests.ts';
 import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
@@ -114,6 +115,26 @@ describe('safe trimming of the partition streams (cdc trim, real Redis and Postg
     for (let p = 0; p < P; p++) {
       // Kept from the laggard's last delivered entry (the eighth) on; the seven before it went.
       assert.deepEqual(await ids(p), before[p]!.slice(7), `partition ${p}`);
+    }
+  });
+
+  test('a replay asked of a consumer and not carried out yet keeps what it will read', async () => {
+    const replays = new ReplayRequests(redisCtx.redis, capture.keys, 'laggard');
+    const retention = new StreamRetention(redisCtx.redis, capture.keys);
+    // Without the request, the bound would be the laggard's position: the first entry kept.
+    const [first] = await ids(0);
+    assert.deepEqual((await retention.plan('todo', 0, 0)).bound, {
+      minId: first,
+      heldBy: 'laggard',
+    });
+    await replays.request('todo', 0, '0-0');
+    try {
+      assert.deepEqual((await retention.plan('todo', 0, 0)).bound, {
+        minId: '0-0',
+        heldBy: 'laggard',
+      });
+    } finally {
+      await replays.done('todo', 0, '0-0');
     }
   });
 

@@ -62,6 +62,22 @@ test('a sink whose watermark lags its group holds the bound at the watermark', (
   assert.deepEqual(bound, { minId: '1700000000200-0', heldBy: 'postgres' });
 });
 
+test('a replay asked of a sink and not carried out yet holds the bound where it starts', () => {
+  const bound = trimBound(
+    [
+      {
+        name: 'postgres',
+        lastDelivered: '1700000000900-0',
+        applied: '1700000000900-0',
+        replayFrom: '1700000000050-0',
+      },
+    ],
+    0,
+    NOW,
+  );
+  assert.deepEqual(bound, { minId: '1700000000050-0', heldBy: 'postgres' });
+});
+
 test('ids compare as numbers, not as text', () => {
   const bound = trimBound(
     [
