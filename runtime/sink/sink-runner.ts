@@ -930,6 +930,15 @@ export class SinkRunner {
       await this.replays.done(entity, partition, from);
       return;
     }
+    if (compareStreamIds(from, state.committed) >= 0) {
+      // Not behind this partition's offset: moving it there would skip entries, not replay them.
+      this.logger?.info(
+        { entity, partition, from, committed: state.committed },
+        'nothing to replay',
+      );
+      await this.replays.done(entity, partition, from);
+      return;
+    }
     await this.settleAcks();
     await this.retryTransient(() => rewind(entity, partition, from));
     const entries = await moveGroupBack(this.redis, state.stream, this.sink.name, from);

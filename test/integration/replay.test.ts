@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { consumerGroups } from '../../runtime/consumer-groups.ts';
+import { ReplayRequests } from '../../runtime/sink/replay-requests.ts';
 import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
@@ -180,6 +181,38 @@ describe('cdc replay: a sink consumes its partitions again after its target lost
     await waitFor('replay done', replayed('mongo'));
     assert.deepEqual(await mongoDocs(), expected);
     assert.deepEqual(await pgRows(), pgBefore);
+  });
+
+  test('a replay from beyond what a sink has applied skips nothing', async () => {
+    const runner = runners[0]!;
+    await runner.stop();
+    // Written while the sink is stopped: a replay "from" the newest of them must not skip them.
+    await capture.upsert('todo', { id: 'k5', name: 'while stopped' });
+    await capture.upsert('todo', { id: 'k6', name: 'while stopped' });
+    for (let p = 0; p < P; p++) {
+      const [last] = await redisCtx.redis.xrevrange(
+        capture.keys.stream('todo', p),
+        '+',
+        '-',
+        'COUNT',
+        1,
+      );
+      await new ReplayRequests(redisCtx.redis, capture.keys, 'postgres').request(
+        'todo',
+        p,
+        last![0],
+      );
+    }
+    runners[0] = await startTestRunner(
+      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
+      prefix,
+    );
+    await waitFor('replay requests dealt with', replayed('postgres'));
+    const rows = await pgRows();
+    assert.equal(rows.get('k5'), 'while stopped');
+    assert.equal(rows.get('k6'), 'while stopped');
+    expected.set('k5', 'while stopped');
+    expected.set('k6', 'while stopped');
   });
 
   test('a replay without a starting point, or of a sink that does not exist, is refused', async () => {
