@@ -8,13 +8,17 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Runs the operator CLI as operators do, in its own process, against the test Redis. */
 export async function runCdc(
   prefix: string,
-  ...args: string[]
+  ...args: [Record<string, string>, ...string[]] | string[]
 ): Promise<{ code: number; out: string }> {
+  // An object first: more environment (an ACL user, say).
+  const [first, ...rest] = args;
+  const env = typeof first === 'object' ? first : {};
+  const argv = (typeof first === 'object' ? rest : args) as string[];
   try {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'services/cli/src/main.ts', '--prefix', prefix, ...args],
-      { cwd: ROOT, env: { ...process.env, REDIS_URL: testEnv.redisUrl } },
+      ['--import', 'tsx', 'services/cli/src/main.ts', '--prefix', prefix, ...argv],
+      { cwd: ROOT, env: { ...process.env, REDIS_URL: testEnv.redisUrl, ...env } },
     );
     return { code: 0, out: stdout };
   } catch (err) {
