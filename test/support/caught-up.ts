@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import pg from 'pg';
 import type { Keys } from '../../runtime/keys.ts';
 
 /** True when the sink's applied watermark of every partition of the entity is its stream's last id. */
@@ -14,4 +15,27 @@ export async function sinkCaughtUp(
     if (last && (await redis.get(keys.watermark(entity, p, sink))) !== last) return false;
   }
   return true;
+}
+
+/**
+ * The partitions whose offset stored by a PostgreSQL sink is not its stream's last id, as
+ * `partition: stored != last`: empty once the sink has consumed everything.
+ */
+export async function postgresOffsetsBehind(
+  pool: pg.Pool,
+  schema: string,
+  redis: Redis,
+  keys: Keys,
+  entity: string,
+): Promise<string[]> {
+  const { rows } = await pool.query<{ partition: number; stream_id: string }>(
+    `SELECT partition, stream_id FROM ${pg.escapeIdentifier(schema)}.cdc_offsets WHERE entity = $1`,
+    [entity],
+  );
+  const behind: string[] = [];
+  for (const { partition, stream_id } of rows) {
+    const [last] = await redis.xrevrange(keys.stream(entity, partition), '+', '-', 'COUNT', 1);
+    if (stream_id !== last?.[0]) behind.push(`${partition}: ${stream_id} != ${last?.[0]}`);
+  }
+  return behind;
 }
