@@ -3,7 +3,7 @@ import { consumerGroups } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
 import { offsetKey } from '../sink/sink.ts';
 import { countEntries } from '../stream-count.ts';
-import { ZERO_ID } from '../stream-id.ts';
+import { compareStreamIds, ZERO_ID } from '../stream-id.ts';
 import { type GroupPosition, type TrimBound, trimBound } from './trim-bound.ts';
 
 /** A partition stream's retention: what may go, and (once trimmed) what went. */
@@ -18,14 +18,18 @@ export interface PartitionTrim {
   bound?: TrimBound;
   /** Entries below the bound: what a trim removes. */
   removable: number;
+  /** The minimum age and the time the plan was made with, to check it again before trimming. */
+  minAgeMs: number;
+  at: number;
 }
 
 /**
  * Safe retention for the partition streams. A stream is trimmed (XTRIM MINID) only below what
  * every consumer group still needs and every sink has applied, and never within the minimum age
  * (see trimBound). Positions only move forward between planning and trimming (a sink that moves
- * its group back goes to its committed offset, at or above its applied watermark), so a plan
- * stays safe until it is carried out.
+ * its group back goes to its committed offset, at or above its applied watermark), but an
+ * operator may ask for a replay meanwhile: the bound is computed again just before trimming and
+ * the lower one is used.
  */
 export class StreamRetention {
   constructor(
@@ -44,13 +48,18 @@ export class StreamRetention {
     const bound = trimBound(groups, minAgeMs, now);
     const length = await this.redis.xlen(stream);
     const removable = bound ? await this.countBelow(stream, bound.minId) : 0;
-    return { entity, partition, stream, length, groups, bound, removable };
+    return { entity, partition, stream, length, groups, bound, removable, minAgeMs, at: now };
   }
 
   /** Carries a plan out; returns the entries removed. */
   async trim(plan: PartitionTrim): Promise<number> {
     if (!plan.bound || plan.removable === 0) return 0;
-    return this.redis.xtrim(plan.stream, 'MINID', plan.bound.minId);
+    const groups = await this.groups(plan.entity, plan.partition, plan.stream);
+    const again = trimBound(groups, plan.minAgeMs, plan.at);
+    if (!again) return 0;
+    const minId =
+      compareStreamIds(again.minId, plan.bound.minId) < 0 ? again.minId : plan.bound.minId;
+    return this.redis.xtrim(plan.stream, 'MINID', minId);
   }
 
   private async groups(entity: string, partition: number, stream: string) {

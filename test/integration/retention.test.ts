@@ -148,6 +148,23 @@ describe('safe trimming of the partition streams (cdc trim, real Redis and Postg
     assert.deepEqual(await Promise.all([0, 1].map(ids)), before);
   });
 
+  test('a replay asked between planning a trim and carrying it out keeps what it will read', async () => {
+    // Everything acknowledged: a plan with no minimum age may remove entries.
+    await redisCtx.redis.xack(stream(0), 'laggard', ...(await ids(0)));
+    const retention = new StreamRetention(redisCtx.redis, capture.keys);
+    const plan = await retention.plan('todo', 0, 0);
+    assert.ok(plan.removable > 0, JSON.stringify(plan));
+    const before = await ids(0);
+    const replays = new ReplayRequests(redisCtx.redis, capture.keys, 'laggard');
+    await replays.request('todo', 0, '0-0');
+    try {
+      assert.equal(await retention.trim(plan), 0);
+      assert.deepEqual(await ids(0), before);
+    } finally {
+      await replays.done('todo', 0, '0-0');
+    }
+  });
+
   test('a sink keeps applying after a trim, and a restarted one resumes from its offsets', async () => {
     await runner!.stop();
     runner = undefined;
