@@ -894,15 +894,16 @@ export class SinkRunner {
   }
 
   private async operatorRequests(): Promise<void> {
-    const replays = await this.replays.pending();
-    const replayed = [...this.partitions.values()].filter((state) =>
-      replays.has(offsetKey(state.ref.entity, state.ref.partition)),
-    );
+    const requested = await this.replays.pending();
+    const replays: Array<[PartitionState, string]> = [];
+    for (const [key, state] of this.partitions) {
+      const from = requested.get(key);
+      if (from !== undefined) replays.push([state, from]);
+    }
     // The read ahead holds entries of every partition, delivered to this consumer: dropping it
     // means reading each partition's pending entries again, as after a failed turn.
-    if (replayed.length > 0) await this.rewindToPending();
-    for (const state of replayed)
-      await this.replay(state, replays.get(offsetKey(state.ref.entity, state.ref.partition))!);
+    if (replays.length > 0) await this.rewindToPending();
+    for (const [state, from] of replays) await this.replay(state, from);
     for (const state of this.partitions.values()) {
       state.quarantined = await this.deadLetters.quarantined(state.ref.entity, state.ref.partition);
       for (const [key, q] of state.quarantined)

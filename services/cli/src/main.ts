@@ -44,29 +44,49 @@ function print(rows: ReadonlyArray<Record<string, unknown>>): void {
   else console.table(rows);
 }
 
+/**
+ * Every partition of every entity, or of one: undefined (with the error printed and exit code 1)
+ * when that entity is unknown.
+ */
+async function partitionsOf(
+  redis: Redis,
+  keys: Keys,
+  only?: string,
+): Promise<Array<{ entity: string; partition: number }> | undefined> {
+  const metadata = await new EntityMetadataStore(redis, keys).all();
+  if (only !== undefined && !metadata.has(only)) {
+    console.error(`unknown entity "${only}"`);
+    process.exitCode = 1;
+    return undefined;
+  }
+  return [...metadata]
+    .filter(([entity]) => only === undefined || entity === only)
+    .flatMap(([entity, meta]) =>
+      Array.from({ length: meta.partitions }, (_, partition) => ({ entity, partition })),
+    );
+}
+
 /** Entries behind per sink, entity and partition: what `cdc lag` reports. */
 async function lagRows(redis: Redis, keys: Keys, sink?: string) {
   const rows: Array<Record<string, string | number>> = [];
-  for (const [entity, meta] of await new EntityMetadataStore(redis, keys).all()) {
-    for (let p = 0; p < meta.partitions; p++) {
-      const stream = keys.stream(entity, p);
-      for (const group of await consumerGroups(redis, stream)) {
-        if (sink && group.name !== sink) continue;
-        const applied = (await redis.get(keys.watermark(entity, p, group.name))) ?? '0-0';
-        const next = await redis.xrange(stream, `(${applied}`, '+', 'COUNT', 1);
-        rows.push({
-          sink: group.name,
-          entity,
-          partition: p,
-          applied,
-          // Undelivered entries are unknown to Redis for a while after someone moved the group.
-          behind: group.lag === undefined ? 'unknown' : group.lag + group.pending,
-          pending: group.pending,
-          'oldest unapplied (s)': next[0]
-            ? Number(((Date.now() - streamIdTime(next[0][0])) / 1000).toFixed(1))
-            : 0,
-        });
-      }
+  for (const { entity, partition } of (await partitionsOf(redis, keys)) ?? []) {
+    const stream = keys.stream(entity, partition);
+    for (const group of await consumerGroups(redis, stream)) {
+      if (sink && group.name !== sink) continue;
+      const applied = (await redis.get(keys.watermark(entity, partition, group.name))) ?? ZERO_ID;
+      const next = await redis.xrange(stream, `(${applied}`, '+', 'COUNT', 1);
+      rows.push({
+        sink: group.name,
+        entity,
+        partition,
+        applied,
+        // Undelivered entries are unknown to Redis for a while after someone moved the group.
+        behind: group.lag === undefined ? 'unknown' : group.lag + group.pending,
+        pending: group.pending,
+        'oldest unapplied (s)': next[0]
+          ? Number(((Date.now() - streamIdTime(next[0][0])) / 1000).toFixed(1))
+          : 0,
+      });
     }
   }
   return rows;
@@ -205,21 +225,18 @@ program
             ? `(${options.fromOffset}`
             : undefined;
       await withRedis(async (redis, keys) => {
-        const metadata = await new EntityMetadataStore(redis, keys).all();
+        const partitions = await partitionsOf(redis, keys, options.entity);
+        if (!partitions) return;
         const rows: Array<Record<string, string | number>> = [];
         const requests = new ReplayRequests(redis, keys, options.sink);
-        for (const [entity, meta] of metadata) {
-          if (options.entity && entity !== options.entity) continue;
-          for (let p = 0; p < meta.partitions; p++) {
-            const stream = keys.stream(entity, p);
-            if (!(await consumerGroups(redis, stream)).some((g) => g.name === options.sink))
-              continue;
-            const [previous] = before ? await redis.xrevrange(stream, before, '-', 'COUNT', 1) : [];
-            const from = previous?.[0] ?? ZERO_ID;
-            const entries = await countEntries(redis, stream, `(${from}`, '+');
-            if (!options.dryRun) await requests.request(entity, p, from);
-            rows.push({ entity, partition: p, 'after id': from, 'entries to read again': entries });
-          }
+        for (const { entity, partition } of partitions) {
+          const stream = keys.stream(entity, partition);
+          if (!(await consumerGroups(redis, stream)).some((g) => g.name === options.sink)) continue;
+          const [previous] = before ? await redis.xrevrange(stream, before, '-', 'COUNT', 1) : [];
+          const from = previous?.[0] ?? ZERO_ID;
+          const entries = await countEntries(redis, stream, `(${from}`, '+');
+          if (!options.dryRun) await requests.request(entity, partition, from);
+          rows.push({ entity, partition, 'after id': from, 'entries to read again': entries });
         }
         if (rows.length === 0) {
           console.error(
@@ -259,30 +276,21 @@ program
       return;
     }
     await withRedis(async (redis, keys) => {
+      const partitions = await partitionsOf(redis, keys, options.entity);
+      if (!partitions) return;
       const retention = new StreamRetention(redis, keys);
-      const metadata = await new EntityMetadataStore(redis, keys).all();
-      if (options.entity && !metadata.has(options.entity)) {
-        console.error(`unknown entity "${options.entity}"`);
-        process.exitCode = 1;
-        return;
-      }
       const rows: Array<Record<string, string | number>> = [];
-      for (const [entity, meta] of metadata) {
-        if (options.entity && entity !== options.entity) continue;
-        for (let p = 0; p < meta.partitions; p++) {
-          const plan = await retention.plan(entity, p, minAgeMs);
-          const removed = options.dryRun ? 0 : await retention.trim(plan);
-          rows.push({
-            entity,
-            partition: p,
-            entries: plan.length,
-            'trim below': plan.bound?.minId ?? '(no consumer groups: kept)',
-            'held by': plan.bound?.heldBy ?? '',
-            [options.dryRun ? 'would remove' : 'removed']: options.dryRun
-              ? plan.removable
-              : removed,
-          });
-        }
+      for (const { entity, partition } of partitions) {
+        const plan = await retention.plan(entity, partition, minAgeMs);
+        const removed = options.dryRun ? 0 : await retention.trim(plan);
+        rows.push({
+          entity,
+          partition,
+          entries: plan.length,
+          'trim below': plan.bound?.minId ?? '(no consumer groups: kept)',
+          'held by': plan.bound?.heldBy ?? '',
+          [options.dryRun ? 'would remove' : 'removed']: options.dryRun ? plan.removable : removed,
+        });
       }
       print(rows);
     });
