@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { consumerGroups } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
-import { offsetKey } from '../sink/sink.ts';
+import { partitionId } from '../partition-id.ts';
 import { countEntries } from '../stream-count.ts';
 import { compareStreamIds, ZERO_ID } from '../stream-id.ts';
 import { type GroupPosition, type TrimBound, trimBound } from './trim-bound.ts';
@@ -70,7 +70,7 @@ export class StreamRetention {
       const applied = await this.redis.get(this.keys.watermark(entity, partition, name));
       const replayFrom = await this.redis.hget(
         this.keys.replayRequests(name),
-        offsetKey(entity, partition),
+        partitionId(entity, partition),
       );
       groups.push({
         name,

@@ -2,12 +2,9 @@ import type { Redis } from 'ioredis';
 import { defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
 import { fnv1a32 } from '../partition.ts';
+import { type PartitionRef, partitionIdOf } from '../partition-id.ts';
 
-/** A partition of an entity. */
-export interface PartitionRef {
-  entity: string;
-  partition: number;
-}
+export type { PartitionRef } from '../partition-id.ts';
 
 /**
  * Partition ownership among the instances of one sink. Each partition is applied by exactly one
@@ -30,12 +27,8 @@ export class PartitionLeases {
     defineCommands(redis);
   }
 
-  private static id(ref: PartitionRef): string {
-    return `${ref.entity}/${ref.partition}`;
-  }
-
   isOwned(ref: PartitionRef): boolean {
-    return this.owned.has(PartitionLeases.id(ref));
+    return this.owned.has(partitionIdOf(ref));
   }
 
   /**
@@ -58,14 +51,14 @@ export class PartitionLeases {
 
     const lost: PartitionRef[] = [];
     for (const ref of all) {
-      if (!this.owned.has(PartitionLeases.id(ref))) continue;
+      if (!this.owned.has(partitionIdOf(ref))) continue;
       const renewed = await this.redis.renewLease(
         this.keys.lease(ref.entity, ref.partition, this.sink),
         this.consumer,
         this.leaseMs,
       );
       if (renewed !== 1) {
-        this.owned.delete(PartitionLeases.id(ref));
+        this.owned.delete(partitionIdOf(ref));
         lost.push(ref);
       }
     }
@@ -75,7 +68,7 @@ export class PartitionLeases {
     const start = fnv1a32(this.consumer) % Math.max(1, all.length);
     for (let i = 0; i < all.length && this.owned.size < share; i++) {
       const ref = all[(start + i) % all.length]!;
-      if (this.owned.has(PartitionLeases.id(ref))) continue;
+      if (this.owned.has(partitionIdOf(ref))) continue;
       const ok = await this.redis.set(
         this.keys.lease(ref.entity, ref.partition, this.sink),
         this.consumer,
@@ -84,7 +77,7 @@ export class PartitionLeases {
         'NX',
       );
       if (ok === 'OK') {
-        this.owned.add(PartitionLeases.id(ref));
+        this.owned.add(partitionIdOf(ref));
         acquired.push(ref);
       }
     }
@@ -93,7 +86,7 @@ export class PartitionLeases {
     if (this.owned.size > share) {
       for (const ref of all) {
         if (this.owned.size - surplus.length <= share) break;
-        if (this.owned.has(PartitionLeases.id(ref))) surplus.push(ref);
+        if (this.owned.has(partitionIdOf(ref))) surplus.push(ref);
       }
     }
     return { acquired, lost, surplus };
@@ -101,7 +94,7 @@ export class PartitionLeases {
 
   /** Gives a partition back (after its in-flight batch is done). */
   async release(ref: PartitionRef): Promise<void> {
-    this.owned.delete(PartitionLeases.id(ref));
+    this.owned.delete(partitionIdOf(ref));
     await this.redis.releaseLease(
       this.keys.lease(ref.entity, ref.partition, this.sink),
       this.consumer,
@@ -110,7 +103,7 @@ export class PartitionLeases {
 
   /** Releases everything and leaves the members set: a clean shutdown hands partitions over at once. */
   async releaseAll(all: readonly PartitionRef[]): Promise<void> {
-    for (const ref of all) if (this.owned.has(PartitionLeases.id(ref))) await this.release(ref);
+    for (const ref of all) if (this.owned.has(partitionIdOf(ref))) await this.release(ref);
     await this.redis.zrem(this.keys.sinkMembers(this.sink), this.consumer);
   }
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { type CdcRedis, defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
-import { offsetKey } from './sink.ts';
+import { partitionId } from '../partition-id.ts';
 
 /**
  * Replays operators ask of a sink: consume a partition again from a stream id on. The request
@@ -22,10 +22,14 @@ export class ReplayRequests {
 
   /** Asks for a partition to be consumed again after `from` (`0-0`: from the start). */
   async request(entity: string, partition: number, from: string): Promise<void> {
-    await this.redis.hset(this.keys.replayRequests(this.sink), offsetKey(entity, partition), from);
+    await this.redis.hset(
+      this.keys.replayRequests(this.sink),
+      partitionId(entity, partition),
+      from,
+    );
   }
 
-  /** Requests not carried out yet, by `offsetKey(entity, partition)`. */
+  /** Requests not carried out yet, by `partitionId(entity, partition)`. */
   async pending(): Promise<Map<string, string>> {
     return new Map(Object.entries(await this.redis.hgetall(this.keys.replayRequests(this.sink))));
   }
@@ -34,7 +38,7 @@ export class ReplayRequests {
   async done(entity: string, partition: number, from: string): Promise<void> {
     await this.redis.removeReplayRequest(
       this.keys.replayRequests(this.sink),
-      offsetKey(entity, partition),
+      partitionId(entity, partition),
       from,
     );
   }

@@ -1,3 +1,4 @@
+import { partitionId } from '../partition-id.ts';
 import type { RegisteredSchema } from '../schema/schema-registry.ts';
 
 /**
@@ -102,7 +103,5 @@ export interface PartitionBatch {
   redrive?: boolean;
 }
 
-/** Key of `readOffsets()`'s map. */
-export function offsetKey(entity: string, partition: number): string {
-  return `${entity}/${partition}`;
-}
+/** Key of `readOffsets()`'s map: the partition's one id (`runtime/partition-id.ts`). */
+export const offsetKey: (entity: string, partition: number) => string = partitionId;
