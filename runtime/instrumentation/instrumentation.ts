@@ -47,7 +47,8 @@ export interface InstrumentationEvents {
     sink: string;
     entity: string;
     partition: number;
-    entries: number;
+    /** Undefined when Redis cannot tell (see runtime/lag.ts). */
+    entries: number | undefined;
     oldestAgeMs: number;
   };
   'listener.failed': { event: string; error: Error };

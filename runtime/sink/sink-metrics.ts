@@ -70,7 +70,7 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
   });
   const lagEntries = new Gauge({
     name: 'cdc_sink_lag_entries',
-    help: 'Entries not yet applied, per partition',
+    help: 'Entries not yet applied, per partition (NaN while Redis cannot tell)',
     labelNames: ['sink', 'entity', 'partition'],
     registers: [registry],
   });
@@ -102,7 +102,8 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
   );
   instrumentation.on('sink.lag', (e) => {
     const l = { sink: e.sink, entity: e.entity, partition: String(e.partition) };
-    lagEntries.set(l, e.entries);
+    // Unknown is not 0: NaN fails every comparison an alert makes, and shows as a gap.
+    lagEntries.set(l, e.entries ?? Number.NaN);
     lagSeconds.set(l, e.oldestAgeMs / 1000);
   });
 }

@@ -5,6 +5,7 @@ import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts
 import { envString, redisFromEnv } from '../../../runtime/config/env.ts';
 import { consumerGroups } from '../../../runtime/consumer-groups.ts';
 import { Keys } from '../../../runtime/keys.ts';
+import { partitionLag } from '../../../runtime/lag.ts';
 import { partitionOf } from '../../../runtime/partition.ts';
 import { connectRedis } from '../../../runtime/redis-connection.ts';
 import { parseDuration } from '../../../runtime/retention/duration.ts';
@@ -66,7 +67,7 @@ async function partitionsOf(
     );
 }
 
-/** Entries behind per sink, entity and partition: what `cdc lag` reports. */
+/** Entries behind per sink, entity and partition: what `cdc lag` reports (runtime/lag.ts). */
 async function lagRows(redis: Redis, keys: Keys, sink?: string) {
   const rows: Array<Record<string, string | number>> = [];
   for (const { entity, partition } of (await partitionsOf(redis, keys)) ?? []) {
@@ -74,18 +75,15 @@ async function lagRows(redis: Redis, keys: Keys, sink?: string) {
     for (const group of await consumerGroups(redis, stream)) {
       if (sink && group.name !== sink) continue;
       const applied = (await redis.get(keys.watermark(entity, partition, group.name))) ?? ZERO_ID;
-      const next = await redis.xrange(stream, `(${applied}`, '+', 'COUNT', 1);
+      const lag = await partitionLag(redis, stream, group, applied);
       rows.push({
         sink: group.name,
         entity,
         partition,
         applied,
-        // Undelivered entries are unknown to Redis for a while after someone moved the group.
-        behind: group.lag === undefined ? 'unknown' : group.lag + group.pending,
-        pending: group.pending,
-        'oldest unapplied (s)': next[0]
-          ? Number(((Date.now() - streamIdTime(next[0][0])) / 1000).toFixed(1))
-          : 0,
+        behind: lag.behind ?? 'unknown',
+        pending: lag.pending,
+        'oldest unapplied (s)': Number((lag.oldestUnappliedMs / 1000).toFixed(1)),
       });
     }
   }
