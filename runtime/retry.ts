@@ -23,8 +23,9 @@ export interface RetryOptions {
    */
   isRetriable?: (error: unknown) => boolean;
   /**
-   * Ends the retries: checked before every wait and interrupting it. The retrier then throws the
-   * signal's reason. Default: none.
+   * Ends the retries: checked after every failed attempt and interrupting the wait. The retrier
+   * then throws the signal's reason. An attempt already running is not interrupted, and the
+   * first always runs (work begun before a stop may still finish). Default: none.
    */
   signal?: AbortSignal;
   /**
@@ -48,7 +49,6 @@ export async function retry<T>(
   const attempts = options.attempts ?? Number.POSITIVE_INFINITY;
   const isRetriable = options.isRetriable ?? isRetriableCdcError;
   for (let attempt = 1; ; attempt++) {
-    options.signal?.throwIfAborted();
     try {
       return await action(attempt);
     } catch (error) {

@@ -95,18 +95,21 @@ test('an abort ends a retry in its wait with the reason given', async () => {
   assert.ok(performance.now() - started < 5_000, 'the wait was interrupted');
 });
 
-test('an aborted signal stops retry before the first attempt', async () => {
+test('an aborted signal lets the attempt run and retries nothing after it', async () => {
   let calls = 0;
+  const stopped = AbortSignal.abort(new Error('already stopped'));
+  assert.equal(await retry(async () => ++calls, { signal: stopped }), 1);
   await assert.rejects(
     retry(
       async () => {
         calls++;
+        throw transient();
       },
-      { signal: AbortSignal.abort(new Error('already stopped')) },
+      { signal: stopped },
     ),
     /already stopped/,
   );
-  assert.equal(calls, 0);
+  assert.equal(calls, 2);
 });
 
 test('an onRetry that throws ends the retries with its error', async () => {
