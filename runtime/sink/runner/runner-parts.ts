@@ -1,0 +1,124 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Instrumentation } from '../../instrumentation/instrumentation.ts';
+import type { Keys } from '../../keys.ts';
+import { SchemaRegistry } from '../../schema/schema-registry.ts';
+import { WatermarkPublisher } from '../../watermark/watermark-publisher.ts';
+import { DeadLetters } from '../dead-letters.ts';
+import { PartitionLeases } from '../partition-leases.ts';
+import { ReplayRequests } from '../replay-requests.ts';
+import type { Sink } from '../sink.ts';
+import type { ResolvedRunnerOptions } from '../sink-runner-options.ts';
+import type { EventSource } from '../source/event-source.ts';
+import { RedisStreamSource } from '../source/redis-stream-source.ts';
+import { Acknowledger } from './acknowledger.ts';
+import { EntityTargets } from './entity-targets.ts';
+import { EntryDecoder } from './entry-decoder.ts';
+import { Epoch } from './epoch.ts';
+import { FailureIsolation } from './failure-isolation.ts';
+import { LagReporter } from './lag-reporter.ts';
+import { OperatorRequests } from './operator-requests.ts';
+import { PartitionTakeover } from './partition-takeover.ts';
+import { Prefetcher } from './prefetcher.ts';
+import { TransientRetry } from './transient-retry.ts';
+
+/** What the parts of a runner share. */
+export interface RunnerContext {
+  sink: Sink;
+  options: ResolvedRunnerOptions;
+  redis: Redis;
+  keys: Keys;
+  /** Entities asked for; undefined: every entity the capture has pinned. */
+  entities: readonly string[] | undefined;
+  /** Aborted by stop(): ends retries. */
+  stopping: AbortSignal;
+  instrumentation: Instrumentation;
+  logger: Logger | undefined;
+}
+
+/** The parts of a SinkRunner, in the order an event passes through them. */
+export interface RunnerParts {
+  epoch: Epoch;
+  retry: TransientRetry;
+  source: EventSource;
+  targets: EntityTargets;
+  takeover: PartitionTakeover;
+  decoder: EntryDecoder;
+  prefetcher: Prefetcher;
+  isolation: FailureIsolation;
+  acknowledger: Acknowledger;
+  requests: OperatorRequests;
+  lag: LagReporter;
+}
+
+/** Builds a runner's parts around the Redis Streams source. */
+export function assembleRunnerParts(context: RunnerContext): RunnerParts {
+  const { sink, options, redis, keys, instrumentation, logger } = context;
+  const epoch = new Epoch();
+  const retry = new TransientRetry(sink, options.retry, context.stopping, instrumentation, logger);
+  const source = new RedisStreamSource({
+    redis,
+    keys,
+    group: sink.name,
+    consumer: options.consumer,
+    batchSize: options.batchSize,
+    blockMs: options.blockMs,
+    onGroupMovedBack: (moved) => logger?.info(moved, 'group moved back to the committed offset'),
+  });
+  const registry = new SchemaRegistry(redis, keys);
+  const deadLetters = new DeadLetters(redis, keys, sink.name);
+  const targets = new EntityTargets(
+    redis,
+    keys,
+    registry,
+    sink,
+    source,
+    context.entities,
+    epoch,
+    logger,
+  );
+  const decoder = new EntryDecoder(registry, targets, sink.readsPayloads === true, retry);
+  const watermarks = new WatermarkPublisher(redis, keys);
+  const acknowledger = new Acknowledger(
+    sink.name,
+    source,
+    redis,
+    watermarks,
+    instrumentation,
+    logger,
+  );
+  const leases = new PartitionLeases(redis, keys, sink.name, options.consumer, options.leaseMs);
+  return {
+    epoch,
+    retry,
+    source,
+    targets,
+    decoder,
+    acknowledger,
+    takeover: new PartitionTakeover(
+      sink,
+      source,
+      leases,
+      deadLetters,
+      acknowledger,
+      epoch,
+      instrumentation,
+      logger,
+    ),
+    prefetcher: new Prefetcher(sink, epoch, options.maxDeliveries, logger),
+    isolation: new FailureIsolation(sink, deadLetters, epoch, retry, instrumentation, logger),
+    requests: new OperatorRequests(
+      sink,
+      source,
+      new ReplayRequests(redis, keys, sink.name),
+      deadLetters,
+      targets,
+      decoder,
+      acknowledger,
+      retry,
+      instrumentation,
+      logger,
+    ),
+    lag: new LagReporter(sink.name, source, instrumentation),
+  };
+}

@@ -1,0 +1,82 @@
+import type { ChangeEvent } from '../../envelope.ts';
+import type { PartitionLag } from '../../lag.ts';
+import type { PartitionRef } from '../../partition-id.ts';
+import type { PartitionOffsets } from '../partition-offsets.ts';
+
+/**
+ * Where a sink's events come from. The runner owns partitions (leases), plans, applies, isolates
+ * failures and commits offsets in the target; a source only reads the partitions this instance
+ * owns, in order, and keeps its own delivery state. The Redis Streams source (consumer groups)
+ * is the one implementation today; a Kafka source plugs in here without touching the planner,
+ * failure isolation or acknowledgement.
+ *
+ * Positions are strings ordered like stream ids (`<ms>-<seq>`, compared by `compareStreamIds`):
+ * they are what sinks store as offsets. An event's id (its version, which sinks guard writes
+ * with) comes from `SourceRead.envelope`, and need not be its position.
+ */
+export interface EventSource {
+  /** Makes these partitions readable by this sink (creates its consumer groups); idempotent. */
+  open(partitions: readonly PartitionRef[]): Promise<void>;
+  /**
+   * Takes a partition over at `committed`, the offset stored in the target: claims what earlier
+   * owners left undone, notes how often each of those entries was delivered, and moves the
+   * source's position back to `committed` if it is ahead of it (the target was restored, or its
+   * offsets dropped), so that the gap is read again.
+   */
+  take(partition: PartitionRef, committed: string): Promise<Takeover>;
+  /**
+   * One batch for these partitions, in order per partition: this consumer's entries delivered
+   * and not applied first (from each partition's `offsets.cursor`, moving it on), else new
+   * entries, waiting up to the block time for some. Bounded by the batch size over all of them.
+   */
+  read(partitions: readonly ReadPosition[]): Promise<SourceRead[]>;
+  /** These entries are applied and committed in the target: never deliver them again. */
+  acknowledge(acks: readonly Acknowledgement[]): Promise<void>;
+  /**
+   * Replay: the partition is read again after `from` (its offset in the target was moved back
+   * first). Returns how many entries will be read again, or undefined if the source cannot say.
+   */
+  rewind(partition: PartitionRef, from: string): Promise<number | undefined>;
+  /** How far this sink is behind in a partition, given what it has applied. */
+  lag(partition: PartitionRef, applied: string): Promise<PartitionLag | undefined>;
+  /** Closes what the source opened for reading. */
+  close(): void;
+}
+
+/** A partition to read and where: its offsets hold the cursor. */
+export interface ReadPosition {
+  readonly ref: PartitionRef;
+  readonly offsets: PartitionOffsets;
+}
+
+/** What taking a partition over found. */
+export interface Takeover {
+  /** Delivery counts of the entries earlier owners left delivered and not acknowledged. */
+  deliveries: Map<string, number>;
+  /** How many such entries were claimed. */
+  reclaimed: number;
+}
+
+/** Entries of one partition to acknowledge. */
+export interface Acknowledgement {
+  readonly ref: PartitionRef;
+  readonly ids: readonly string[];
+}
+
+/**
+ * What one read returned for one partition: entries in order, left where they lie in the read
+ * (decoding a field list into objects per entry is what made reads expensive), looked at by index.
+ */
+export interface SourceRead {
+  readonly ref: PartitionRef;
+  /** Positions, in order. */
+  readonly ids: readonly string[];
+  /** Whether entry `index` was deleted from the source after it was delivered (no fields). */
+  deleted(index: number): boolean;
+  /** The change event of entry `index`; throws EnvelopeError for a malformed entry. */
+  envelope(index: number): ChangeEvent;
+  /** The entry's fields as read (views of the read's bytes), for dead letters; empty if deleted. */
+  fields(index: number): Buffer[];
+  /** The entry's key when its envelope cannot be decoded, if it has one ('' otherwise). */
+  rawKey(index: number): string;
+}
