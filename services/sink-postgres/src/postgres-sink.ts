@@ -2,6 +2,7 @@ import pg from 'pg';
 import { CdcError } from '../../../runtime/errors/cdc-error.ts';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
 import { PayloadError } from '../../../runtime/errors/payload-error.ts';
+import { isProgrammingError } from '../../../runtime/errors/programming-error.ts';
 import {
   type EntityTarget,
   offsetKey,
@@ -10,7 +11,7 @@ import {
   type Sink,
   type SinkEvent,
 } from '../../../runtime/sink/sink.ts';
-import { compareStreamIds, splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
+import { splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
 import { BinaryArrayBuilder, ELEMENT_OID, int4Array } from './binary-array.ts';
 import { compileTranscoder, type PayloadTranscoder } from './payload-transcoder.ts';
 import { mapTable, type TableConfig, type TableMapping, toParam } from './table-mapping.ts';
@@ -170,24 +171,10 @@ export class PostgresSink implements Sink {
    */
   async apply(batches: readonly PartitionBatch[]): Promise<void> {
     if (batches.length === 0) return;
-    let statement: { text: string; values: unknown[] };
-    try {
-      statement = this.statement(batches);
-    } catch (err) {
-      if (!(err instanceof PayloadError)) throw err;
-      // An event that cannot be decoded may be one applied long ago (a former owner of the
-      // partition applying late): what the stored offsets fence off is dropped, not refused.
-      const stored = await this.readOffsets();
-      const fenced = batches.map((batch) => {
-        const floor = stored.get(offsetKey(batch.entity, batch.partition));
-        if (batch.redrive || !floor) return batch;
-        return { ...batch, events: batch.events.filter((e) => compareStreamIds(e.id, floor) > 0) };
-      });
-      const dropped = fenced.some((batch, i) => batch.events.length < batches[i]!.events.length);
-      if (!dropped) throw err;
-      statement = this.statement(fenced);
-    }
-    await this.run(statement);
+    // A payload that cannot be transcoded throws PayloadError here, before any I/O. The runtime
+    // reads the stored offsets again before isolating it: an event another owner committed
+    // meanwhile is dropped there, not dead-lettered.
+    await this.run(this.statement(batches));
   }
 
   /**
@@ -409,12 +396,14 @@ export class PostgresSink implements Sink {
   /**
    * Transient: PostgreSQL errors whose SQLSTATE class says the server, the connection or a
    * concurrent transaction was the problem (https://www.postgresql.org/docs/15/errcodes-appendix.html),
-   * and any error that is not a DatabaseError at all (the driver's socket errors). Permanent:
+   * and any other error but a programming error (the driver's socket errors). Permanent:
    * everything else the server says about the data (constraints 23xxx, data exceptions 22xxx,
-   * undefined objects 42xxx) and configuration errors.
+   * undefined objects 42xxx), configuration errors, and bugs (a TypeError in a transcoder would
+   * fail again on every retry).
    */
   isTransient(error: unknown): boolean {
     if (error instanceof CdcError) return error.retriable;
+    if (isProgrammingError(error)) return false;
     if (error instanceof pg.DatabaseError) {
       const code = error.code ?? '';
       return TRANSIENT_CLASSES.has(code.slice(0, 2)) || TRANSIENT_CODES.has(code);
