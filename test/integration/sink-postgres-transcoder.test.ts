@@ -581,28 +581,6 @@ describe('PostgreSQL sink: transcoded payloads and decoded records write the sam
     );
   });
 
-  test('a corrupt event at or below the stored offset (a late former owner) is dropped, not refused', async () => {
-    const applied = upsert('edge', 'late', edgeV2, validPayload('late').payload);
-    await transcoded.apply(batchesOf([applied], payloadEvent));
-    const before = (await rowsOf(transcodedDb, 'edge')).find((r) => r.id === 'late');
-    // The same entry again, now corrupt, followed by a new event of another key.
-    const replayed: Change = { ...applied, payload: corruptions[0]![1]('late') };
-    const fresh = upsert('edge', 'after-late', edgeV2, validPayload('after-late').payload);
-    await transcoded.apply(batchesOf([replayed, fresh], payloadEvent));
-    const rows = await rowsOf(transcodedDb, 'edge');
-    assert.deepEqual(
-      rows.find((r) => r.id === 'late'),
-      before,
-    );
-    assert.ok(
-      rows.some((r) => r.id === 'after-late'),
-      'the later event is written',
-    );
-    // Above the stored offset the same corruption is refused.
-    const ahead: Change = { ...upsert('edge', 'late', edgeV2, corruptions[0]![1]('late')) };
-    await assertRejectsWithoutWriting([ahead], 'late', 'above the offset');
-  });
-
   test('a short string with a lone surrogate is written as the decoder reads it', async () => {
     const key = 'surrogate';
     const payload = edgeV2.type.toBuffer({ ...edgeRecord(key, edgeV2), s: 'a\ud800b' });

@@ -304,6 +304,44 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
     }
   });
 
+  test('a corrupt event another owner committed meanwhile is dropped, not dead-lettered (a late former owner)', async () => {
+    const p = partitionOf('late', P);
+    const sibling = Array.from({ length: 100 }, (_, i) => `late${i}`).find(
+      (k) => partitionOf(k, P) === p,
+    )!;
+    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    // The new owner of the partition, committing while this runner's apply is on its way.
+    const other = new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema });
+    await other.connect();
+    let overtaken = false;
+    const sink = new HookedSink(
+      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name: 'postgres' }),
+      {
+        beforeApply: async (batches) => {
+          const late = batches.flatMap((b) => b.events).find((e) => e.key === 'late');
+          if (!late || overtaken) return;
+          overtaken = true;
+          // What its commit leaves behind: the partition's stored offset at the late event.
+          await other.rewindOffset('todo', p, late.id);
+        },
+      },
+    );
+    const schemaId = capture.schemaOf('todo').id;
+    await appendUndecodable(redisCtx.redis, capture.keys, 'todo', p, 'late', schemaId);
+    await capture.upsert('todo', { id: sibling, name: 'after the late one' });
+    const runner = await startTestRunner(sink, prefix, 'late');
+    runners.push(runner);
+    try {
+      await waitFor('todo applied', () => appliedAll('todo'));
+      assert.equal(overtaken, true, 'the corrupt event reached an apply');
+      assert.equal((await rows('todo')).get(sibling)?.name, 'after the late one');
+      assert.deepEqual(await letters.list({ key: 'late' }), [], 'the fenced event was refused');
+    } finally {
+      await runner.stop();
+      await other.close();
+    }
+  });
+
   test('two instances share the partitions and the result is exact', async () => {
     const [a, b] = [await startRunner('e1'), await startRunner('e2')];
     await waitFor(
