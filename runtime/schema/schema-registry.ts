@@ -7,6 +7,7 @@ import { SchemaCompatibilityError } from '../errors/schema-compatibility-error.t
 import { SchemaNotFoundError } from '../errors/schema-not-found-error.ts';
 import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
 import type { Keys } from '../keys.ts';
+import { retry } from '../retry.ts';
 import { type AvroSchema, fingerprintOf, parseSchema } from './avro-schema.ts';
 
 /** One registered schema version. */
@@ -31,7 +32,11 @@ interface StoredSchema {
   fingerprint: string;
 }
 
-const MAX_REGISTER_ATTEMPTS = 5;
+/**
+ * Registrations race only when services deploy together, each losing at most once per rival:
+ * enough attempts, with jittered waits, for a fleet of writers to settle.
+ */
+const MAX_REGISTER_ATTEMPTS = 20;
 
 /**
  * Schema registry kept in Redis, beside the streams it describes. Versions are immutable once
@@ -62,7 +67,7 @@ export class SchemaRegistry {
     const json = JSON.stringify(type.schema({ exportAttrs: true }));
     const identity = createHash('sha256').update(json).digest('hex');
     const fingerprint = fingerprintOf(type);
-    for (let attempt = 0; attempt < MAX_REGISTER_ATTEMPTS; attempt++) {
+    const attempt = async (): Promise<RegisteredSchema> => {
       const latest = await this.latest(entity).catch((err: unknown) => {
         if (err instanceof UnknownEntityError) return undefined;
         throw err;
@@ -85,17 +90,24 @@ export class SchemaRegistry {
         latest ? String(latest.id) : '',
         fingerprint,
       );
-      if (result === RegisterSchemaCode.LatestChanged) continue;
+      if (result === RegisterSchemaCode.LatestChanged)
+        throw new ConflictError(
+          `could not register a schema for ${entity}: other versions kept being registered concurrently`,
+        );
       if (typeof result === 'number')
         throw new Error(`unexpected register-schema result ${result}`);
       const [id, version] = result;
       const registered: RegisteredSchema = { id, entity, version, fingerprint, schema: json, type };
       this.byId.set(id, registered);
       return registered;
-    }
-    throw new ConflictError(
-      `could not register a schema for ${entity}: other versions kept being registered concurrently`,
-    );
+    };
+    // Optimistic: another version registered between the check and the script is checked against
+    // in turn (the compatibility check must see the version the new one follows).
+    return retry(attempt, {
+      attempts: MAX_REGISTER_ATTEMPTS,
+      backoff: { initialMs: 5, maxMs: 200 },
+      isRetriable: (err) => err instanceof ConflictError,
+    });
   }
 
   /** The schema with this id (cached: versions never change). */

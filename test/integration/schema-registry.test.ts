@@ -47,6 +47,25 @@ describe('schema registry in real Redis', () => {
     assert.equal((await registry.versions('todo')).length, 1);
   });
 
+  test('versions registered at the same time by several writers all land, each checked against the one before', async () => {
+    const entity = 'racing';
+    const base = { type: 'record', name: 'Racing', fields: [{ name: 'id', type: 'string' }] };
+    // Eight writers, each adding its own optional field: all compatible, all racing for "latest".
+    const schemas = Array.from({ length: 8 }, (_, i) => ({
+      ...base,
+      fields: [...base.fields, { name: `f${i}`, type: ['null', 'int'], default: null }],
+    })) as unknown as AvroSchema[];
+    await registry.register(entity, base as unknown as AvroSchema);
+    const registered = await Promise.all(
+      schemas.map((schema) =>
+        new SchemaRegistry(ctx.redis, new Keys(prefix)).register(entity, schema),
+      ),
+    );
+    const versions = registered.map((r) => r.version).sort((a, b) => a - b);
+    assert.deepEqual(versions, [2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.equal((await registry.versions(entity)).length, 9);
+  });
+
   test('v1 events still decode with the v2 reader: the new field takes its default', async () => {
     const writerV1 = await createCapture({
       redis: { url: testEnv.redisUrl },
