@@ -26,8 +26,11 @@ export class PartitionOffsets {
    */
   constructor(committed: string = ZERO_ID, deliveries: ReadonlyMap<string, number> = new Map()) {
     this.committedId = committed;
-    // Entries pending for this consumer come first, from the committed offset on.
-    this.cursorId = committed;
+    // Every entry pending for this consumer comes first, from the very start: those at or below
+    // the committed offset (an earlier owner applied them, then died before acknowledging) are
+    // acknowledged without being applied. Read from `committed`, they would stay pending for
+    // good, and the group's lag would never reach 0.
+    this.cursorId = ZERO_ID;
     this.deliveries = new Map(deliveries);
   }
 

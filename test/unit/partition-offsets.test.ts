@@ -4,9 +4,10 @@ import { PartitionOffsets } from '../../runtime/sink/partition-offsets.ts';
 
 const entries = (...ids: string[]) => ids.map((id) => ({ id, deleted: false }));
 
-test('a partition taken over reads its pending entries from the committed offset first', () => {
+test('a partition taken over reads all its pending entries first, those below the committed offset too', () => {
   const offsets = new PartitionOffsets('5-0');
-  assert.equal(offsets.cursor, '5-0');
+  // Applied by a dead owner and never acknowledged: they must be read to be acknowledged.
+  assert.equal(offsets.cursor, '0-0');
   assert.equal(offsets.caughtUp, false);
   offsets.pendingRead(['6-0', '7-0']);
   assert.equal(offsets.cursor, '7-0');
