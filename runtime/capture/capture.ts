@@ -4,13 +4,6 @@ import { Redis } from 'ioredis';
 import { backoffDelay } from '../backoff.ts';
 import { CaptureWriteCode, defineCommands } from '../commands/index.ts';
 import { consumerGroups } from '../consumer-groups.ts';
-import {
-  type ChangeEventInput,
-  ENVELOPE_FIELDS,
-  encodeEnvelope,
-  envelopeValues,
-  SCHEMA_ID_POSITION,
-} from '../envelope.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { ConflictError } from '../errors/conflict-error.ts';
 import { NoSinksError } from '../errors/no-sinks-error.ts';
@@ -34,7 +27,13 @@ import {
   resolveEntityOptions,
   type WriteMode,
 } from './capture-options.ts';
+import {
+  type CaptureWriteReply,
+  captureWriteCall,
+  captureWriteReplies,
+} from './capture-write-call.ts';
 import { EntityMetadataStore } from './entity-metadata.ts';
+import type { PreparedWrite } from './prepared-write.ts';
 
 /** Per-call options of a write. */
 export interface WriteOptions {
@@ -82,22 +81,10 @@ interface EntityState {
   keyType: 'string' | 'int' | 'long';
 }
 
-/** A write checked and encoded, ready for the capture-write script. */
-interface PreparedWrite {
-  entity: EntityState;
-  op: 'upsert' | 'delete';
-  key: string;
-  partition: number;
-  record: EntityRecord | undefined;
-  payload: Buffer | undefined;
-  idempotencyKey: string | undefined;
-  expectedVersion: string;
-}
-
 const GROUPS_CACHE_MS = 1000;
 const MAX_CAS_ATTEMPTS = 50;
-/** Most writes per capture-write-many call: bounds how long one call holds Redis. */
-const WRITE_MANY_CHUNK = 50;
+/** Most writes per capture-write call: bounds how long one call holds Redis. */
+const WRITE_CHUNK = 50;
 const CAS_BACKOFF = { initialMs: 1, maxMs: 50 };
 
 /**
@@ -284,7 +271,7 @@ export class Capture {
         ? await this.requiredSinks(state, [...new Set(prepared.map((p) => p.partition))])
         : [];
     const started = performance.now();
-    const replies = await this.sendMany(prepared, options.traceId);
+    const replies = await this.send(prepared, options.traceId);
     const results = prepared.map((write, i) => this.toResult(write, replies[i]!, mode, started));
     if (mode === 'through') {
       await this.waitForSinks(state, results, sinks, options.timeoutMs);
@@ -307,18 +294,19 @@ export class Capture {
     // Resolved before writing: a write-through nobody can confirm is refused, not half-done.
     const sinks = mode === 'through' ? await this.requiredSinks(entity, [prepared.partition]) : [];
     const started = performance.now();
-    let reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
+    // A single write is a batch of one: the same script and arguments as writeMany.
+    let [reply] = await this.send([prepared], options.traceId);
     for (
       let attempt = 1;
-      reply === CaptureWriteCode.VersionMismatch && attempt < MAX_CAS_ATTEMPTS;
+      reply!.code === CaptureWriteCode.VersionMismatch && attempt < MAX_CAS_ATTEMPTS;
       attempt++
     ) {
       // Jittered pause: writers that lost the same race do not collide again in lockstep.
       await sleep(backoffDelay(attempt, CAS_BACKOFF));
       prepared = await prepare();
-      reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
+      [reply] = await this.send([prepared], options.traceId);
     }
-    const result = this.toResult(prepared, reply, mode, started);
+    const result = this.toResult(prepared, reply!, mode, started);
     if (mode === 'through') {
       await this.waitForSinks(entity, [result], sinks, options.timeoutMs);
       result.appliedBy = sinks;
@@ -328,133 +316,73 @@ export class Capture {
 
   private toResult(
     write: PreparedWrite,
-    reply: [string, number] | number,
+    reply: CaptureWriteReply,
     mode: WriteMode,
     started: number,
   ): WriteResult {
-    if (reply === CaptureWriteCode.VersionMismatch) {
-      throw new ConflictError(
-        `${write.entity.name} "${write.key}" changed while it was being written`,
-      );
+    if (reply.code === CaptureWriteCode.VersionMismatch) {
+      throw new ConflictError(`${write.entity} "${write.key}" changed while it was being written`);
     }
-    if (typeof reply === 'number') throw new Error(`unexpected capture-write reply ${reply}`);
-    const [id, created] = reply;
-    const duplicate = created === 0;
+    const duplicate = reply.code === CaptureWriteCode.Duplicate;
     this.instrumentation.emit('capture.written', {
-      entity: write.entity.name,
+      entity: write.entity,
       partition: write.partition,
       op: write.op,
       durationMs: performance.now() - started,
       duplicate,
     });
     return {
-      entity: write.entity.name,
+      entity: write.entity,
       key: write.key,
-      id,
+      id: reply.id,
       partition: write.partition,
       duplicate,
       mode,
     };
   }
 
-  /** The change event a prepared write appends. */
-  private eventOf(write: PreparedWrite, traceId: string | undefined): ChangeEventInput {
-    return {
-      op: write.op,
-      entity: write.entity.name,
-      key: write.key,
-      capturedAt: Date.now(),
-      ...(write.op === 'upsert'
-        ? { schemaId: write.entity.schema.id, payload: write.payload! }
-        : {}),
-      ...(write.idempotencyKey ? { idempotencyKey: write.idempotencyKey } : {}),
-      ...(traceId ? { traceId } : {}),
-    };
-  }
-
-  private scriptArgs(
-    write: PreparedWrite,
-    traceId: string | undefined,
-  ): [string, string, string, ...Array<string | number | Buffer>] {
-    const { entity, key, partition } = write;
-    return [
-      this.keys.cache(entity.name, partition, key),
-      this.keys.stream(entity.name, partition),
-      this.keys.idempotency(entity.name, partition, key, write.idempotencyKey ?? ''),
-      write.op === 'upsert' ? 'u' : 'd',
-      write.record ? JSON.stringify(write.record) : '',
-      write.op === 'upsert' ? String(entity.schema.id) : '',
-      write.idempotencyKey ?? '',
-      this.idempotencyWindowMs,
-      write.expectedVersion,
-      ...encodeEnvelope(this.eventOf(write, traceId)),
-    ];
-  }
-
   /**
-   * Sends a batch as one capture-write-many call per partition (and per WRITE_MANY_CHUNK writes),
-   * all in one pipeline; returns each write's reply in the batch's order.
+   * Runs prepared writes through capture-write.lua, one call per partition and per WRITE_CHUNK
+   * writes (a single write is one call of one); returns each write's reply in the given order.
    */
-  private async sendMany(
-    prepared: PreparedWrite[],
+  private async send(
+    writes: readonly PreparedWrite[],
     traceId: string | undefined,
-  ): Promise<Array<[string, number] | number>> {
+  ): Promise<CaptureWriteReply[]> {
     const byPartition = new Map<number, number[]>();
-    prepared.forEach((write, i) => {
-      const list = byPartition.get(write.partition) ?? [];
-      list.push(i);
-      byPartition.set(write.partition, list);
+    writes.forEach((write, i) => {
+      const indexes = byPartition.get(write.partition);
+      if (indexes) indexes.push(i);
+      else byPartition.set(write.partition, [i]);
     });
     const chunks: number[][] = [];
     for (const indexes of byPartition.values()) {
-      for (let i = 0; i < indexes.length; i += WRITE_MANY_CHUNK) {
-        chunks.push(indexes.slice(i, i + WRITE_MANY_CHUNK));
+      for (let i = 0; i < indexes.length; i += WRITE_CHUNK) {
+        chunks.push(indexes.slice(i, i + WRITE_CHUNK));
       }
     }
     // Each call goes to the socket as soon as it is built (no MULTI, no buffered pipeline), so
     // Redis runs one chunk while the next is being prepared.
     const calls = chunks.map((chunk) => {
-      const first = prepared[chunk[0]!]!;
-      const keys: string[] = [this.keys.stream(first.entity.name, first.partition)];
-      const args: Array<string | number | Buffer> = [
-        chunk.length,
+      const { keys, args } = captureWriteCall(
+        this.keys,
+        chunk.map((i) => writes[i]!),
         this.idempotencyWindowMs,
-        ENVELOPE_FIELDS.length,
-        SCHEMA_ID_POSITION + 1,
-        ...ENVELOPE_FIELDS,
-      ];
-      for (const i of chunk) {
-        const write = prepared[i]!;
-        const { entity, key, partition } = write;
-        keys.push(this.keys.cache(entity.name, partition, key));
-        if (write.idempotencyKey) {
-          keys.push(this.keys.idempotency(entity.name, partition, key, write.idempotencyKey));
-        }
-        args.push(
-          write.op === 'upsert' ? 'u' : 'd',
-          write.record ? JSON.stringify(write.record) : '',
-          write.expectedVersion,
-          write.idempotencyKey ?? '',
-          ...envelopeValues(this.eventOf(write, traceId)),
-        );
-      }
-      return this.redis.captureWriteMany(keys.length, ...keys, ...args);
+        traceId,
+      );
+      return this.redis.captureWrite(keys.length, ...keys, ...args);
     });
+    // Every call settles before any failure is thrown: none is left to reject unobserved.
     const settled = await Promise.allSettled(calls);
-    const replies = settled.map((r): [Error | null, unknown] =>
-      r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, undefined],
-    );
-    const out: Array<[string, number] | number> = new Array(prepared.length);
-    chunks.forEach((chunk, c) => {
-      const [err, reply] = replies[c] ?? [new Error('no reply'), undefined];
-      if (err) throw err;
-      const flat = reply as Array<string | number>;
-      chunk.forEach((i, j) => {
-        const code = Number(flat[2 * j + 1]);
-        out[i] = code === CaptureWriteCode.VersionMismatch ? code : [String(flat[2 * j]), code];
+    const replies: CaptureWriteReply[] = new Array(writes.length);
+    settled.forEach((result, c) => {
+      if (result.status === 'rejected') throw result.reason;
+      const chunk = chunks[c]!;
+      captureWriteReplies(result.value, chunk.length).forEach((reply, j) => {
+        replies[chunk[j]!] = reply;
       });
     });
-    return out;
+    return replies;
   }
 
   private prepareUpsert(
@@ -490,7 +418,8 @@ export class Capture {
     const key = String(record[keyField]);
     checkKey(entity.name, key);
     return {
-      entity,
+      entity: entity.name,
+      schemaId: entity.schema.id,
       op: 'upsert',
       key,
       partition: partitionOf(key, entity.options.partitions),
@@ -509,7 +438,8 @@ export class Capture {
     checkKey(entity.name, key);
     this.keyValue(entity, key);
     return {
-      entity,
+      entity: entity.name,
+      schemaId: entity.schema.id,
       op: 'delete',
       key,
       partition: partitionOf(key, entity.options.partitions),

@@ -1,9 +1,20 @@
 --[[
-  Writes many changes of one partition in one call: for each write, exactly what
-  capture-write-3.lua does for one (cache value and event together, idempotency, compare-and-set).
-  One call per partition chunk instead of one per write, because the per-call and per-argument
-  costs would otherwise dominate a batch: the event's field names come once per call, each write
-  sends only values. Each write is atomic; the whole call runs without interleaving.
+  Writes changes of one partition atomically, each write its cache value and its change event
+  together or neither. A single write (upsert, delete, patch) is a call with one write; a batch
+  sends its writes of one partition in chunks.
+
+  Per write:
+  - With an idempotency key, a repeat within its window returns the first event id and writes
+    nothing.
+  - With an expected version (compare-and-set, used by patches), the write happens only if the
+    cached event id is still that version.
+  - Upsert: XADD the event, then HSET the cache hash (d = JSON record, v = event id, s = schema id).
+    Delete: XADD the delete event (always, even when the key was not cached: the cache may have
+    been evicted while the sinks still hold the row), then DEL the cache hash.
+  The event's fields come encoded by the envelope codec; this script does not interpret them. The
+  field names come once per call and each write sends only values, because per-argument costs
+  would otherwise dominate a batch. The stream is never trimmed here: retention must not cut what
+  a consumer group still needs. Each write is atomic; the whole call runs without interleaving.
 
   KEYS[1]   the partition stream
   KEYS[2…]  per write: its cache key, then its idempotency record key if it has an idempotency key
