@@ -1,7 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type avro from 'avsc';
 import { Redis } from 'ioredis';
-import { backoffDelay } from '../backoff.ts';
 import { CaptureWriteCode, defineCommands } from '../commands/index.ts';
 import { consumerGroups } from '../consumer-groups.ts';
 import { ConfigError } from '../errors/config-error.ts';
@@ -15,6 +13,7 @@ import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
 import { connectRedis } from '../redis-connection.ts';
+import { retry } from '../retry.ts';
 import { recordFields } from '../schema/avro-schema.ts';
 import { type EntityRecord, prepareWrite } from '../schema/prepare-record.ts';
 import { type RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
@@ -82,10 +81,12 @@ interface EntityState {
 }
 
 const GROUPS_CACHE_MS = 1000;
+/** Attempts of a compare-and-set write (a patch) before it gives up with ConflictError. */
 const MAX_CAS_ATTEMPTS = 50;
+/** Pauses between them: short, a lost race is over as soon as the other write landed. */
+const CAS_BACKOFF = { initialMs: 1, maxMs: 50 };
 /** Most writes per capture-write call: bounds how long one call holds Redis. */
 const WRITE_CHUNK = 50;
-const CAS_BACKOFF = { initialMs: 1, maxMs: 50 };
 
 /**
  * Writes entities: the cache value and its change event in one atomic Redis script, so the
@@ -281,8 +282,9 @@ export class Capture {
   }
 
   /**
-   * Runs one prepared write. `prepare` is called again when a compare-and-set lost its race
-   * (only patches set an expected version), at most MAX_CAS_ATTEMPTS times.
+   * Runs one prepared write. When a compare-and-set lost its race (only patches set an expected
+   * version), `prepare` runs again and the write is retried, MAX_CAS_ATTEMPTS attempts in all;
+   * then the ConflictError of the last attempt is thrown.
    */
   private async write(
     entity: EntityState,
@@ -294,19 +296,22 @@ export class Capture {
     // Resolved before writing: a write-through nobody can confirm is refused, not half-done.
     const sinks = mode === 'through' ? await this.requiredSinks(entity, [prepared.partition]) : [];
     const started = performance.now();
-    // A single write is a batch of one: the same script and arguments as writeMany.
-    let [reply] = await this.send([prepared], options.traceId);
-    for (
-      let attempt = 1;
-      reply!.code === CaptureWriteCode.VersionMismatch && attempt < MAX_CAS_ATTEMPTS;
-      attempt++
-    ) {
-      // Jittered pause: writers that lost the same race do not collide again in lockstep.
-      await sleep(backoffDelay(attempt, CAS_BACKOFF));
-      prepared = await prepare();
-      [reply] = await this.send([prepared], options.traceId);
-    }
-    const result = this.toResult(prepared, reply!, mode, started);
+    const result = await retry(
+      async (attempt) => {
+        // A lost race is prepared again: a patch merges its fields onto the newer value.
+        if (attempt > 1) prepared = await prepare();
+        // A single write is a batch of one: the same script and arguments as writeMany.
+        const [reply] = await this.send([prepared], options.traceId);
+        return this.toResult(prepared, reply!, mode, started);
+      },
+      {
+        attempts: MAX_CAS_ATTEMPTS,
+        // Jittered: writers that lost the same race do not collide again in lockstep.
+        backoff: CAS_BACKOFF,
+        // Only a lost race is tried again; a write whose answer was lost may have been applied.
+        isRetriable: (error) => error instanceof ConflictError,
+      },
+    );
     if (mode === 'through') {
       await this.waitForSinks(entity, [result], sinks, options.timeoutMs);
       result.appliedBy = sinks;

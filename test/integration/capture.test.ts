@@ -463,6 +463,22 @@ describe('capture against real Redis', () => {
     assert.ok(events.every((e) => e.record?.name === 'start'));
   });
 
+  test('a patch whose key is deleted while it retries a lost race is NotFoundError at once', async () => {
+    await capture.upsert('todo', { id: 'r3', name: 'start' });
+    let calls = 0;
+    const hooked = await captureWithHook(prefix, async () => {
+      calls++;
+      await capture.delete('todo', 'r3');
+    });
+    try {
+      await assert.rejects(hooked.capture.patch('todo', 'r3', { name: 'patched' }), NotFoundError);
+    } finally {
+      await hooked.close();
+    }
+    assert.equal(calls, 1, 'not tried again once the key is gone');
+    assert.equal(await capture.get('todo', 'r3'), undefined);
+  });
+
   test('an entity whose key field is not in its schema is refused and pins nothing', async () => {
     await assert.rejects(
       createCapture({
