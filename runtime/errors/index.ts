@@ -2,6 +2,7 @@ export { CdcError } from './cdc-error.ts';
 export { ConfigError } from './config-error.ts';
 export { ConflictError } from './conflict-error.ts';
 export { EnvelopeError } from './envelope-error.ts';
+export { ErrorCode } from './error-code.ts';
 export { NoSinksError } from './no-sinks-error.ts';
 export { NotFoundError } from './not-found-error.ts';
 export { PayloadError } from './payload-error.ts';
