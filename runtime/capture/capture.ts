@@ -13,6 +13,7 @@ import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
 import { connectRedis } from '../redis-connection.ts';
+import { commandFailure } from '../redis-errors.ts';
 import { retry } from '../retry.ts';
 import { recordFields } from '../schema/avro-schema.ts';
 import { type EntityRecord, prepareWrite } from '../schema/prepare-record.ts';
@@ -91,6 +92,10 @@ const WRITE_CHUNK = 50;
 /**
  * Writes entities: the cache value and its change event in one atomic Redis script, so the
  * cache never holds a value whose event is not in the log, nor the reverse.
+ *
+ * A Redis command that fails without an error reply (no connection, a lost one, a "not now"
+ * reply) is rethrown where it was sent as RedisUnavailableError (`commandFailure`): only there is
+ * it known to come from Redis, so callers decide by type, never by message.
  */
 export class Capture {
   readonly keys: Keys;
@@ -227,7 +232,9 @@ export class Capture {
   async get(entity: string, key: string): Promise<CachedValue | undefined> {
     const state = this.entity(entity);
     const cacheKey = this.keys.cache(entity, partitionOf(key, state.options.partitions), key);
-    const [d, v, s] = await this.redis.hmget(cacheKey, 'd', 'v', 's');
+    const [d, v, s] = await this.redis.hmget(cacheKey, 'd', 'v', 's').catch((err: unknown) => {
+      throw commandFailure(err, 'HMGET');
+    });
     if (d == null || v == null || s == null) return undefined;
     return { record: JSON.parse(d) as EntityRecord, version: v, schemaId: Number(s) };
   }
@@ -381,7 +388,7 @@ export class Capture {
     const settled = await Promise.allSettled(calls);
     const replies: CaptureWriteReply[] = new Array(writes.length);
     settled.forEach((result, c) => {
-      if (result.status === 'rejected') throw result.reason;
+      if (result.status === 'rejected') throw commandFailure(result.reason, 'capture-write');
       const chunk = chunks[c]!;
       captureWriteReplies(result.value, chunk.length).forEach((reply, j) => {
         replies[chunk[j]!] = reply;
@@ -483,7 +490,11 @@ export class Capture {
     const stream = this.keys.stream(entity, partition);
     const cached = this.groupsCache.get(stream);
     if (cached && Date.now() - cached.at < GROUPS_CACHE_MS) return cached.groups;
-    const groups = (await consumerGroups(this.redis, stream)).map((g) => g.name);
+    const groups = (
+      await consumerGroups(this.redis, stream).catch((err: unknown) => {
+        throw commandFailure(err, 'XINFO GROUPS');
+      })
+    ).map((g) => g.name);
     // An empty answer is not cached, so a sink that just started is seen by the next write.
     if (groups.length > 0) this.groupsCache.set(stream, { at: Date.now(), groups });
     return groups;
@@ -512,7 +523,7 @@ export class Capture {
       );
     } catch (err) {
       timedOut = true;
-      throw err;
+      throw commandFailure(err, 'the applied-watermark wait');
     } finally {
       this.instrumentation.emit('capture.through.waited', {
         entity: entity.name,
@@ -527,10 +538,13 @@ export class Capture {
         sinks.map((sink) => this.keys.notApplied(entity.name, r.partition, sink, r.id)),
       );
     }
-    const replies = (await pipeline.exec()) ?? [];
+    const replies =
+      (await pipeline.exec().catch((err: unknown) => {
+        throw commandFailure(err, 'MGET');
+      })) ?? [];
     results.forEach((r, i) => {
       const [err, marks] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
+      if (err) throw commandFailure(err, 'MGET');
       const values = marks as Array<string | null>;
       const failed = values.findIndex((m) => m !== null);
       if (failed >= 0) throw new WriteThroughFailedError(r.id, sinks[failed]!, values[failed]!);

@@ -29,6 +29,8 @@ export enum ErrorCode {
   SchemaIncompatible = 'SCHEMA_INCOMPATIBLE',
   /** An event names a schema id the registry does not know. */
   SchemaNotFound = 'SCHEMA_NOT_FOUND',
+  /** Redis could not serve a command now: no answer came, or it answered "not now". */
+  Unavailable = 'UNAVAILABLE',
   /** The entity is not configured for capture. */
   UnknownEntity = 'UNKNOWN_ENTITY',
   /** A record does not match its entity's schema. */

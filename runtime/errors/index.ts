@@ -8,6 +8,7 @@ export { NotFoundError } from './not-found-error.ts';
 export { PayloadError } from './payload-error.ts';
 export { RedisReadError } from './redis-read-error.ts';
 export { RedisReplyError } from './redis-reply-error.ts';
+export { RedisUnavailableError } from './redis-unavailable-error.ts';
 export { SchemaCompatibilityError } from './schema-compatibility-error.ts';
 export { SchemaNotFoundError } from './schema-not-found-error.ts';
 export { UnknownEntityError } from './unknown-entity-error.ts';

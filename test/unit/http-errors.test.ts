@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ReplyError } from 'ioredis';
 import { ConfigError } from '../../runtime/errors/config-error.ts';
 import { ConflictError } from '../../runtime/errors/conflict-error.ts';
 import { EnvelopeError } from '../../runtime/errors/envelope-error.ts';
@@ -9,6 +10,7 @@ import { NotFoundError } from '../../runtime/errors/not-found-error.ts';
 import { PayloadError } from '../../runtime/errors/payload-error.ts';
 import { RedisReadError } from '../../runtime/errors/redis-read-error.ts';
 import { RedisReplyError } from '../../runtime/errors/redis-reply-error.ts';
+import { RedisUnavailableError } from '../../runtime/errors/redis-unavailable-error.ts';
 import { SchemaCompatibilityError } from '../../runtime/errors/schema-compatibility-error.ts';
 import { SchemaNotFoundError } from '../../runtime/errors/schema-not-found-error.ts';
 import { UnknownEntityError } from '../../runtime/errors/unknown-entity-error.ts';
@@ -31,6 +33,7 @@ test('error codes keep the values the HTTP API answers with', () => {
     'REDIS_REPLY_ERROR',
     'SCHEMA_INCOMPATIBLE',
     'SCHEMA_NOT_FOUND',
+    'UNAVAILABLE',
     'UNKNOWN_ENTITY',
     'VALIDATION_FAILED',
     'WRITE_THROUGH_FAILED',
@@ -55,6 +58,7 @@ test('each runtime error answers its status with its code as the error field', (
     [new SchemaCompatibilityError('todo', 'field done changed type'), 409],
     [new WriteThroughFailedError('1-1', 'postgres', 'constraint violated'), 502],
     [new RedisReadError('the Redis read connection failed'), 503],
+    [new RedisUnavailableError('capture-write', new Error('Connection is closed.')), 503],
     [new WriteThroughTimeoutError('1-1', ['postgres'], 100), 504],
     [new ConfigError('capture needs at least one entity'), 500],
     [new EnvelopeError('no op field'), 500],
@@ -90,9 +94,31 @@ test("the HTTP layer's own client errors keep their status and code", () => {
   });
 });
 
+test('a Redis that cannot serve now is 503 UNAVAILABLE, decided by type, not by message', () => {
+  const unavailable = {
+    status: 503,
+    body: { error: 'UNAVAILABLE', message: 'the log is unreachable; retry later' },
+  };
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {
+    code: 'ECONNREFUSED',
+  });
+  assert.deepEqual(toHttpError(refused), unavailable);
+  assert.deepEqual(
+    toHttpError(new ReplyError('LOADING Redis is loading the dataset')),
+    unavailable,
+  );
+  const internal = { status: 500, body: { error: 'INTERNAL', message: 'internal error' } };
+  // Redis refused the command itself: retrying the same cannot help.
+  assert.deepEqual(toHttpError(new ReplyError('NOPERM no permissions to run evalsha')), internal);
+  // Messages are not read: an error that only says "Redis" or "Connection" is not unavailability.
+  assert.deepEqual(toHttpError(new Error('Redis Connection ECONNREFUSED ETIMEDOUT')), internal);
+});
+
 test('an unknown error is 500 without its message', () => {
   assert.deepEqual(toHttpError(new TypeError('secret internals')), {
     status: 500,
     body: { error: 'INTERNAL', message: 'internal error' },
   });
+  assert.equal(toHttpError(null).status, 500);
+  assert.equal(toHttpError('a string').status, 500);
 });

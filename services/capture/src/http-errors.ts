@@ -3,6 +3,7 @@ import { ErrorCode } from '../../../runtime/errors/error-code.ts';
 import { ValidationError } from '../../../runtime/errors/validation-error.ts';
 import { WriteThroughFailedError } from '../../../runtime/errors/write-through-failed-error.ts';
 import { WriteThroughTimeoutError } from '../../../runtime/errors/write-through-timeout-error.ts';
+import { isConnectionError, isNotNowReply } from '../../../runtime/redis-errors.ts';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -26,6 +27,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.NoSinks]: 409,
   [ErrorCode.SchemaIncompatible]: 409,
   [ErrorCode.WriteThroughFailed]: 502,
+  [ErrorCode.Unavailable]: 503,
   [ErrorCode.RedisReadFailed]: 503,
   [ErrorCode.WriteThroughTimeout]: 504,
   [ErrorCode.ConfigInvalid]: 500,
@@ -37,7 +39,16 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.MongoMappingFailed]: 500,
 };
 
-/** Maps an error to an HTTP status and body. Unknown errors are 500 without internals, or 503 for Redis. */
+const UNAVAILABLE: ErrorBody = {
+  error: ErrorCode.Unavailable,
+  message: 'the log is unreachable; retry later',
+};
+
+/**
+ * Maps an error to an HTTP status and body, by its type: a CdcError by its code; a client error
+ * of the HTTP layer by its own 4xx status; a Redis that cannot serve now (a socket error code, a
+ * "not now" reply) is 503; anything else is 500 without internals.
+ */
 export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof CdcError) {
     const body: ErrorBody = { error: err.code, message: err.message };
@@ -47,18 +58,14 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody } {
     }
     return { status: HTTP_STATUS[err.code], body };
   }
-  const status = (err as { statusCode?: unknown }).statusCode;
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Fastify's own client errors: body too large (413), malformed JSON (400), wrong media type (415).
     const code = String((err as { code?: unknown }).code ?? 'BAD_REQUEST');
     return { status, body: { error: code, message: (err as Error).message } };
   }
-  const name = (err as Error)?.constructor?.name ?? '';
-  if (/Redis|Connection|ECONNREFUSED|ETIMEDOUT/i.test(`${name} ${(err as Error)?.message}`)) {
-    return {
-      status: 503,
-      body: { error: 'UNAVAILABLE', message: 'the log is unreachable; retry later' },
-    };
-  }
+  // Capture turns what its Redis commands throw into RedisUnavailableError; these are the same
+  // failures reaching here some other way.
+  if (isConnectionError(err) || isNotNowReply(err)) return { status: 503, body: UNAVAILABLE };
   return { status: 500, body: { error: 'INTERNAL', message: 'internal error' } };
 }
