@@ -83,15 +83,20 @@ function isCaptureWriteCode(code: number): code is CaptureWriteCode {
   );
 }
 
-/** The change event a prepared write appends. */
+/**
+ * The change event a prepared write appends. Absent fields are left undefined (the codec sends
+ * `''` for them) rather than spread in: this runs once per write, on every write's path.
+ */
 function eventOf(write: PreparedWrite, traceId: string | undefined): ChangeEventInput {
+  const upsert = write.op === 'upsert';
   return {
     op: write.op,
     entity: write.entity,
     key: write.key,
     capturedAt: Date.now(),
-    ...(write.op === 'upsert' ? { schemaId: write.schemaId, payload: write.payload! } : {}),
-    ...(write.idempotencyKey ? { idempotencyKey: write.idempotencyKey } : {}),
-    ...(traceId ? { traceId } : {}),
+    schemaId: upsert ? write.schemaId : undefined,
+    payload: upsert ? write.payload : undefined,
+    idempotencyKey: write.idempotencyKey,
+    traceId: traceId || undefined,
   };
 }

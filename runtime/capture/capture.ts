@@ -14,7 +14,7 @@ import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
 import { connectRedis } from '../redis-connection.ts';
 import { commandFailure } from '../redis-errors.ts';
-import { retry } from '../retry.ts';
+import { type RetryOptions, retry } from '../retry.ts';
 import { recordFields } from '../schema/avro-schema.ts';
 import { type EntityRecord, prepareWrite } from '../schema/prepare-record.ts';
 import { type RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
@@ -82,10 +82,16 @@ interface EntityState {
 }
 
 const GROUPS_CACHE_MS = 1000;
-/** Attempts of a compare-and-set write (a patch) before it gives up with ConflictError. */
-const MAX_CAS_ATTEMPTS = 50;
-/** Pauses between them: short, a lost race is over as soon as the other write landed. */
-const CAS_BACKOFF = { initialMs: 1, maxMs: 50 };
+/** How the retrier tries again a compare-and-set write (a patch) that lost its race. */
+const CAS_RETRY: RetryOptions = {
+  /** Then the ConflictError of the last attempt is thrown. */
+  attempts: 50,
+  // Short pauses, as a lost race is over once the other write landed; jittered, so that writers
+  // that lost the same race do not collide again in lockstep.
+  backoff: { initialMs: 1, maxMs: 50 },
+  // Only a lost race: a write whose answer was lost may have been applied.
+  isRetriable: (error) => error instanceof ConflictError,
+};
 /** Most writes per capture-write call: bounds how long one call holds Redis. */
 const WRITE_CHUNK = 50;
 
@@ -175,7 +181,7 @@ export class Capture {
   ): Promise<WriteResult> {
     const state = this.entity(entity);
     const prepared = this.prepareUpsert(state, record, options.key, options.idempotencyKey);
-    return this.write(state, () => prepared, options);
+    return this.write(state, prepared, options);
   }
 
   /**
@@ -204,28 +210,25 @@ export class Capture {
         { path: keyField, message: 'the key of a record cannot change' },
       ]);
     }
-    return this.write(
-      state,
-      async () => {
-        const cached = await this.get(entity, key);
-        if (!cached) throw new NotFoundError(entity, key);
-        const prepared = this.prepareUpsert(
-          state,
-          { ...cached.record, ...changes },
-          key,
-          options.idempotencyKey,
-        );
-        return { ...prepared, expectedVersion: cached.version };
-      },
-      options,
-    );
+    const prepare = async (): Promise<PreparedWrite> => {
+      const cached = await this.get(entity, key);
+      if (!cached) throw new NotFoundError(entity, key);
+      const prepared = this.prepareUpsert(
+        state,
+        { ...cached.record, ...changes },
+        key,
+        options.idempotencyKey,
+      );
+      return { ...prepared, expectedVersion: cached.version };
+    };
+    return this.write(state, await prepare(), options, prepare);
   }
 
   /** Removes the key from the cache and appends a delete event. */
   async delete(entity: string, key: string, options: WriteOptions = {}): Promise<WriteResult> {
     const state = this.entity(entity);
     const prepared = this.prepareDelete(state, key, options.idempotencyKey);
-    return this.write(state, () => prepared, options);
+    return this.write(state, prepared, options);
   }
 
   /** The cached value of a key, or undefined. */
@@ -289,41 +292,43 @@ export class Capture {
   }
 
   /**
-   * Runs one prepared write. When a compare-and-set lost its race (only patches set an expected
-   * version), `prepare` runs again and the write is retried, MAX_CAS_ATTEMPTS attempts in all;
-   * then the ConflictError of the last attempt is thrown.
+   * Runs one prepared write, a batch of one. A compare-and-set write (a patch) comes with
+   * `prepareAgain`: when it lost its race, the retrier prepares it again onto the newer value and
+   * tries once more, as CAS_RETRY says. Other writes cannot lose a race and are written once.
    */
   private async write(
     entity: EntityState,
-    prepare: () => PreparedWrite | Promise<PreparedWrite>,
+    prepared: PreparedWrite,
     options: WriteOptions,
+    prepareAgain?: () => Promise<PreparedWrite>,
   ): Promise<WriteResult> {
     const mode = options.mode ?? entity.options.writeMode;
-    let prepared = await prepare();
     // Resolved before writing: a write-through nobody can confirm is refused, not half-done.
     const sinks = mode === 'through' ? await this.requiredSinks(entity, [prepared.partition]) : [];
     const started = performance.now();
-    const result = await retry(
-      async (attempt) => {
-        // A lost race is prepared again: a patch merges its fields onto the newer value.
-        if (attempt > 1) prepared = await prepare();
-        // A single write is a batch of one: the same script and arguments as writeMany.
-        const [reply] = await this.send([prepared], options.traceId);
-        return this.toResult(prepared, reply!, mode, started);
-      },
-      {
-        attempts: MAX_CAS_ATTEMPTS,
-        // Jittered: writers that lost the same race do not collide again in lockstep.
-        backoff: CAS_BACKOFF,
-        // Only a lost race is tried again; a write whose answer was lost may have been applied.
-        isRetriable: (error) => error instanceof ConflictError,
-      },
-    );
+    const result =
+      prepareAgain === undefined
+        ? await this.writeOne(prepared, mode, started, options.traceId)
+        : await retry(async (attempt) => {
+            const write = attempt === 1 ? prepared : await prepareAgain();
+            return this.writeOne(write, mode, started, options.traceId);
+          }, CAS_RETRY);
     if (mode === 'through') {
       await this.waitForSinks(entity, [result], sinks, options.timeoutMs);
       result.appliedBy = sinks;
     }
     return result;
+  }
+
+  /** One write through the capture-write script; a lost compare-and-set is a ConflictError. */
+  private async writeOne(
+    write: PreparedWrite,
+    mode: WriteMode,
+    started: number,
+    traceId: string | undefined,
+  ): Promise<WriteResult> {
+    const [reply] = await this.call([write], traceId);
+    return this.toResult(write, reply!, mode, started);
   }
 
   private toResult(
@@ -354,8 +359,8 @@ export class Capture {
   }
 
   /**
-   * Runs prepared writes through capture-write.lua, one call per partition and per WRITE_CHUNK
-   * writes (a single write is one call of one); returns each write's reply in the given order.
+   * Runs a batch through capture-write.lua, one call per partition and per WRITE_CHUNK writes;
+   * returns each write's reply in the batch's order.
    */
   private async send(
     writes: readonly PreparedWrite[],
@@ -375,26 +380,37 @@ export class Capture {
     }
     // Each call goes to the socket as soon as it is built (no MULTI, no buffered pipeline), so
     // Redis runs one chunk while the next is being prepared.
-    const calls = chunks.map((chunk) => {
-      const { keys, args } = captureWriteCall(
-        this.keys,
+    const calls = chunks.map((chunk) =>
+      this.call(
         chunk.map((i) => writes[i]!),
-        this.idempotencyWindowMs,
         traceId,
-      );
-      return this.redis.captureWrite(keys.length, ...keys, ...args);
-    });
+      ),
+    );
     // Every call settles before any failure is thrown: none is left to reject unobserved.
     const settled = await Promise.allSettled(calls);
     const replies: CaptureWriteReply[] = new Array(writes.length);
     settled.forEach((result, c) => {
-      if (result.status === 'rejected') throw commandFailure(result.reason, 'capture-write');
+      if (result.status === 'rejected') throw result.reason;
       const chunk = chunks[c]!;
-      captureWriteReplies(result.value, chunk.length).forEach((reply, j) => {
+      result.value.forEach((reply, j) => {
         replies[chunk[j]!] = reply;
       });
     });
     return replies;
+  }
+
+  /** One capture-write.lua call: writes of one partition, as many as the script may take at once. */
+  private async call(
+    writes: readonly PreparedWrite[],
+    traceId: string | undefined,
+  ): Promise<CaptureWriteReply[]> {
+    const { keys, args } = captureWriteCall(this.keys, writes, this.idempotencyWindowMs, traceId);
+    const reply = await this.redis
+      .captureWrite(keys.length, ...keys, ...args)
+      .catch((err: unknown) => {
+        throw commandFailure(err, 'capture-write');
+      });
+    return captureWriteReplies(reply, writes.length);
   }
 
   private prepareUpsert(

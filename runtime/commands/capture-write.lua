@@ -33,53 +33,54 @@
   Output: a flat array, per write: event id, then 1 (written), 0 (idempotent repeat: the first
           event id) or -1 (VERSION_MISMATCH: "" as id)
 ]]
-local n, window, m, sidAt = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local names = {}
-for j = 1, m do
-  names[j] = ARGV[4 + j]
-end
+-- Locals instead of globals, one fields table for every write, and no table grown by `#`: this
+-- runs on every single write, where each microsecond shows in the latency.
+local argv, keys, call = ARGV, KEYS, redis.call
+local n, window, m, sidAt = tonumber(argv[1]), argv[2], tonumber(argv[3]), tonumber(argv[4])
 local pos = 5 + m
 local key = 2
 local out = {}
-for _ = 1, n do
-  local op, json, expected, idem = ARGV[pos], ARGV[pos + 1], ARGV[pos + 2], ARGV[pos + 3]
+local fields = {}
+for w = 1, n do
+  local op, json, expected, idem = argv[pos], argv[pos + 1], argv[pos + 2], argv[pos + 3]
   local first = pos + 4
   pos = first + m
-  local cacheKey = KEYS[key]
+  local cacheKey = keys[key]
   local idemKey = nil
   key = key + 1
   if idem ~= '' then
-    idemKey = KEYS[key]
+    idemKey = keys[key]
     key = key + 1
   end
 
-  local previous = idemKey and redis.call('GET', idemKey)
+  local previous = idemKey and call('GET', idemKey)
   if previous then
-    out[#out + 1] = previous
-    out[#out + 1] = 0
-  elseif expected ~= '' and (redis.call('HGET', cacheKey, 'v') or '-') ~= expected then
-    out[#out + 1] = ''
-    out[#out + 1] = -1
+    out[2 * w - 1] = previous
+    out[2 * w] = 0
+  elseif expected ~= '' and (call('HGET', cacheKey, 'v') or '-') ~= expected then
+    out[2 * w - 1] = ''
+    out[2 * w] = -1
   else
-    local fields = {}
+    local count = 0
     for j = 1, m do
-      local value = ARGV[first + j - 1]
+      local value = argv[first + j - 1]
       if value ~= '' then
-        fields[#fields + 1] = names[j]
-        fields[#fields + 1] = value
+        fields[count + 1] = argv[4 + j]
+        fields[count + 2] = value
+        count = count + 2
       end
     end
-    local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
+    local id = call('XADD', keys[1], '*', unpack(fields, 1, count))
     if op == 'u' then
-      redis.call('HSET', cacheKey, 'd', json, 'v', id, 's', ARGV[first + sidAt - 1])
+      call('HSET', cacheKey, 'd', json, 'v', id, 's', argv[first + sidAt - 1])
     else
-      redis.call('DEL', cacheKey)
+      call('DEL', cacheKey)
     end
     if idemKey then
-      redis.call('SET', idemKey, id, 'PX', window)
+      call('SET', idemKey, id, 'PX', window)
     end
-    out[#out + 1] = id
-    out[#out + 1] = 1
+    out[2 * w - 1] = id
+    out[2 * w] = 1
   end
 end
 return out
