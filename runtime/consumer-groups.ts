@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { isNoSuchKey } from './redis-errors.ts';
 
 /** One consumer group of a stream, as XINFO GROUPS reports it. */
 export interface ConsumerGroupInfo {
@@ -23,8 +24,8 @@ export async function consumerGroups(redis: Redis, stream: string): Promise<Cons
   try {
     raw = (await redis.xinfo('GROUPS', stream)) as Array<Array<string | number | null>>;
   } catch (err) {
-    // ERR no such key: nothing was ever written and no sink created its group yet.
-    if (/no such key/i.test((err as Error).message)) return [];
+    // No stream yet: nothing was ever written and no sink created its group yet.
+    if (isNoSuchKey(err)) return [];
     throw err;
   }
   return raw.map(parseGroupFields);

@@ -581,14 +581,16 @@ mongo_running_pid() {
 mongo_install() {
   ensure_java
   resolve_jars mongo
-  local source="$HARNESS_DIR/mongo/MongoLauncher.java" classes="$CACHE_DIR/mongo/classes"
+  # The launcher and its backend classes: every .java of the folder. The hash covers their names
+  # too, so adding or removing a file rebuilds as editing one does.
+  local sources=("$HARNESS_DIR"/mongo/*.java) classes="$CACHE_DIR/mongo/classes"
   local stamp="$CACHE_DIR/mongo/classes.sha256" hash
-  hash=$(inputs_hash "$source" "$HARNESS_DIR/mongo/pom.xml")
+  hash=$( (printf '%s\n' "${sources[@]##*/}" && cat "${sources[@]}" "$HARNESS_DIR/mongo/pom.xml") | sha256sum | cut -c1-64)
   if [[ -f $stamp && $(<"$stamp") == "$hash" && -f $classes/MongoLauncher.class ]]; then return 0; fi
   say "mongo: compiling the launcher into ${classes#"$ROOT"/}"
   rm -rf "$classes"
   mkdir -p "$classes"
-  javac -nowarn -d "$classes" -cp "$CACHE_DIR/mongo/libs/*" "$source"
+  javac -nowarn -d "$classes" -cp "$CACHE_DIR/mongo/libs/*" "${sources[@]}"
   printf '%s\n' "$hash" >"$stamp"
 }
 

@@ -7,8 +7,9 @@
 # start) and runs test/integration/**/*.test.ts; faults runs test/faults/**/*.test.ts one file
 # at a time, because those tests kill processes and stop servers that other tests would need;
 # all does every suite. A suite with no files is skipped.
-# Exits non-zero when the type check, the lint or any test fails. The failing tests' reports are
-# also kept in .data/logs/test-failures.txt (printed last by CI, after the server logs).
+# Exits non-zero when the type check, the lint, an import cycle or any test fails. The failing
+# tests' reports are also kept in .data/logs/test-failures.txt (printed last by CI, after the
+# server logs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -33,6 +34,11 @@ npx tsc --noEmit -p tsconfig.json
 
 echo "== lint (biome check)"
 npx biome check .
+
+# A cycle between modules makes one of them see the other half-initialised, depending on which is
+# imported first; madge finds them in runtime, services and bench (package.json "circular").
+echo "== import cycles (madge --circular)"
+npm run --silent circular
 
 if [[ $mode != unit ]]; then
   echo "== servers"

@@ -10,7 +10,8 @@
  *
  * Each round runs the raw baseline and capture back to back, alternating which goes first, so
  * that a noisy neighbour hits both about equally; the report gives the median over the rounds
- * and the median of the per-round capture/raw ratios. The raw baseline appends exactly the stream
+ * and the median of the per-round capture/raw ratios (batched throughput, single-write p50 and
+ * p99). The raw baseline appends exactly the stream
  * entry capture appends (the envelope codec's fields, the record Avro-encoded with the same
  * schema) to streams of the same partitioning, so the difference is what capture adds: record
  * validation, the JSON cache copy, the Lua script and its HSET.
@@ -203,7 +204,9 @@ type BatchPhase = (from: number, to: number) => Promise<unknown>;
  */
 function breakdownPhases(redis: Redis, keys: Keys, capture: Capture): Record<string, BatchPhase> {
   const { id: schemaId, type } = capture.schemaOf(ENTITY);
-  // Diagnostic-only scripts with capture-write's KEYS/ARGV layout; they never touch real data.
+  // Diagnostic-only scripts taking one write per call, its event's field names and values
+  // together (the layout a single write had before it became a batch of one through
+  // capture-write.lua); they never touch real data.
   const scripts = {
     benchNoop: 'return 1',
     benchXadd: "return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 7))",
@@ -292,6 +295,8 @@ async function main(): Promise<void> {
     const single = { raw: [] as Latency[], capture: [] as Latency[] };
     const throughput = { raw: [] as number[], capture: [] as number[] };
     const ratios: number[] = [];
+    /** Per round: capture's single-write latency over raw's, at p50 and at p99. */
+    const singleRatios = { p50: [] as number[], p99: [] as number[] };
     /** Per batched phase: events/s and Redis µs per event, one entry per round. */
     const phases = new Map<string, { rate: number[]; redisMicros: number[] }>();
     const runBatched = async (name: string, phase: BatchPhase): Promise<number> => {
@@ -317,6 +322,8 @@ async function main(): Promise<void> {
           await sequential(options.warmup, options.single, round * 1_000_000, sides[name].single),
         );
       }
+      singleRatios.p50.push(single.capture.at(-1)!.p50 / single.raw.at(-1)!.p50);
+      singleRatios.p99.push(single.capture.at(-1)!.p99 / single.raw.at(-1)!.p99);
       for (const name of order) {
         throughput[name].push(await runBatched(name, sides[name].batch));
       }
@@ -349,6 +356,10 @@ async function main(): Promise<void> {
           p50: median(single.capture.map((l) => l.p50)),
           p99: median(single.capture.map((l) => l.p99)),
         },
+        ratioP50: median(singleRatios.p50),
+        ratioP99: median(singleRatios.p99),
+        ratiosP50: singleRatios.p50,
+        ratiosP99: singleRatios.p99,
       },
       batched: {
         raw: median(throughput.raw),
@@ -394,6 +405,11 @@ async function main(): Promise<void> {
       `batched capture / raw XADD = ${fmt(b.ratio, 2)}x ` +
         `(median of the per-round ratios ${ratios.map((r) => fmt(r, 2)).join(', ')}); ` +
         `target >= ${TARGET_RATIO}x: ${result.meetsTarget ? 'met' : 'NOT met'}\n`,
+    );
+    process.stdout.write(
+      `single write capture / raw = ${fmt(s.ratioP50, 2)}x at p50 ` +
+        `(per round ${s.ratiosP50.map((r) => fmt(r, 2)).join(', ')}), ` +
+        `${fmt(s.ratioP99, 2)}x at p99 (per round ${s.ratiosP99.map((r) => fmt(r, 2)).join(', ')})\n`,
     );
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -37,14 +37,10 @@
  * the per-round ratios to raw. Redis keys live under a fresh prefix, deleted at the end; every run's
  * database is dropped after it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
 import { type AnyBulkWriteOperation, type Document, MongoClient } from 'mongodb';
@@ -62,6 +58,8 @@ import {
 } from '../../services/sink-mongo/src/mongo-document.ts';
 import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { encodeVersion } from '../../services/sink-mongo/src/mongo-version.ts';
+import { ChildSink } from '../support/child-sink.ts';
+import { markdownTable } from '../support/markdown-table.ts';
 import { fmt, fmtRate, median, seeded } from '../support/numbers.ts';
 import { positiveInteger, roundsOption } from '../support/options.ts';
 import { deleteUnder } from '../support/redis-cleanup.ts';
@@ -97,7 +95,6 @@ const TARGET_RATIO = 0.9;
 const DRAIN_TIMEOUT_MS = 120_000;
 const POLL_MS = 10;
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVICE_MAIN = 'services/sink-mongo/src/main.ts';
 
 /** Labels of the phases, in table order. */
@@ -144,24 +141,9 @@ function parseOptions(argv: string[]): BenchOptions {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** A markdown table, the first column left-aligned and the others right-aligned. */
-function markdownTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  const rule = `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
-  return [line(headers), rule, ...rows.map(line)].join('\n');
-}
-
 /** The server URL pointing at another database. */
 function urlFor(baseUrl: string, database: string): string {
   return baseUrl.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]*)(\/[^?]*)?/, `$1/${database}`);
-}
-
-/** Peak resident set of a live process, MB (VmHWM, Linux). */
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,7 +167,7 @@ interface Context {
   /** Fresh database names, each dropped after its run (and again at the end). */
   databases: string[];
   /** Children still to stop if the run fails. */
-  children: Set<ChildProcess>;
+  children: Set<ChildSink>;
 }
 
 interface Measured {
@@ -404,59 +386,32 @@ async function inProcess(ctx: Context, label: string): Promise<Measured> {
 /** The service as a child process, from its "sink started" line until it has caught up. */
 async function childService(ctx: Context, label: string): Promise<Measured> {
   const database = freshDatabase(ctx, label);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    REDIS_URL: ctx.redisUrl,
-    CDC_PREFIX: ctx.prefix,
-    MONGO_URL: urlFor(ctx.mongoUrl, database),
-    SINK_NAME: label,
-    SINK_CONSUMER: `${label}-bench`,
-    SINK_ENTITIES: ENTITY,
-    SINK_BATCH_SIZE: String(ctx.options.batch * PARTITIONS),
-    SINK_BLOCK_MS: String(BLOCK_MS),
-    SINK_METRICS_PORT: '0',
-    LOG_LEVEL: 'info',
-  };
-  // A project file from the caller's shell would change what runs.
-  delete env.CDC_CONFIG;
-  delete env.MONGO_TRANSACTIONS;
-  // Launched as scripts/up.sh and docker-compose.yml launch it.
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVICE_MAIN], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = ChildSink.spawn({
+    main: SERVICE_MAIN,
+    redisUrl: ctx.redisUrl,
+    prefix: ctx.prefix,
+    sinkName: label,
+    batchSize: ctx.options.batch * PARTITIONS,
+    blockMs: BLOCK_MS,
+    env: { MONGO_URL: urlFor(ctx.mongoUrl, database), SINK_ENTITIES: ENTITY },
+    unset: ['MONGO_TRANSACTIONS'],
   });
   ctx.children.add(child);
-  const output: string[] = [];
-  const keep = (line: string) => {
-    output.push(line);
-    if (output.length > 40) output.shift();
-  };
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  createInterface({ input: child.stderr! }).on('line', keep);
-  const started = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      if (line.includes('"msg":"sink started"')) resolve(performance.now());
-    });
-    void exited.then(() => reject(new Error(`sink exited before starting:\n${output.join('\n')}`)));
-  });
   try {
-    const from = await started;
-    await caughtUp(ctx, label, () => output.join('\n'));
+    await child.started;
+    const from = performance.now();
+    await caughtUp(ctx, label, () => child.recentOutput());
     const ms = performance.now() - from;
-    const rss = await peakRssMb(child.pid!);
+    const { peakRssMb } = await child.sample();
     await checkDocuments(ctx, database, label);
-    return { eventsPerSecond: ctx.options.events / (ms / 1000), peakRssMb: rss };
+    return { eventsPerSecond: ctx.options.events / (ms / 1000), peakRssMb };
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const stopped = await Promise.race([exited.then(() => true), sleep(15_000, false)]);
-    if (!stopped) {
-      child.kill('SIGKILL');
-      await exited;
+    try {
+      await child.stop();
+    } finally {
+      ctx.children.delete(child);
+      await dropDatabase(ctx, database);
     }
-    ctx.children.delete(child);
-    await dropDatabase(ctx, database);
   }
 }
 
@@ -477,7 +432,7 @@ async function main(): Promise<void> {
   ) as AvroSchema;
   let capture: Capture | undefined;
   const databases: string[] = [];
-  const children = new Set<ChildProcess>();
+  const children = new Set<ChildSink>();
   try {
     capture = await createCapture({
       redis: { url: redisUrl },
@@ -605,7 +560,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    for (const child of children) child.kill('SIGKILL');
+    for (const child of children) child.kill();
     for (const name of databases)
       await mongo
         .db(name)

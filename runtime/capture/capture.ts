@@ -1,16 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type avro from 'avsc';
 import { Redis } from 'ioredis';
-import { backoffDelay } from '../backoff.ts';
 import { CaptureWriteCode, defineCommands } from '../commands/index.ts';
 import { consumerGroups } from '../consumer-groups.ts';
-import {
-  type ChangeEventInput,
-  ENVELOPE_FIELDS,
-  encodeEnvelope,
-  envelopeValues,
-  SCHEMA_ID_POSITION,
-} from '../envelope.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { ConflictError } from '../errors/conflict-error.ts';
 import { NoSinksError } from '../errors/no-sinks-error.ts';
@@ -22,6 +13,8 @@ import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
 import { connectRedis } from '../redis-connection.ts';
+import { commandFailure } from '../redis-errors.ts';
+import { type RetryOptions, retry } from '../retry.ts';
 import { recordFields } from '../schema/avro-schema.ts';
 import { type EntityRecord, prepareWrite } from '../schema/prepare-record.ts';
 import { type RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
@@ -34,7 +27,13 @@ import {
   resolveEntityOptions,
   type WriteMode,
 } from './capture-options.ts';
+import {
+  type CaptureWriteReply,
+  captureWriteCall,
+  captureWriteReplies,
+} from './capture-write-call.ts';
 import { EntityMetadataStore } from './entity-metadata.ts';
+import type { PreparedWrite } from './prepared-write.ts';
 
 /** Per-call options of a write. */
 export interface WriteOptions {
@@ -82,27 +81,27 @@ interface EntityState {
   keyType: 'string' | 'int' | 'long';
 }
 
-/** A write checked and encoded, ready for the capture-write script. */
-interface PreparedWrite {
-  entity: EntityState;
-  op: 'upsert' | 'delete';
-  key: string;
-  partition: number;
-  record: EntityRecord | undefined;
-  payload: Buffer | undefined;
-  idempotencyKey: string | undefined;
-  expectedVersion: string;
-}
-
 const GROUPS_CACHE_MS = 1000;
-const MAX_CAS_ATTEMPTS = 50;
-/** Most writes per capture-write-many call: bounds how long one call holds Redis. */
-const WRITE_MANY_CHUNK = 50;
-const CAS_BACKOFF = { initialMs: 1, maxMs: 50 };
+/** How the retrier tries again a compare-and-set write (a patch) that lost its race. */
+const CAS_RETRY: RetryOptions = {
+  /** Then the ConflictError of the last attempt is thrown. */
+  attempts: 50,
+  // Short pauses, as a lost race is over once the other write landed; jittered, so that writers
+  // that lost the same race do not collide again in lockstep.
+  backoff: { initialMs: 1, maxMs: 50 },
+  // Only a lost race: a write whose answer was lost may have been applied.
+  isRetriable: (error) => error instanceof ConflictError,
+};
+/** Most writes per capture-write call: bounds how long one call holds Redis. */
+const WRITE_CHUNK = 50;
 
 /**
  * Writes entities: the cache value and its change event in one atomic Redis script, so the
  * cache never holds a value whose event is not in the log, nor the reverse.
+ *
+ * A Redis command that fails without an error reply (no connection, a lost one, a "not now"
+ * reply) is rethrown where it was sent as RedisUnavailableError (`commandFailure`): only there is
+ * it known to come from Redis, so callers decide by type, never by message.
  */
 export class Capture {
   readonly keys: Keys;
@@ -182,7 +181,7 @@ export class Capture {
   ): Promise<WriteResult> {
     const state = this.entity(entity);
     const prepared = this.prepareUpsert(state, record, options.key, options.idempotencyKey);
-    return this.write(state, () => prepared, options);
+    return this.write(state, prepared, options);
   }
 
   /**
@@ -211,35 +210,34 @@ export class Capture {
         { path: keyField, message: 'the key of a record cannot change' },
       ]);
     }
-    return this.write(
-      state,
-      async () => {
-        const cached = await this.get(entity, key);
-        if (!cached) throw new NotFoundError(entity, key);
-        const prepared = this.prepareUpsert(
-          state,
-          { ...cached.record, ...changes },
-          key,
-          options.idempotencyKey,
-        );
-        return { ...prepared, expectedVersion: cached.version };
-      },
-      options,
-    );
+    const prepare = async (): Promise<PreparedWrite> => {
+      const cached = await this.get(entity, key);
+      if (!cached) throw new NotFoundError(entity, key);
+      const prepared = this.prepareUpsert(
+        state,
+        { ...cached.record, ...changes },
+        key,
+        options.idempotencyKey,
+      );
+      return { ...prepared, expectedVersion: cached.version };
+    };
+    return this.write(state, await prepare(), options, prepare);
   }
 
   /** Removes the key from the cache and appends a delete event. */
   async delete(entity: string, key: string, options: WriteOptions = {}): Promise<WriteResult> {
     const state = this.entity(entity);
     const prepared = this.prepareDelete(state, key, options.idempotencyKey);
-    return this.write(state, () => prepared, options);
+    return this.write(state, prepared, options);
   }
 
   /** The cached value of a key, or undefined. */
   async get(entity: string, key: string): Promise<CachedValue | undefined> {
     const state = this.entity(entity);
     const cacheKey = this.keys.cache(entity, partitionOf(key, state.options.partitions), key);
-    const [d, v, s] = await this.redis.hmget(cacheKey, 'd', 'v', 's');
+    const [d, v, s] = await this.redis.hmget(cacheKey, 'd', 'v', 's').catch((err: unknown) => {
+      throw commandFailure(err, 'HMGET');
+    });
     if (d == null || v == null || s == null) return undefined;
     return { record: JSON.parse(d) as EntityRecord, version: v, schemaId: Number(s) };
   }
@@ -284,7 +282,7 @@ export class Capture {
         ? await this.requiredSinks(state, [...new Set(prepared.map((p) => p.partition))])
         : [];
     const started = performance.now();
-    const replies = await this.sendMany(prepared, options.traceId);
+    const replies = await this.send(prepared, options.traceId);
     const results = prepared.map((write, i) => this.toResult(write, replies[i]!, mode, started));
     if (mode === 'through') {
       await this.waitForSinks(state, results, sinks, options.timeoutMs);
@@ -294,31 +292,27 @@ export class Capture {
   }
 
   /**
-   * Runs one prepared write. `prepare` is called again when a compare-and-set lost its race
-   * (only patches set an expected version), at most MAX_CAS_ATTEMPTS times.
+   * Runs one prepared write, a batch of one. A compare-and-set write (a patch) comes with
+   * `prepareAgain`: when it lost its race, the retrier prepares it again onto the newer value and
+   * tries once more, as CAS_RETRY says. Other writes cannot lose a race and are written once.
    */
   private async write(
     entity: EntityState,
-    prepare: () => PreparedWrite | Promise<PreparedWrite>,
+    prepared: PreparedWrite,
     options: WriteOptions,
+    prepareAgain?: () => Promise<PreparedWrite>,
   ): Promise<WriteResult> {
     const mode = options.mode ?? entity.options.writeMode;
-    let prepared = await prepare();
     // Resolved before writing: a write-through nobody can confirm is refused, not half-done.
     const sinks = mode === 'through' ? await this.requiredSinks(entity, [prepared.partition]) : [];
     const started = performance.now();
-    let reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
-    for (
-      let attempt = 1;
-      reply === CaptureWriteCode.VersionMismatch && attempt < MAX_CAS_ATTEMPTS;
-      attempt++
-    ) {
-      // Jittered pause: writers that lost the same race do not collide again in lockstep.
-      await sleep(backoffDelay(attempt, CAS_BACKOFF));
-      prepared = await prepare();
-      reply = await this.redis.captureWrite(...this.scriptArgs(prepared, options.traceId));
-    }
-    const result = this.toResult(prepared, reply, mode, started);
+    const result =
+      prepareAgain === undefined
+        ? await this.writeOne(prepared, mode, started, options.traceId)
+        : await retry(async (attempt) => {
+            const write = attempt === 1 ? prepared : await prepareAgain();
+            return this.writeOne(write, mode, started, options.traceId);
+          }, CAS_RETRY);
     if (mode === 'through') {
       await this.waitForSinks(entity, [result], sinks, options.timeoutMs);
       result.appliedBy = sinks;
@@ -326,135 +320,97 @@ export class Capture {
     return result;
   }
 
+  /** One write through the capture-write script; a lost compare-and-set is a ConflictError. */
+  private async writeOne(
+    write: PreparedWrite,
+    mode: WriteMode,
+    started: number,
+    traceId: string | undefined,
+  ): Promise<WriteResult> {
+    const [reply] = await this.call([write], traceId);
+    return this.toResult(write, reply!, mode, started);
+  }
+
   private toResult(
     write: PreparedWrite,
-    reply: [string, number] | number,
+    reply: CaptureWriteReply,
     mode: WriteMode,
     started: number,
   ): WriteResult {
-    if (reply === CaptureWriteCode.VersionMismatch) {
-      throw new ConflictError(
-        `${write.entity.name} "${write.key}" changed while it was being written`,
-      );
+    if (reply.code === CaptureWriteCode.VersionMismatch) {
+      throw new ConflictError(`${write.entity} "${write.key}" changed while it was being written`);
     }
-    if (typeof reply === 'number') throw new Error(`unexpected capture-write reply ${reply}`);
-    const [id, created] = reply;
-    const duplicate = created === 0;
+    const duplicate = reply.code === CaptureWriteCode.Duplicate;
     this.instrumentation.emit('capture.written', {
-      entity: write.entity.name,
+      entity: write.entity,
       partition: write.partition,
       op: write.op,
       durationMs: performance.now() - started,
       duplicate,
     });
     return {
-      entity: write.entity.name,
+      entity: write.entity,
       key: write.key,
-      id,
+      id: reply.id,
       partition: write.partition,
       duplicate,
       mode,
     };
   }
 
-  /** The change event a prepared write appends. */
-  private eventOf(write: PreparedWrite, traceId: string | undefined): ChangeEventInput {
-    return {
-      op: write.op,
-      entity: write.entity.name,
-      key: write.key,
-      capturedAt: Date.now(),
-      ...(write.op === 'upsert'
-        ? { schemaId: write.entity.schema.id, payload: write.payload! }
-        : {}),
-      ...(write.idempotencyKey ? { idempotencyKey: write.idempotencyKey } : {}),
-      ...(traceId ? { traceId } : {}),
-    };
-  }
-
-  private scriptArgs(
-    write: PreparedWrite,
-    traceId: string | undefined,
-  ): [string, string, string, ...Array<string | number | Buffer>] {
-    const { entity, key, partition } = write;
-    return [
-      this.keys.cache(entity.name, partition, key),
-      this.keys.stream(entity.name, partition),
-      this.keys.idempotency(entity.name, partition, key, write.idempotencyKey ?? ''),
-      write.op === 'upsert' ? 'u' : 'd',
-      write.record ? JSON.stringify(write.record) : '',
-      write.op === 'upsert' ? String(entity.schema.id) : '',
-      write.idempotencyKey ?? '',
-      this.idempotencyWindowMs,
-      write.expectedVersion,
-      ...encodeEnvelope(this.eventOf(write, traceId)),
-    ];
-  }
-
   /**
-   * Sends a batch as one capture-write-many call per partition (and per WRITE_MANY_CHUNK writes),
-   * all in one pipeline; returns each write's reply in the batch's order.
+   * Runs a batch through capture-write.lua, one call per partition and per WRITE_CHUNK writes;
+   * returns each write's reply in the batch's order.
    */
-  private async sendMany(
-    prepared: PreparedWrite[],
+  private async send(
+    writes: readonly PreparedWrite[],
     traceId: string | undefined,
-  ): Promise<Array<[string, number] | number>> {
+  ): Promise<CaptureWriteReply[]> {
     const byPartition = new Map<number, number[]>();
-    prepared.forEach((write, i) => {
-      const list = byPartition.get(write.partition) ?? [];
-      list.push(i);
-      byPartition.set(write.partition, list);
+    writes.forEach((write, i) => {
+      const indexes = byPartition.get(write.partition);
+      if (indexes) indexes.push(i);
+      else byPartition.set(write.partition, [i]);
     });
     const chunks: number[][] = [];
     for (const indexes of byPartition.values()) {
-      for (let i = 0; i < indexes.length; i += WRITE_MANY_CHUNK) {
-        chunks.push(indexes.slice(i, i + WRITE_MANY_CHUNK));
+      for (let i = 0; i < indexes.length; i += WRITE_CHUNK) {
+        chunks.push(indexes.slice(i, i + WRITE_CHUNK));
       }
     }
     // Each call goes to the socket as soon as it is built (no MULTI, no buffered pipeline), so
     // Redis runs one chunk while the next is being prepared.
-    const calls = chunks.map((chunk) => {
-      const first = prepared[chunk[0]!]!;
-      const keys: string[] = [this.keys.stream(first.entity.name, first.partition)];
-      const args: Array<string | number | Buffer> = [
-        chunk.length,
-        this.idempotencyWindowMs,
-        ENVELOPE_FIELDS.length,
-        SCHEMA_ID_POSITION + 1,
-        ...ENVELOPE_FIELDS,
-      ];
-      for (const i of chunk) {
-        const write = prepared[i]!;
-        const { entity, key, partition } = write;
-        keys.push(this.keys.cache(entity.name, partition, key));
-        if (write.idempotencyKey) {
-          keys.push(this.keys.idempotency(entity.name, partition, key, write.idempotencyKey));
-        }
-        args.push(
-          write.op === 'upsert' ? 'u' : 'd',
-          write.record ? JSON.stringify(write.record) : '',
-          write.expectedVersion,
-          write.idempotencyKey ?? '',
-          ...envelopeValues(this.eventOf(write, traceId)),
-        );
-      }
-      return this.redis.captureWriteMany(keys.length, ...keys, ...args);
-    });
-    const settled = await Promise.allSettled(calls);
-    const replies = settled.map((r): [Error | null, unknown] =>
-      r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, undefined],
+    const calls = chunks.map((chunk) =>
+      this.call(
+        chunk.map((i) => writes[i]!),
+        traceId,
+      ),
     );
-    const out: Array<[string, number] | number> = new Array(prepared.length);
-    chunks.forEach((chunk, c) => {
-      const [err, reply] = replies[c] ?? [new Error('no reply'), undefined];
-      if (err) throw err;
-      const flat = reply as Array<string | number>;
-      chunk.forEach((i, j) => {
-        const code = Number(flat[2 * j + 1]);
-        out[i] = code === CaptureWriteCode.VersionMismatch ? code : [String(flat[2 * j]), code];
+    // Every call settles before any failure is thrown: none is left to reject unobserved.
+    const settled = await Promise.allSettled(calls);
+    const replies: CaptureWriteReply[] = new Array(writes.length);
+    settled.forEach((result, c) => {
+      if (result.status === 'rejected') throw result.reason;
+      const chunk = chunks[c]!;
+      result.value.forEach((reply, j) => {
+        replies[chunk[j]!] = reply;
       });
     });
-    return out;
+    return replies;
+  }
+
+  /** One capture-write.lua call: writes of one partition, as many as the script may take at once. */
+  private async call(
+    writes: readonly PreparedWrite[],
+    traceId: string | undefined,
+  ): Promise<CaptureWriteReply[]> {
+    const { keys, args } = captureWriteCall(this.keys, writes, this.idempotencyWindowMs, traceId);
+    const reply = await this.redis
+      .captureWrite(keys.length, ...keys, ...args)
+      .catch((err: unknown) => {
+        throw commandFailure(err, 'capture-write');
+      });
+    return captureWriteReplies(reply, writes.length);
   }
 
   private prepareUpsert(
@@ -490,7 +446,8 @@ export class Capture {
     const key = String(record[keyField]);
     checkKey(entity.name, key);
     return {
-      entity,
+      entity: entity.name,
+      schemaId: entity.schema.id,
       op: 'upsert',
       key,
       partition: partitionOf(key, entity.options.partitions),
@@ -509,7 +466,8 @@ export class Capture {
     checkKey(entity.name, key);
     this.keyValue(entity, key);
     return {
-      entity,
+      entity: entity.name,
+      schemaId: entity.schema.id,
       op: 'delete',
       key,
       partition: partitionOf(key, entity.options.partitions),
@@ -548,7 +506,11 @@ export class Capture {
     const stream = this.keys.stream(entity, partition);
     const cached = this.groupsCache.get(stream);
     if (cached && Date.now() - cached.at < GROUPS_CACHE_MS) return cached.groups;
-    const groups = (await consumerGroups(this.redis, stream)).map((g) => g.name);
+    const groups = (
+      await consumerGroups(this.redis, stream).catch((err: unknown) => {
+        throw commandFailure(err, 'XINFO GROUPS');
+      })
+    ).map((g) => g.name);
     // An empty answer is not cached, so a sink that just started is seen by the next write.
     if (groups.length > 0) this.groupsCache.set(stream, { at: Date.now(), groups });
     return groups;
@@ -577,7 +539,7 @@ export class Capture {
       );
     } catch (err) {
       timedOut = true;
-      throw err;
+      throw commandFailure(err, 'the applied-watermark wait');
     } finally {
       this.instrumentation.emit('capture.through.waited', {
         entity: entity.name,
@@ -592,10 +554,13 @@ export class Capture {
         sinks.map((sink) => this.keys.notApplied(entity.name, r.partition, sink, r.id)),
       );
     }
-    const replies = (await pipeline.exec()) ?? [];
+    const replies =
+      (await pipeline.exec().catch((err: unknown) => {
+        throw commandFailure(err, 'MGET');
+      })) ?? [];
     results.forEach((r, i) => {
       const [err, marks] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
+      if (err) throw commandFailure(err, 'MGET');
       const values = marks as Array<string | null>;
       const failed = values.findIndex((m) => m !== null);
       if (failed >= 0) throw new WriteThroughFailedError(r.id, sinks[failed]!, values[failed]!);

@@ -7,9 +7,8 @@ import type { Redis, Result } from 'ioredis';
  * EVALSHA and falls back to EVAL on NOSCRIPT, so each script is loaded once per server.
  */
 const SCRIPTS = [
-  'capture-write-many',
+  'capture-write',
   'register-schema-4',
-  'capture-write-3',
   'advance-watermark-1',
   'renew-lease-1',
   'release-lease-1',
@@ -56,16 +55,11 @@ declare module 'ioredis' {
       fingerprint: string,
     ): Result<[number, number, number] | number, Context>;
     removeReplayRequest(requests: string, partition: string, id: string): Result<number, Context>;
-    captureWriteMany(
+    /** Per write of the call, its event id and a `CaptureWriteCode`, flat. */
+    captureWrite(
       numberOfKeys: number,
       ...keysAndArgs: Arg[]
     ): Result<Array<string | number>, Context>;
-    captureWrite(
-      cache: string,
-      stream: string,
-      idempotency: string,
-      ...argv: Arg[]
-    ): Result<[string, number] | number, Context>;
     advanceWatermark(
       watermark: string,
       id: string,
@@ -93,8 +87,12 @@ export enum RegisterSchemaCode {
   LatestChanged = -1,
 }
 
-/** Codes `capture-write` returns instead of a result. */
+/** What `capture-write` did with one write, returned beside its event id. */
 export enum CaptureWriteCode {
-  /** The cached version is not the one a compare-and-set expected. */
+  /** The event was appended and the cache written. */
+  Written = 1,
+  /** An idempotency key matched an earlier write: nothing was written, the id is the first one. */
+  Duplicate = 0,
+  /** The cached version is not the one a compare-and-set expected: nothing was written. */
   VersionMismatch = -1,
 }

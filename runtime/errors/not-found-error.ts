@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /** The entity key has no cached value (never written, deleted, or evicted from the cache). */
 export class NotFoundError extends CdcError {
@@ -6,7 +7,7 @@ export class NotFoundError extends CdcError {
   readonly key: string;
 
   constructor(entity: string, key: string) {
-    super(`${entity} "${key}" not found`, { code: 'NOT_FOUND', retriable: false });
+    super(`${entity} "${key}" not found`, { code: ErrorCode.NotFound, retriable: false });
     this.entity = entity;
     this.key = key;
   }

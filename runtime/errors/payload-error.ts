@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /**
  * An event's Avro payload cannot be decoded with the schema it names (truncated, corrupt, or
@@ -6,6 +7,6 @@ import { CdcError } from './cdc-error.ts';
  */
 export class PayloadError extends CdcError {
   constructor(message: string, cause?: unknown) {
-    super(message, { code: 'PAYLOAD_UNDECODABLE', retriable: false, cause });
+    super(message, { code: ErrorCode.PayloadUndecodable, retriable: false, cause });
   }
 }

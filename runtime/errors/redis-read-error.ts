@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /**
  * A stream read failed: the connection could not be opened or was lost, the server took too
@@ -7,6 +8,6 @@ import { CdcError } from './cdc-error.ts';
  */
 export class RedisReadError extends CdcError {
   constructor(message: string, cause?: unknown) {
-    super(message, { code: 'REDIS_READ_FAILED', retriable: true, cause });
+    super(message, { code: ErrorCode.RedisReadFailed, retriable: true, cause });
   }
 }

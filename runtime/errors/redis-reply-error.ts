@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /**
  * Redis answered a command with an error reply (`NOGROUP …`, `WRONGPASS …`). Not retriable as
@@ -9,7 +10,7 @@ export class RedisReplyError extends CdcError {
   readonly reply: string;
 
   constructor(command: string, reply: string) {
-    super(`Redis refused ${command}: ${reply}`, { code: 'REDIS_REPLY_ERROR' });
+    super(`Redis refused ${command}: ${reply}`, { code: ErrorCode.RedisReplyError });
     this.reply = reply;
   }
 }

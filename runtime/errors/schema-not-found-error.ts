@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /** An event names a schema id the registry does not know. */
 export class SchemaNotFoundError extends CdcError {
@@ -6,7 +7,7 @@ export class SchemaNotFoundError extends CdcError {
 
   constructor(schemaId: number) {
     super(`schema id ${schemaId} is not in the registry`, {
-      code: 'SCHEMA_NOT_FOUND',
+      code: ErrorCode.SchemaNotFound,
       retriable: false,
     });
     this.schemaId = schemaId;

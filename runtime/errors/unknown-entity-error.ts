@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /** The entity is not configured for capture. */
 export class UnknownEntityError extends CdcError {
@@ -6,7 +7,7 @@ export class UnknownEntityError extends CdcError {
 
   constructor(entity: string) {
     super(`unknown entity "${entity}": it has no schema in the registry or no capture config`, {
-      code: 'UNKNOWN_ENTITY',
+      code: ErrorCode.UnknownEntity,
       retriable: false,
     });
     this.entity = entity;

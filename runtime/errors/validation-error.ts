@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /** One problem found in a record: where it is (`path`) and what is wrong with it. */
 export interface ValidationIssue {
@@ -15,7 +16,7 @@ export class ValidationError extends CdcError {
 
   constructor(entity: string, issues: readonly ValidationIssue[]) {
     const detail = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-    super(`invalid ${entity}: ${detail}`, { code: 'VALIDATION_FAILED', retriable: false });
+    super(`invalid ${entity}: ${detail}`, { code: ErrorCode.ValidationFailed, retriable: false });
     this.entity = entity;
     this.issues = issues;
   }

@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /**
  * A write-through's event reached a sink that could not apply it: the sink dead-lettered it (or
@@ -12,7 +13,7 @@ export class WriteThroughFailedError extends CdcError {
 
   constructor(eventId: string, sink: string, reason: string) {
     super(`sink ${sink} could not apply event ${eventId}: ${reason}`, {
-      code: 'WRITE_THROUGH_FAILED',
+      code: ErrorCode.WriteThroughFailed,
       retriable: false,
     });
     this.eventId = eventId;

@@ -1,4 +1,5 @@
 import { CdcError } from './cdc-error.ts';
+import { ErrorCode } from './error-code.ts';
 
 /**
  * A write-through call did not see every required sink apply its event in time. The event is
@@ -11,7 +12,7 @@ export class WriteThroughTimeoutError extends CdcError {
   constructor(eventId: string, pendingSinks: readonly string[], timeoutMs: number) {
     super(
       `event ${eventId} is in the log but sinks [${pendingSinks.join(', ')}] did not apply it within ${timeoutMs} ms`,
-      { code: 'WRITE_THROUGH_TIMEOUT', retriable: true },
+      { code: ErrorCode.WriteThroughTimeout, retriable: true },
     );
     this.eventId = eventId;
     this.pendingSinks = pendingSinks;

@@ -701,6 +701,50 @@ describe('capture HTTP service against real Redis', () => {
       assert.equal(res.json<{ status: string }>().status, 'unavailable');
     });
 
+    test('writes and reads while Redis is unreachable are 503 UNAVAILABLE, saying to retry later', async (t) => {
+      const ctx = await createTestRedis('capture_http');
+      const redis = new Redis(testEnv.redisUrl, {
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      redis.on('error', () => undefined);
+      const capture = await createCapture({
+        redis,
+        prefix: ctx.capturePrefix,
+        entities: { todo: { schema: schemaFile('todo'), partitions: P } },
+      });
+      await capture.upsert('todo', { id: 'p1', name: 'before' });
+      const app = buildCaptureServer(capture);
+      t.after(async () => {
+        await app.close();
+        await capture.close();
+        redis.disconnect();
+        await ctx.cleanup();
+      });
+      // ioredis rejects every command with a plain "Connection is closed." error from now on.
+      redis.disconnect();
+      const requests: InjectOptions[] = [
+        { method: 'PUT', url: '/entities/todo/u1', payload: { name: 'x' } },
+        { method: 'PATCH', url: '/entities/todo/p1', payload: { name: 'y' } },
+        { method: 'DELETE', url: '/entities/todo/p1' },
+        {
+          method: 'POST',
+          url: '/entities/todo/batch',
+          payload: [{ record: { id: 'b1', name: 'z' } }],
+        },
+        { method: 'GET', url: '/entities/todo/p1' },
+        { method: 'GET', url: '/schemas/todo' },
+      ];
+      for (const request of requests) {
+        const res = await app.inject(request);
+        const what = `${request.method} ${request.url}`;
+        assert.equal(res.statusCode, 503, what);
+        const body = res.json<ErrorBody>();
+        assert.equal(body.error, 'UNAVAILABLE', what);
+        assert.match(body.message, /retry later/, what);
+      }
+    });
+
     test('/metrics counts writes by entity in cdc_capture_writes_total and refusals in cdc_capture_rejected_total', async (t) => {
       const s = await serve(t);
       const metrics = async () => {

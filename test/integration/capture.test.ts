@@ -4,17 +4,48 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { defineCommands } from '../../runtime/commands/index.ts';
+import { decodeEnvelope } from '../../runtime/envelope.ts';
 import { ConfigError } from '../../runtime/errors/config-error.ts';
+import { ConflictError } from '../../runtime/errors/conflict-error.ts';
 import { NotFoundError } from '../../runtime/errors/not-found-error.ts';
 import { UnknownEntityError } from '../../runtime/errors/unknown-entity-error.ts';
 import { ValidationError } from '../../runtime/errors/validation-error.ts';
 import { partitionOf } from '../../runtime/partition.ts';
+import { redisErrorCode } from '../../runtime/redis-errors.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestRedis } from '../helpers/redis.ts';
 import { createTestCapture, keysUnder, schemaFile } from '../support/capture-fixtures.ts';
 import { assertCacheMatchesLog, readLog } from '../support/log-checker.ts';
 
 const P = 4;
+
+/**
+ * A capture whose every capture-write call first awaits `before`: a test's way to land another
+ * write between a patch's read of the cache and its compare-and-set.
+ */
+async function captureWithHook(
+  prefix: string,
+  before: () => Promise<void>,
+): Promise<{ capture: Capture; close(): Promise<void> }> {
+  const redis = defineCommands(new Redis(testEnv.redisUrl));
+  const captureWrite = redis.captureWrite.bind(redis);
+  redis.captureWrite = async (
+    numberOfKeys: number,
+    ...keysAndArgs: Array<string | number | Buffer>
+  ) => {
+    await before();
+    return captureWrite(numberOfKeys, ...keysAndArgs);
+  };
+  const capture = await createCapture({ redis, prefix, entities: { todo: { partitions: P } } });
+  return {
+    capture,
+    async close() {
+      await capture.close();
+      await redis.quit();
+    },
+  };
+}
 
 describe('capture against real Redis', () => {
   let ctx: Awaited<ReturnType<typeof createTestRedis>>;
@@ -148,6 +179,55 @@ describe('capture against real Redis', () => {
       again.map((r) => r.duplicate),
       [true, true],
     );
+  });
+
+  test('a single write is a batch of one that keeps its own idempotency key, not a batch index', async () => {
+    const single = await capture.upsert(
+      'todo',
+      { id: 's1', name: 'single' },
+      { idempotencyKey: 'solo-1' },
+    );
+    const partition = partitionOf('s1', P);
+    assert.equal(
+      await ctx.redis.get(capture.keys.idempotency('todo', partition, 's1', 'solo-1')),
+      single.id,
+    );
+    const [[rawId, fields] = []] = await ctx.redis.xrangeBuffer(
+      capture.keys.stream('todo', partition),
+      single.id,
+      single.id,
+    );
+    assert.equal(decodeEnvelope(String(rawId), fields!).idempotencyKey, 'solo-1');
+    // The same key on a write of a batch is the same request: a repeat that writes nothing.
+    const [again] = await capture.writeMany('todo', [
+      { op: 'upsert', record: { id: 's1', name: 'from a batch' }, idempotencyKey: 'solo-1' },
+    ]);
+    assert.deepEqual([again?.id, again?.duplicate], [single.id, true]);
+    const deleted = await capture.delete('todo', 's1', { idempotencyKey: 'solo-2' });
+    const deletedAgain = await capture.delete('todo', 's1', { idempotencyKey: 'solo-2' });
+    assert.deepEqual([deletedAgain.id, deletedAgain.duplicate], [deleted.id, true]);
+    assert.equal(await capture.get('todo', 's1'), undefined);
+  });
+
+  test('an error reply of the capture-write script fails a single write and a batch with it', async () => {
+    const own = `${prefix}-reply`;
+    const other = await createTestCapture(own, ['todo'], P);
+    try {
+      // A cache key of the wrong type makes the script's HSET answer WRONGTYPE.
+      await ctx.redis.set(other.keys.cache('todo', partitionOf('wt', P), 'wt'), 'not a hash');
+      await assert.rejects(
+        other.upsert('todo', { id: 'wt', name: 'x' }),
+        (err: unknown) => redisErrorCode(err) === 'WRONGTYPE',
+      );
+      await assert.rejects(
+        other.writeMany('todo', [{ op: 'upsert', record: { id: 'wt', name: 'y' } }]),
+        (err: unknown) => redisErrorCode(err) === 'WRONGTYPE',
+      );
+    } finally {
+      await other.close();
+      const stale = await keysUnder(ctx.redis, `${own}:*`);
+      if (stale.length > 0) await ctx.redis.del(...stale);
+    }
   });
 
   test('the idempotency window expires', async () => {
@@ -340,6 +420,63 @@ describe('capture against real Redis', () => {
     assert.equal(record?.description, 'desc-29');
     assert.equal(record?.done, false);
     await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'todo', P);
+  });
+
+  test('a patch that lost its race is merged again onto the newer value', async () => {
+    await capture.upsert('todo', { id: 'r1', name: 'start', description: 'd0' });
+    let calls = 0;
+    const hooked = await captureWithHook(prefix, async () => {
+      calls++;
+      // Three times, another writer changes the record after the patch read it.
+      if (calls <= 3) await capture.patch('todo', 'r1', { description: `d${calls}` });
+    });
+    try {
+      const result = await hooked.capture.patch('todo', 'r1', { name: 'patched' });
+      assert.equal(calls, 4, 'three lost races, then the write');
+      const cached = await capture.get('todo', 'r1');
+      assert.equal(cached?.version, result.id);
+      assert.equal(cached?.record.name, 'patched');
+      assert.equal(cached?.record.description, 'd3');
+    } finally {
+      await hooked.close();
+    }
+    await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'todo', P);
+  });
+
+  test('a patch that loses its race 50 times in a row is ConflictError and writes nothing', async () => {
+    await capture.upsert('todo', { id: 'r2', name: 'start' });
+    let calls = 0;
+    const hooked = await captureWithHook(prefix, async () => {
+      calls++;
+      await capture.patch('todo', 'r2', { description: `other-${calls}` });
+    });
+    try {
+      await assert.rejects(hooked.capture.patch('todo', 'r2', { name: 'patched' }), ConflictError);
+    } finally {
+      await hooked.close();
+    }
+    assert.equal(calls, 50);
+    const events = (await readLog(ctx.redis, capture.keys, capture.registry, 'todo', P)).filter(
+      (e) => e.key === 'r2',
+    );
+    assert.equal(events.length, 51, 'the first upsert and the other writer only');
+    assert.ok(events.every((e) => e.record?.name === 'start'));
+  });
+
+  test('a patch whose key is deleted while it retries a lost race is NotFoundError at once', async () => {
+    await capture.upsert('todo', { id: 'r3', name: 'start' });
+    let calls = 0;
+    const hooked = await captureWithHook(prefix, async () => {
+      calls++;
+      await capture.delete('todo', 'r3');
+    });
+    try {
+      await assert.rejects(hooked.capture.patch('todo', 'r3', { name: 'patched' }), NotFoundError);
+    } finally {
+      await hooked.close();
+    }
+    assert.equal(calls, 1, 'not tried again once the key is gone');
+    assert.equal(await capture.get('todo', 'r3'), undefined);
   });
 
   test('an entity whose key field is not in its schema is refused and pins nothing', async () => {

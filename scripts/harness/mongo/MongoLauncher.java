@@ -1,7 +1,6 @@
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.ServerVersion;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import java.io.File;
 import java.util.concurrent.CountDownLatch;
 
@@ -12,6 +11,9 @@ import java.util.concurrent.CountDownLatch;
  * <p>Usage: {@code java MongoLauncher <host> <port> <data file>}. Stop it with SIGTERM: the
  * shutdown hook closes the server, which closes the H2 store and writes its last changes to disk
  * (H2 otherwise only autocommits about once a second).
+ *
+ * <p>The backend is {@link IdLookupH2Backend}: H2's, except that a filter holding a plain {@code
+ * _id} equality is answered from the {@code _id} index instead of a full scan, as MongoDB does.
  */
 public final class MongoLauncher {
   private MongoLauncher() {}
@@ -31,7 +33,7 @@ public final class MongoLauncher {
     }
 
     // Report 5.0 rather than the 3.6 default: current Node drivers refuse servers older than 4.0.
-    MongoBackend backend = new H2Backend(dataFile.getPath()).version(ServerVersion.MONGO_5_0);
+    MongoBackend backend = new IdLookupH2Backend(dataFile.getPath()).version(ServerVersion.MONGO_5_0);
     MongoServer server = new MongoServer(backend);
     server.bind(host, port);
     System.err.println("mongo-java-server listening on " + host + ":" + port + ", data in " + dataFile);

@@ -10,6 +10,7 @@ import type { WriteMode } from '../../../runtime/capture/capture-options.ts';
 import { CdcError } from '../../../runtime/errors/cdc-error.ts';
 import { NotFoundError } from '../../../runtime/errors/not-found-error.ts';
 import { ValidationError } from '../../../runtime/errors/validation-error.ts';
+import { commandFailure } from '../../../runtime/redis-errors.ts';
 import { bearerMatches } from './auth.ts';
 import { registerCaptureMetrics } from './capture-metrics.ts';
 import { toHttpError } from './http-errors.ts';
@@ -104,7 +105,11 @@ export function buildCaptureServer(
   });
 
   app.get<{ Params: EntityParams }>('/schemas/:entity', async (request) => {
-    const versions = await capture.registry.versions(request.params.entity);
+    const versions = await capture.registry
+      .versions(request.params.entity)
+      .catch((err: unknown) => {
+        throw commandFailure(err, 'the schema registry read');
+      });
     if (versions.length === 0) throw new NotFoundError('schema', request.params.entity);
     return {
       versions: versions.map((v) => ({
