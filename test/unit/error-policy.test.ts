@@ -2,6 +2,7 @@ import { AssertionError } from 'node:assert';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CdcError } from '../../runtime/errors/cdc-error.ts';
+import { ErrorCode } from '../../runtime/errors/error-code.ts';
 import { isProgrammingError } from '../../runtime/errors/programming-error.ts';
 import { isTransientFailure } from '../../runtime/sink/runner/error-policy.ts';
 import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
@@ -38,11 +39,17 @@ test('programming errors are permanent in every sink, whatever the sink says of 
 test("a runtime error's own retriable flag decides before the sink is asked", () => {
   const sink = { isTransient: () => false };
   assert.equal(
-    isTransientFailure(sink, new CdcError('busy', { code: 'X', retriable: true })),
+    isTransientFailure(
+      sink,
+      new CdcError('busy', { code: ErrorCode.Unavailable, retriable: true }),
+    ),
     true,
   );
   assert.equal(
-    isTransientFailure({ isTransient: () => true }, new CdcError('bad', { code: 'Y' })),
+    isTransientFailure(
+      { isTransient: () => true },
+      new CdcError('bad', { code: ErrorCode.Unavailable }),
+    ),
     false,
   );
 });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CdcError } from '../../runtime/errors/cdc-error.ts';
+import { ErrorCode } from '../../runtime/errors/error-code.ts';
 import { type RetryInfo, retry } from '../../runtime/retry.ts';
 
 const fast = { backoff: { initialMs: 1, maxMs: 2 } };
-const transient = () => new CdcError('try again', { code: 'T', retriable: true });
+const transient = () => new CdcError('try again', { code: ErrorCode.Unavailable, retriable: true });
 
 test('retry returns the first success and reports each retried failure', async () => {
   const seen: RetryInfo[] = [];
@@ -37,7 +38,7 @@ test('retry does not retry an error that is not retriable, by default anything u
   await assert.rejects(
     retry(async () => {
       calls++;
-      throw new CdcError('bad input', { code: 'X', retriable: false });
+      throw new CdcError('bad input', { code: ErrorCode.Unavailable, retriable: false });
     }, fast),
     /bad input/,
   );

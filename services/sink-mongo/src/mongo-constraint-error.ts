@@ -1,4 +1,5 @@
 import { CdcError } from '../../../runtime/errors/cdc-error.ts';
+import { ErrorCode } from '../../../runtime/errors/error-code.ts';
 
 /**
  * A write broke a unique index other than `_id` (E11000 on a configured unique index): another
@@ -19,7 +20,7 @@ export class MongoConstraintError extends CdcError {
     super(
       `unique index violated in collection ${collection} by ${keys.length === 1 ? 'key' : 'keys'} ` +
         `${keys.map((k) => JSON.stringify(k)).join(', ')}: ${detail}`,
-      { code: 'MONGO_CONSTRAINT_VIOLATED', retriable: false, cause },
+      { code: ErrorCode.MongoConstraintViolated, retriable: false, cause },
     );
     this.collection = collection;
     this.keys = keys;

@@ -1,4 +1,5 @@
 import { CdcError } from '../../../runtime/errors/cdc-error.ts';
+import { ErrorCode } from '../../../runtime/errors/error-code.ts';
 
 /**
  * An event cannot be turned into a MongoDB document (a value its schema type cannot hold, a key
@@ -13,7 +14,7 @@ export class MongoMappingError extends CdcError {
 
   constructor(entity: string, key: string, path: string, problem: string, cause?: unknown) {
     super(`cannot store ${entity} "${key}" in MongoDB: ${path ? `${path}: ` : ''}${problem}`, {
-      code: 'MONGO_MAPPING_FAILED',
+      code: ErrorCode.MongoMappingFailed,
       retriable: false,
       cause,
     });
