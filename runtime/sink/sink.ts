@@ -49,7 +49,12 @@ export interface Sink {
    * replay. A sink without it cannot be replayed from the command line.
    */
   rewindOffset?(entity: string, partition: number, id: string): Promise<void>;
-  /** Whether an error thrown by `apply` may go away by itself (connection, timeout, contention). */
+  /**
+   * Whether an error thrown by `apply` may go away by itself (connection, timeout, contention).
+   * Asked only about errors the runtime cannot classify itself: a runtime error says itself
+   * (`CdcError.retriable`), and a programming error (`TypeError`, `RangeError`, …) is permanent
+   * whatever this answers (runtime/sink/runner/error-policy.ts).
+   */
   isTransient(error: unknown): boolean;
   /** Closes connections. */
   close(): Promise<void>;
