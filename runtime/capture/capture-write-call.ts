@@ -22,9 +22,10 @@ export interface CaptureWriteReply {
 }
 
 /**
- * Lays out writes of one partition as one `capture-write.lua` call (see its header): the event's
- * field names once, then per write only values, and an idempotency record key only for a write
- * that has an idempotency key. A single write is a call of one.
+ * Lays out writes of one partition as one `capture-write.lua` call (see its header): the names of
+ * the event fields the call's writes have, once, then per write only values, and an idempotency
+ * record key only for a write that has an idempotency key. A single write is a call of one, and
+ * sends no name or empty value for fields it does not have (no idempotency key, no trace id).
  */
 export function captureWriteCall(
   keys: Keys,
@@ -32,16 +33,22 @@ export function captureWriteCall(
   idempotencyWindowMs: number,
   traceId: string | undefined,
 ): CaptureWriteCall {
+  const values = writes.map((write) => envelopeValues(eventOf(write, traceId)));
+  // Only the fields some event of the call has: one no event has is neither named nor sent.
+  const fields: number[] = [];
+  for (let f = 0; f < ENVELOPE_FIELDS.length; f++) {
+    if (values.some((v) => v[f] !== '')) fields.push(f);
+  }
   const first = writes[0]!;
   const callKeys: string[] = [keys.stream(first.entity, first.partition)];
   const args: Array<string | number | Buffer> = [
     writes.length,
     idempotencyWindowMs,
-    ENVELOPE_FIELDS.length,
-    SCHEMA_ID_POSITION + 1,
-    ...ENVELOPE_FIELDS,
+    fields.length,
+    fields.indexOf(SCHEMA_ID_POSITION) + 1,
   ];
-  for (const write of writes) {
+  for (const f of fields) args.push(ENVELOPE_FIELDS[f]!);
+  writes.forEach((write, i) => {
     const { entity, key, partition } = write;
     callKeys.push(keys.cache(entity, partition, key));
     if (write.idempotencyKey) {
@@ -52,9 +59,10 @@ export function captureWriteCall(
       write.record ? JSON.stringify(write.record) : '',
       write.expectedVersion,
       write.idempotencyKey ?? '',
-      ...envelopeValues(eventOf(write, traceId)),
     );
-  }
+    const own = values[i]!;
+    for (const f of fields) args.push(own[f]!);
+  });
   return { keys: callKeys, args };
 }
 

@@ -21,8 +21,9 @@
 
   ARGV[1]  n, the number of writes
   ARGV[2]  idempotency window, ms
-  ARGV[3]  m, the number of event fields
+  ARGV[3]  m, the number of event fields: those some write of the call has
   ARGV[4]  position (1-based, among the m values) of the schema id, kept in the cache
+           (0 when no write of the call is an upsert)
   ARGV[5 … 4+m]  the event field names
   then, per write, 4 + m arguments:
     "u" (write the cache) or "d" (remove it), the record JSON ("" for a delete),

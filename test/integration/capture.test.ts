@@ -209,6 +209,38 @@ describe('capture against real Redis', () => {
     assert.equal(await capture.get('todo', 's1'), undefined);
   });
 
+  test('a batch whose writes have different fields appends each event with exactly its own', async () => {
+    // Keys of one partition, so that the three writes travel in one script call.
+    const [k1, k2, k3] = Array.from({ length: 100 }, (_, i) => `mix${i}`).filter(
+      (key) => partitionOf(key, P) === 0,
+    );
+    const results = await capture.writeMany(
+      'todo',
+      [
+        { op: 'upsert', record: { id: k1!, name: 'with a key' }, idempotencyKey: 'mix-1' },
+        { op: 'delete', key: k2! },
+        { op: 'upsert', record: { id: k3!, name: 'without' } },
+      ],
+      { traceId: 'trace-m' },
+    );
+    const names = await Promise.all(
+      results.map(async (r) => {
+        const [[, fields] = []] = await ctx.redis.xrange(
+          capture.keys.stream('todo', r.partition),
+          r.id,
+          r.id,
+        );
+        return (fields ?? []).filter((_, i) => i % 2 === 0);
+      }),
+    );
+    assert.deepEqual(names, [
+      ['op', 'entity', 'key', 'ts', 'sid', 'data', 'idem', 'trace'],
+      ['op', 'entity', 'key', 'ts', 'trace'],
+      ['op', 'entity', 'key', 'ts', 'sid', 'data', 'trace'],
+    ]);
+    assert.equal((await capture.get('todo', k3!))?.schemaId, capture.schemaOf('todo').id);
+  });
+
   test('an error reply of the capture-write script fails a single write and a batch with it', async () => {
     const own = `${prefix}-reply`;
     const other = await createTestCapture(own, ['todo'], P);
