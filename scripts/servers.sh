@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The real servers the integration tests run against, installed and run from this checkout
-# without Docker: Redis 7, PostgreSQL 15, Apache Kafka 3.9 (single-node KRaft) and a
-# MongoDB-wire server (mongo-java-server on an H2 file).
+# without Docker: Redis 7, PostgreSQL 15, Apache Kafka 3.9 and 4.x (two single-node KRaft
+# brokers, so that Kafka tests run against both lines) and a MongoDB-wire server
+# (mongo-java-server on an H2 file).
 #
-#   scripts/servers.sh start  [redis] [postgres] [kafka] [mongo]   (default: all)
+#   scripts/servers.sh start  [redis] [postgres] [kafka] [kafka4] [mongo]   (default: all)
 #   scripts/servers.sh stop   [names...]
 #   scripts/servers.sh status [names...]   exit status non-zero when any is down
 #   scripts/servers.sh logs   [-f] [names...]
@@ -18,6 +19,8 @@
 #   MONGO_URL      default mongodb://127.0.0.1:27017/cdc
 #   KAFKA_BROKERS  default 127.0.0.1:9092 (the controller listens on KAFKA_CONTROLLER_PORT,
 #                  default broker port + 1)
+#   KAFKA4_BROKERS default 127.0.0.1:9192, the Kafka 4.x broker (its controller listens on
+#                  KAFKA4_CONTROLLER_PORT, default broker port + 1)
 # A server whose host is not loopback (127.0.0.1, localhost, ::1) belongs to the user: start and
 # stop leave it alone, status still checks it.
 # Other knobs: REDIS_APPENDFSYNC (always|everysec|no, default everysec), HARNESS_READY_TIMEOUT
@@ -27,7 +30,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 
-readonly ALL_SERVERS=(redis postgres kafka mongo)
+readonly ALL_SERVERS=(redis postgres kafka kafka4 mongo)
 readonly DATA_DIR="$ROOT/.data"
 readonly CACHE_DIR="$ROOT/.cache"
 readonly LOG_DIR="$DATA_DIR/logs"
@@ -38,6 +41,7 @@ export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export POSTGRES_URL="${POSTGRES_URL:-postgres://cdc:cdc@127.0.0.1:5432/cdc}"
 export MONGO_URL="${MONGO_URL:-mongodb://127.0.0.1:27017/cdc}"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
+export KAFKA4_BROKERS="${KAFKA4_BROKERS:-127.0.0.1:9192}"
 readonly REDIS_APPENDFSYNC="${REDIS_APPENDFSYNC:-everysec}"
 readonly READY_TIMEOUT="${HARNESS_READY_TIMEOUT:-90}"
 readonly STOP_TIMEOUT="${HARNESS_STOP_TIMEOUT:-30}"
@@ -230,11 +234,16 @@ parse_host_port "$KAFKA_BROKERS" 9092
 readonly KAFKA_HOST=$HOST KAFKA_PORT=$PORT
 readonly KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 
+parse_host_port "$KAFKA4_BROKERS" 9192
+readonly KAFKA4_HOST=$HOST KAFKA4_PORT=$PORT
+readonly KAFKA4_CONTROLLER_PORT="${KAFKA4_CONTROLLER_PORT:-$((KAFKA4_PORT + 1))}"
+
 server_host() {
   case $1 in
     redis) printf '%s' "$REDIS_HOST" ;;
     postgres) printf '%s' "$PG_HOST" ;;
     kafka) printf '%s' "$KAFKA_HOST" ;;
+    kafka4) printf '%s' "$KAFKA4_HOST" ;;
     mongo) printf '%s' "$MONGO_HOST" ;;
   esac
 }
@@ -244,6 +253,7 @@ server_port() {
     redis) printf '%s' "$REDIS_PORT" ;;
     postgres) printf '%s' "$PG_PORT" ;;
     kafka) printf '%s' "$KAFKA_PORT" ;;
+    kafka4) printf '%s' "$KAFKA4_PORT" ;;
     mongo) printf '%s' "$MONGO_PORT" ;;
   esac
 }
@@ -253,6 +263,7 @@ server_url() {
     redis) redact "$REDIS_URL" ;;
     postgres) redact "$POSTGRES_URL" ;;
     kafka) printf '%s\n' "$KAFKA_BROKERS" ;;
+    kafka4) printf '%s\n' "$KAFKA4_BROKERS" ;;
     mongo) redact "$MONGO_URL" ;;
   esac
 }
@@ -570,6 +581,89 @@ EOF
 kafka_probe() { node_probe kafka; }
 
 # ---------------------------------------------------------------------------------------------
+# Kafka 4.x (KRaft only, broker and controller in one JVM), beside the 3.9 broker above
+#
+# Set up as that one is, with three differences: its jars (scripts/harness/kafka4/pom.xml), its
+# logging (log4j2 with scripts/harness/kafka4/log4j2.xml: Kafka 4 no longer reads log4j 1
+# properties) and its address (KAFKA4_BROKERS). Both brokers share the machine's two cores with
+# the MongoDB JVM, so its heap stays small.
+
+kafka4_running_pid() {
+  local pid
+  pid=$(cat "$(pid_file kafka4)" 2>/dev/null) || return 1
+  # The 3.9 broker runs the same main class: only this broker's properties file tells them apart.
+  process_matches "$pid" "kafka.Kafka $DATA_DIR/kafka4/server.properties" && printf '%s' "$pid"
+}
+
+kafka4_install() {
+  ensure_java
+  resolve_jars kafka4
+}
+
+kafka4_java() {
+  java -cp "$CACHE_DIR/kafka4/libs/*" \
+    -Dlog4j2.configurationFile="$HARNESS_DIR/kafka4/log4j2.xml" "$@"
+}
+
+kafka4_launch() {
+  local dir="$DATA_DIR/kafka4" bind advertised controller
+  mkdir -p "$dir/logs"
+  bind=$(bind_address "$KAFKA4_HOST")
+  advertised=$(join_host_port "$KAFKA4_HOST" "$KAFKA4_PORT")
+  controller=$(join_host_port "$bind" "$KAFKA4_CONTROLLER_PORT")
+  # Regenerated on each start from the environment; the storage format below is kept.
+  # Replication factors of 1 because there is one broker (the share-group state topic, new in
+  # 4.x, would otherwise ask for 3); no initial rebalance delay so a test's consumer joins its
+  # group at once.
+  cat >"$dir/server.properties" <<EOF
+# Written by scripts/servers.sh on each start; edits are lost.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$controller
+listeners=PLAINTEXT://$(join_host_port "$bind" "$KAFKA4_PORT"),CONTROLLER://$controller
+advertised.listeners=PLAINTEXT://$advertised
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+log.dirs=$dir/logs
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+delete.topic.enable=true
+EOF
+  if [[ ! -s $dir/cluster.id ]]; then
+    local id
+    id=$(kafka4_java kafka.tools.StorageTool random-uuid 2>>"$(log_file kafka4)" | tail -n 1)
+    # A cluster id is a UUID in URL-safe base64 without padding: 22 characters.
+    [[ $id =~ ^[A-Za-z0-9_-]{22}$ ]] ||
+      die "kafka4: StorageTool random-uuid printed '$id', not a cluster id; see .data/logs/kafka4.log"
+    printf '%s\n' "$id" >"$dir/cluster.id"
+  fi
+  if [[ ! -f $dir/logs/meta.properties ]]; then
+    say "kafka4: formatting storage in ${dir#"$ROOT"/}/logs"
+    kafka4_java kafka.tools.StorageTool format -t "$(<"$dir/cluster.id")" \
+      -c "$dir/server.properties" --ignore-formatted >>"$(log_file kafka4)" 2>&1 || {
+      log_tail kafka4
+      die "kafka4: formatting storage failed"
+    }
+  fi
+  spawn kafka4 java -Xms128m -Xmx384m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$HARNESS_DIR/kafka4/log4j2.xml" \
+    -cp "$CACHE_DIR/kafka4/libs/*" kafka.Kafka "$dir/server.properties"
+}
+
+# The 3.9 broker's probe (scripts/harness/ready.ts), pointed at this one.
+kafka4_probe() { KAFKA_BROKERS=$KAFKA4_BROKERS node_probe kafka; }
+
+# ---------------------------------------------------------------------------------------------
 # MongoDB wire protocol (mongo-java-server with the H2 backend)
 
 mongo_running_pid() {
@@ -614,6 +708,8 @@ mongo_probe() { node_probe mongo; }
 server_ports() {
   if [[ $1 == kafka ]]; then
     printf '%s %s' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+  elif [[ $1 == kafka4 ]]; then
+    printf '%s %s' "$KAFKA4_PORT" "$KAFKA4_CONTROLLER_PORT"
   else
     server_port "$1"
   fi
@@ -690,7 +786,7 @@ take_lock() {
 # Orders the requested names for launching: the JVMs first so they boot while the rest start.
 launch_order() {
   local name wanted
-  for name in kafka mongo redis postgres; do
+  for name in kafka kafka4 mongo redis postgres; do
     for wanted in "$@"; do
       if [[ $name == "$wanted" ]]; then
         printf '%s\n' "$name"
@@ -792,7 +888,7 @@ cmd_logs() {
 
 check_name() {
   case $1 in
-    redis | postgres | kafka | mongo) ;;
+    redis | postgres | kafka | kafka4 | mongo) ;;
     *) die "unknown server '$1' (expected: ${ALL_SERVERS[*]})" ;;
   esac
 }
