@@ -11,8 +11,10 @@ export interface TestEnv {
   readonly postgresUrl: string;
   /** `MONGO_URL`, default `mongodb://127.0.0.1:27017/cdc`. */
   readonly mongoUrl: string;
-  /** `KAFKA_BROKERS`, comma-separated `host:port` list, default `127.0.0.1:9092`. */
+  /** `KAFKA_BROKERS`, comma-separated `host:port` list, default `127.0.0.1:9092` (Kafka 3.9). */
   readonly kafkaBrokers: string[];
+  /** `KAFKA4_BROKERS`, comma-separated `host:port` list, default `127.0.0.1:9192` (Kafka 4.x). */
+  readonly kafka4Brokers: string[];
 }
 
 function fromEnv(name: string, fallback: string): string {
@@ -20,14 +22,19 @@ function fromEnv(name: string, fallback: string): string {
   return value ? value : fallback;
 }
 
+function brokerList(value: string): string[] {
+  return value
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter((broker) => broker.length > 0);
+}
+
 export const testEnv: TestEnv = {
   redisUrl: fromEnv('REDIS_URL', 'redis://127.0.0.1:6379'),
   postgresUrl: fromEnv('POSTGRES_URL', 'postgres://cdc:cdc@127.0.0.1:5432/cdc'),
   mongoUrl: fromEnv('MONGO_URL', 'mongodb://127.0.0.1:27017/cdc'),
-  kafkaBrokers: fromEnv('KAFKA_BROKERS', '127.0.0.1:9092')
-    .split(',')
-    .map((broker) => broker.trim())
-    .filter((broker) => broker.length > 0),
+  kafkaBrokers: brokerList(fromEnv('KAFKA_BROKERS', '127.0.0.1:9092')),
+  kafka4Brokers: brokerList(fromEnv('KAFKA4_BROKERS', '127.0.0.1:9192')),
 };
 
 /**
