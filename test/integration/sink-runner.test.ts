@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import type { Capture } from '../../runtime/capture/capture.ts';
 import { decodeEnvelope } from '../../runtime/envelope.ts';
 import { WriteThroughFailedError } from '../../runtime/errors/write-through-failed-error.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
-import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
-import type { SinkRunnerOptions } from '../../runtime/sink/sink-runner-options.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
-import { createTestPostgres } from '../helpers/postgres.ts';
-import { createTestRedis } from '../helpers/redis.ts';
-import { createTestCapture } from '../support/capture-fixtures.ts';
-import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
 import { HookedSink } from '../support/hooked-sink.ts';
+import {
+  createPostgresSinkFixture,
+  type PostgresSinkFixture,
+} from '../support/postgres-sink-fixture.ts';
 import { appendUndecodable, startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -25,90 +22,56 @@ const P = 4;
 // re-drive and skip, read-ahead invalidation, write-through failures, sharing partitions.
 
 describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', () => {
-  let redisCtx: Awaited<ReturnType<typeof createTestRedis>>;
-  let pgCtx: Awaited<ReturnType<typeof createTestPostgres>>;
-  let prefix: string;
-  let capture: Capture;
-  const runners: SinkRunner[] = [];
-
-  const startRunner = async (
-    consumer: string,
-    extra: Partial<ConstructorParameters<typeof PostgresSink>[0]> = {},
-    name = 'postgres',
-    runnerOptions: Partial<SinkRunnerOptions> = {},
-  ) => {
-    const runner = await startTestRunner(
-      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name, ...extra }),
-      prefix,
-      consumer,
-      runnerOptions,
-    );
-    runners.push(runner);
-    return runner;
-  };
-
-  const rows = async (table: string): Promise<Map<string, Record<string, unknown>>> => {
-    const { rows: all } = await pgCtx.pool.query(
-      `SELECT * FROM ${pg.escapeIdentifier(pgCtx.schema)}.${pg.escapeIdentifier(table)}`,
-    );
-    return new Map(all.map((r: Record<string, unknown>) => [String(r.id), r]));
-  };
-
-  const appliedAll = (entity: string, sink = 'postgres') =>
-    sinkCaughtUp(redisCtx.redis, capture.keys, entity, P, sink);
+  let f: PostgresSinkFixture;
 
   before(async () => {
-    redisCtx = await createTestRedis('runner');
-    prefix = redisCtx.capturePrefix;
-    pgCtx = await createTestPostgres('runner');
-    capture = await createTestCapture(prefix, ['todo', 'user'], P);
+    f = await createPostgresSinkFixture('runner', ['todo', 'user'], P);
   });
 
-  after(async () => {
-    for (const r of runners) await r.stop().catch(() => undefined);
-    await capture.close();
-    await redisCtx.cleanup();
-    await pgCtx.cleanup();
-  });
+  after(() => f.cleanup());
 
   test('a restarted sink resumes from the offsets in its target and applies nothing twice', async () => {
-    const first = await startRunner('a');
-    for (let i = 0; i < 30; i++) await capture.upsert('todo', { id: `t${i}`, name: `todo ${i}` });
-    await waitFor('todo applied', () => appliedAll('todo'));
+    const first = await f.startRunner('a');
+    for (let i = 0; i < 30; i++) await f.capture.upsert('todo', { id: `t${i}`, name: `todo ${i}` });
+    await waitFor('todo applied', () => f.appliedAll('todo'));
     await first.stop();
-    const { rows: before } = await pgCtx.pool.query(
-      `SELECT entity, partition, stream_id FROM ${pg.escapeIdentifier(pgCtx.schema)}.cdc_offsets ORDER BY 1, 2`,
+    const { rows: before } = await f.pgCtx.pool.query(
+      `SELECT entity, partition, stream_id FROM ${pg.escapeIdentifier(f.pgCtx.schema)}.cdc_offsets ORDER BY 1, 2`,
     );
     assert.ok(before.length > 0);
     // Update a row behind the sink's back: a replay of already-applied events would overwrite it.
-    await pgCtx.pool.query(
-      `UPDATE ${pg.escapeIdentifier(pgCtx.schema)}.todo SET name = 'touched' WHERE id = 't20'`,
+    await f.pgCtx.pool.query(
+      `UPDATE ${pg.escapeIdentifier(f.pgCtx.schema)}.todo SET name = 'touched' WHERE id = 't20'`,
     );
-    const runner = await startRunner('b');
-    await capture.upsert('todo', { id: 't99', name: 'after restart' });
-    await waitFor('t99 applied', async () => (await rows('todo')).get('t99'));
-    assert.equal((await rows('todo')).get('t20')?.name, 'touched', 'old events were applied again');
+    const runner = await f.startRunner('b');
+    await f.capture.upsert('todo', { id: 't99', name: 'after restart' });
+    await waitFor('t99 applied', async () => (await f.rows('todo')).get('t99'));
+    assert.equal(
+      (await f.rows('todo')).get('t20')?.name,
+      'touched',
+      'old events were applied again',
+    );
     await runner.stop();
   });
 
   test('a permanent failure dead-letters the event, holds its key, and lets other keys flow; re-drive applies them in order', async () => {
-    const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
-    await pgCtx.pool.query(
+    const table = `${pg.escapeIdentifier(f.pgCtx.schema)}.todo`;
+    await f.pgCtx.pool.query(
       `ALTER TABLE ${table} ADD CONSTRAINT no_bad_names CHECK (name <> 'bad')`,
     );
-    const runner = await startRunner('c');
-    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
-    await capture.upsert('todo', { id: 'poison', name: 'bad' });
+    const runner = await f.startRunner('c');
+    const letters = new DeadLetters(f.redisCtx.redis, f.capture.keys, 'postgres');
+    await f.capture.upsert('todo', { id: 'poison', name: 'bad' });
     // A later event of the key in the same batch would supersede the bad one before it reaches
     // the database (last event per key wins), so wait until the bad one has failed alone.
     await waitFor(
       'poison dead-lettered',
       async () => (await letters.list({ key: 'poison' })).length === 1,
     );
-    await capture.upsert('todo', { id: 'poison', name: 'fixed later' });
-    for (let i = 0; i < 20; i++) await capture.upsert('todo', { id: `ok${i}`, name: 'fine' });
-    await waitFor('todo applied', () => appliedAll('todo'));
-    const applied = await rows('todo');
+    await f.capture.upsert('todo', { id: 'poison', name: 'fixed later' });
+    for (let i = 0; i < 20; i++) await f.capture.upsert('todo', { id: `ok${i}`, name: 'fine' });
+    await waitFor('todo applied', () => f.appliedAll('todo'));
+    const applied = await f.rows('todo');
     assert.equal(applied.get('poison'), undefined);
     for (let i = 0; i < 20; i++) assert.equal(applied.get(`ok${i}`)?.name, 'fine');
     const list = await letters.list({ entity: 'todo', key: 'poison' });
@@ -118,9 +81,9 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
     );
     assert.match(list[0]!.error, /no_bad_names/);
     // Dead letters keep the entry's fields exactly as they are in the stream.
-    const stream = capture.keys.stream('todo', partitionOf('poison', P));
+    const stream = f.capture.keys.stream('todo', partitionOf('poison', P));
     for (const letter of list) {
-      const [entry] = (await redisCtx.redis.xrangeBuffer(
+      const [entry] = (await f.redisCtx.redis.xrangeBuffer(
         stream,
         letter.sourceId,
         letter.sourceId,
@@ -133,11 +96,11 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
       );
     }
     // Fix the cause, then ask for a re-drive: both events apply in order, the key is released.
-    await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_names`);
+    await f.pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_names`);
     assert.equal(await letters.requestRedrive('todo', partitionOf('poison', P), 'poison'), true);
     await waitFor(
       'poison re-driven',
-      async () => (await rows('todo')).get('poison')?.name === 'fixed later',
+      async () => (await f.rows('todo')).get('poison')?.name === 'fixed later',
     );
     // The runner applies the re-driven events, then removes their dead letters.
     await waitFor(
@@ -148,31 +111,33 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
       'key released',
       async () => (await letters.quarantined('todo', partitionOf('poison', P))).size === 0,
     );
-    await capture.upsert('todo', { id: 'poison', name: 'flowing again' });
+    await f.capture.upsert('todo', { id: 'poison', name: 'flowing again' });
     await waitFor(
       'poison flows',
-      async () => (await rows('todo')).get('poison')?.name === 'flowing again',
+      async () => (await f.rows('todo')).get('poison')?.name === 'flowing again',
     );
     await runner.stop();
   });
 
   test('a batch prepared while the one before is applied is planned again once that one dead-letters its key', async () => {
-    const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
-    await pgCtx.pool.query(`ALTER TABLE ${table} ADD CONSTRAINT no_bad_ahead CHECK (name <> 'x')`);
-    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    const table = `${pg.escapeIdentifier(f.pgCtx.schema)}.todo`;
+    await f.pgCtx.pool.query(
+      `ALTER TABLE ${table} ADD CONSTRAINT no_bad_ahead CHECK (name <> 'x')`,
+    );
+    const letters = new DeadLetters(f.redisCtx.redis, f.capture.keys, 'postgres');
     // A backlog, read one entry per stream at a time: the key's second event is read, planned and
     // prepared while its first is being applied, before the first fails and quarantines the key.
-    await capture.upsert('todo', { id: 'ahead', name: 'x' });
-    await capture.upsert('todo', { id: 'ahead', name: 'after the failure' });
-    for (let i = 0; i < 10; i++) await capture.upsert('todo', { id: `beside${i}`, name: 'fine' });
+    await f.capture.upsert('todo', { id: 'ahead', name: 'x' });
+    await f.capture.upsert('todo', { id: 'ahead', name: 'after the failure' });
+    for (let i = 0; i < 10; i++) await f.capture.upsert('todo', { id: `beside${i}`, name: 'fine' });
     // Housekeeping would also invalidate the preparation: keep it out of the way.
-    const runner = await startRunner('ahead', {}, 'postgres', {
+    const runner = await f.startRunner('ahead', {}, 'postgres', {
       batchSize: 1,
       housekeepingMs: 60_000,
     });
     try {
-      await waitFor('todo applied', () => appliedAll('todo'));
-      const applied = await rows('todo');
+      await waitFor('todo applied', () => f.appliedAll('todo'));
+      const applied = await f.rows('todo');
       assert.equal(applied.get('ahead'), undefined, 'the held event was applied');
       for (let i = 0; i < 10; i++) assert.equal(applied.get(`beside${i}`)?.name, 'fine');
       const list = await letters.list({ entity: 'todo', key: 'ahead' });
@@ -182,83 +147,85 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
       );
     } finally {
       await runner.stop();
-      await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_ahead`);
+      await f.pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_ahead`);
     }
   });
 
   test('a batch read while an event is being dead-lettered holds the key behind it', async () => {
-    const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
-    await pgCtx.pool.query(`ALTER TABLE ${table} ADD CONSTRAINT no_bad_midway CHECK (name <> 'y')`);
-    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    const table = `${pg.escapeIdentifier(f.pgCtx.schema)}.todo`;
+    await f.pgCtx.pool.query(
+      `ALTER TABLE ${table} ADD CONSTRAINT no_bad_midway CHECK (name <> 'y')`,
+    );
+    const letters = new DeadLetters(f.redisCtx.redis, f.capture.keys, 'postgres');
     let follow: Promise<unknown> | undefined;
     // The moment the event alone has failed, the runner writes its dead letter and quarantines
     // its key, a few round trips to Redis. The key's next event is captured just then: the
     // runner's read ahead receives it during those round trips.
     const sink = new HookedSink(
-      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name: 'postgres' }),
+      new PostgresSink({ url: testEnv.postgresUrl, schema: f.pgCtx.schema, name: 'postgres' }),
       {
         onApplyError: (batches) => {
           const alone = batches.length === 1 && batches[0]!.events.length === 1;
           if (alone && batches[0]!.events[0]!.key === 'midway' && !follow)
-            follow = capture.upsert('todo', { id: 'midway', name: 'after the failure' });
+            follow = f.capture.upsert('todo', { id: 'midway', name: 'after the failure' });
         },
       },
     );
-    const runner = await startTestRunner(sink, prefix, 'midway', { housekeepingMs: 60_000 });
-    runners.push(runner);
+    const runner = await startTestRunner(sink, f.prefix, 'midway', { housekeepingMs: 60_000 });
+    f.runners.push(runner);
     try {
       // Reading live, with a read ahead in flight.
-      await capture.upsert('todo', { id: 'midway-warm', name: 'fine' });
-      await waitFor('warm-up applied', () => appliedAll('todo'));
-      await capture.upsert('todo', { id: 'midway', name: 'y' });
+      await f.capture.upsert('todo', { id: 'midway-warm', name: 'fine' });
+      await waitFor('warm-up applied', () => f.appliedAll('todo'));
+      await f.capture.upsert('todo', { id: 'midway', name: 'y' });
       await waitFor('follow-up captured', () => follow);
       await follow;
-      await waitFor('todo applied', () => appliedAll('todo'));
-      assert.equal((await rows('todo')).get('midway'), undefined, 'the held event was applied');
+      await waitFor('todo applied', () => f.appliedAll('todo'));
+      assert.equal((await f.rows('todo')).get('midway'), undefined, 'the held event was applied');
       assert.deepEqual(
         (await letters.list({ entity: 'todo', key: 'midway' })).map((l) => l.kind),
         ['failed', 'held'],
       );
     } finally {
       await runner.stop();
-      await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_midway`);
+      await f.pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_bad_midway`);
     }
   });
 
   test('a write-through of an event the sink dead-letters fails with the reason instead of succeeding', async () => {
-    const table = `${pg.escapeIdentifier(pgCtx.schema)}.todo`;
-    await pgCtx.pool.query(
+    const table = `${pg.escapeIdentifier(f.pgCtx.schema)}.todo`;
+    await f.pgCtx.pool.query(
       `ALTER TABLE ${table} ADD CONSTRAINT no_forbidden CHECK (name <> 'forbidden')`,
     );
-    const runner = await startRunner('t');
+    const runner = await f.startRunner('t');
     try {
-      const err = await capture
+      const err = await f.capture
         .upsert('todo', { id: 'wt', name: 'forbidden' }, { mode: 'through', timeoutMs: 10_000 })
         .catch((e: unknown) => e);
       assert.ok(err instanceof WriteThroughFailedError, String(err));
       assert.equal(err.sink, 'postgres');
       assert.match(err.reason, /no_forbidden/);
-      const ok = await capture.upsert(
+      const ok = await f.capture.upsert(
         'todo',
         { id: 'wt2', name: 'allowed' },
         { mode: 'through', timeoutMs: 10_000 },
       );
       assert.deepEqual(ok.appliedBy, ['postgres']);
     } finally {
-      await pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_forbidden`);
+      await f.pgCtx.pool.query(`ALTER TABLE ${table} DROP CONSTRAINT no_forbidden`);
       await runner.stop();
     }
   });
 
   test('an undecodable entry goes to the dead letters and skip releases its key', async () => {
-    const runner = await startRunner('d');
+    const runner = await f.startRunner('d');
     const p = partitionOf('corrupt', P);
-    const schemaId = capture.schemaOf('todo').id;
-    await appendUndecodable(redisCtx.redis, capture.keys, 'todo', p, 'corrupt', schemaId);
-    await capture.upsert('todo', { id: 'corrupt', name: 'good one' });
-    await waitFor('todo applied', () => appliedAll('todo'));
-    assert.equal((await rows('todo')).get('corrupt'), undefined);
-    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    const schemaId = f.capture.schemaOf('todo').id;
+    await appendUndecodable(f.redisCtx.redis, f.capture.keys, 'todo', p, 'corrupt', schemaId);
+    await f.capture.upsert('todo', { id: 'corrupt', name: 'good one' });
+    await waitFor('todo applied', () => f.appliedAll('todo'));
+    assert.equal((await f.rows('todo')).get('corrupt'), undefined);
+    const letters = new DeadLetters(f.redisCtx.redis, f.capture.keys, 'postgres');
     assert.deepEqual(
       (await letters.list({ key: 'corrupt' })).map((l) => l.kind),
       ['failed', 'held'],
@@ -266,16 +233,16 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
     await letters.requestSkip('todo', p, 'corrupt');
     await waitFor(
       'held event applied',
-      async () => (await rows('todo')).get('corrupt')?.name === 'good one',
+      async () => (await f.rows('todo')).get('corrupt')?.name === 'good one',
     );
     await runner.stop();
   });
 
   test('a sink whose apply throws a TypeError dead-letters the event instead of retrying it forever', async () => {
-    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    const letters = new DeadLetters(f.redisCtx.redis, f.capture.keys, 'postgres');
     // A bug in a sink (here: in code around the real one) fails the same way on every retry.
     const sink = new HookedSink(
-      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name: 'postgres' }),
+      new PostgresSink({ url: testEnv.postgresUrl, schema: f.pgCtx.schema, name: 'postgres' }),
       {
         beforeApply: async (batches) => {
           const events = batches.flatMap((b) => b.events);
@@ -284,13 +251,14 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
         },
       },
     );
-    const runner = await startTestRunner(sink, prefix, 'bug');
-    runners.push(runner);
+    const runner = await startTestRunner(sink, f.prefix, 'bug');
+    f.runners.push(runner);
     try {
-      await capture.upsert('todo', { id: 'bug', name: 'hits the bug' });
-      for (let i = 0; i < 10; i++) await capture.upsert('todo', { id: `nobug${i}`, name: 'fine' });
-      await waitFor('todo applied', () => appliedAll('todo'));
-      const applied = await rows('todo');
+      await f.capture.upsert('todo', { id: 'bug', name: 'hits the bug' });
+      for (let i = 0; i < 10; i++)
+        await f.capture.upsert('todo', { id: `nobug${i}`, name: 'fine' });
+      await waitFor('todo applied', () => f.appliedAll('todo'));
+      const applied = await f.rows('todo');
       assert.equal(applied.get('bug'), undefined);
       for (let i = 0; i < 10; i++) assert.equal(applied.get(`nobug${i}`)?.name, 'fine');
       const list = await letters.list({ entity: 'todo', key: 'bug' });
@@ -309,13 +277,13 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
     const sibling = Array.from({ length: 100 }, (_, i) => `late${i}`).find(
       (k) => partitionOf(k, P) === p,
     )!;
-    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'postgres');
+    const letters = new DeadLetters(f.redisCtx.redis, f.capture.keys, 'postgres');
     // The new owner of the partition, committing while this runner's apply is on its way.
-    const other = new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema });
+    const other = new PostgresSink({ url: testEnv.postgresUrl, schema: f.pgCtx.schema });
     await other.connect();
     let overtaken = false;
     const sink = new HookedSink(
-      new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema, name: 'postgres' }),
+      new PostgresSink({ url: testEnv.postgresUrl, schema: f.pgCtx.schema, name: 'postgres' }),
       {
         beforeApply: async (batches) => {
           const late = batches.flatMap((b) => b.events).find((e) => e.key === 'late');
@@ -326,15 +294,15 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
         },
       },
     );
-    const schemaId = capture.schemaOf('todo').id;
-    await appendUndecodable(redisCtx.redis, capture.keys, 'todo', p, 'late', schemaId);
-    await capture.upsert('todo', { id: sibling, name: 'after the late one' });
-    const runner = await startTestRunner(sink, prefix, 'late');
-    runners.push(runner);
+    const schemaId = f.capture.schemaOf('todo').id;
+    await appendUndecodable(f.redisCtx.redis, f.capture.keys, 'todo', p, 'late', schemaId);
+    await f.capture.upsert('todo', { id: sibling, name: 'after the late one' });
+    const runner = await startTestRunner(sink, f.prefix, 'late');
+    f.runners.push(runner);
     try {
-      await waitFor('todo applied', () => appliedAll('todo'));
+      await waitFor('todo applied', () => f.appliedAll('todo'));
       assert.equal(overtaken, true, 'the corrupt event reached an apply');
-      assert.equal((await rows('todo')).get(sibling)?.name, 'after the late one');
+      assert.equal((await f.rows('todo')).get(sibling)?.name, 'after the late one');
       assert.deepEqual(await letters.list({ key: 'late' }), [], 'the fenced event was refused');
     } finally {
       await runner.stop();
@@ -343,7 +311,7 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
   });
 
   test('two instances share the partitions and the result is exact', async () => {
-    const [a, b] = [await startRunner('e1'), await startRunner('e2')];
+    const [a, b] = [await f.startRunner('e1'), await f.startRunner('e2')];
     await waitFor(
       'partitions split',
       () =>
@@ -357,12 +325,12 @@ describe('the sink runner, with a PostgreSQL sink (real Redis and PostgreSQL)', 
       for (let k = 0; k < 200; k++)
         writes.push({ op: 'upsert' as const, record: { id: `s${k}`, name: `r${round}` } });
     for (let k = 0; k < 200; k += 7) writes.push({ op: 'delete' as const, key: `s${k}` });
-    await capture.writeMany('todo', writes);
-    await waitFor('todo applied', () => appliedAll('todo'));
+    await f.capture.writeMany('todo', writes);
+    await waitFor('todo applied', () => f.appliedAll('todo'));
     const expected = [
-      ...(await expectedState(redisCtx.redis, capture.keys, capture.registry, 'todo', P)),
+      ...(await expectedState(f.redisCtx.redis, f.capture.keys, f.capture.registry, 'todo', P)),
     ].filter(([k]) => k.startsWith('s'));
-    const actual = [...(await rows('todo'))].filter(([k]) => k.startsWith('s'));
+    const actual = [...(await f.rows('todo'))].filter(([k]) => k.startsWith('s'));
     assert.equal(actual.length, expected.length);
     assert.equal(expected.length, 200 - Math.ceil(200 / 7));
     const byKey = new Map(actual);
