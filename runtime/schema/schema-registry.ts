@@ -33,6 +33,20 @@ interface StoredSchema {
 }
 
 /**
+ * The registry's one compatibility rule: a schema may follow `writer` only if it can read data
+ * written with it (avsc `createResolver`, per the Avro resolution rules). Returns why it cannot,
+ * or undefined when it can.
+ */
+export function incompatibility(reader: avro.Type, writer: RegisteredSchema): Error | undefined {
+  try {
+    reader.createResolver(writer.type);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/**
  * Registrations race only when services deploy together, each losing at most once per rival:
  * enough attempts, with jittered waits, for a fleet of writers to settle.
  */
@@ -72,13 +86,8 @@ export class SchemaRegistry {
         if (err instanceof UnknownEntityError) return undefined;
         throw err;
       });
-      if (latest && latest.schema !== json) {
-        try {
-          type.createResolver(latest.type);
-        } catch (err) {
-          throw new SchemaCompatibilityError(entity, (err as Error).message, err);
-        }
-      }
+      const problem = latest && latest.schema !== json ? incompatibility(type, latest) : undefined;
+      if (problem) throw new SchemaCompatibilityError(entity, problem.message, problem);
       const result = await this.redis.registerSchema(
         this.keys.registrySchemas(),
         this.keys.registryVersions(entity),
