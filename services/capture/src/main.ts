@@ -1,13 +1,17 @@
 import { pino } from 'pino';
 import { createCapture } from '../../../runtime/capture/capture.ts';
+import { resolveEntityOptions } from '../../../runtime/capture/capture-options.ts';
 import { envInteger, envOptional, envString, redisFromEnv } from '../../../runtime/config/env.ts';
 import { loadProjectConfig } from '../../../runtime/config/project-config.ts';
+import { resolveKafkaTopics } from '../../../runtime/kafka/kafka-topics.ts';
 import { buildCaptureServer } from './server.ts';
 
 /**
  * The capture service. Environment: REDIS_URL (+ REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*),
  * CDC_CONFIG, CDC_PREFIX, SCHEMAS_DIR, CAPTURE_HOST (127.0.0.1), CAPTURE_PORT (8080),
- * CAPTURE_TOKEN (bearer token; unset = no auth), CAPTURE_BODY_LIMIT (bytes, 1 MiB), LOG_LEVEL.
+ * CAPTURE_TOKEN (bearer token, or basic auth password; unset = no auth), CAPTURE_BODY_LIMIT
+ * (bytes, 1 MiB), BRIDGE_NAME (the Kafka bridge's sink name, `kafka`: its project-file section
+ * `sinks.<name>` names the topics, and so the registry API's subjects), LOG_LEVEL.
  */
 const env = process.env;
 const logger = pino({
@@ -17,6 +21,15 @@ const logger = pino({
 });
 
 const config = await loadProjectConfig(env);
+// Read here, as the bridge reads it: the registry API must name the topics the bridge writes to.
+const bridgeName = envString(env, 'BRIDGE_NAME', 'kafka');
+const kafkaTopics = resolveKafkaTopics(
+  config.sinks[bridgeName],
+  config.prefix,
+  new Map(
+    Object.entries(config.entities).map(([name, o]) => [name, resolveEntityOptions(name, o)]),
+  ),
+);
 const capture = await createCapture({
   redis: redisFromEnv(env),
   prefix: config.prefix,
@@ -25,6 +38,7 @@ const capture = await createCapture({
 const token = envOptional(env, 'CAPTURE_TOKEN');
 const server = buildCaptureServer(capture, {
   ...(token ? { token } : {}),
+  kafkaTopics,
   bodyLimit: envInteger(env, 'CAPTURE_BODY_LIMIT', 1024 * 1024, 1),
   logger,
 });

@@ -11,13 +11,17 @@ import { CdcError } from '../../../runtime/errors/cdc-error.ts';
 import { NotFoundError } from '../../../runtime/errors/not-found-error.ts';
 import { ValidationError } from '../../../runtime/errors/validation-error.ts';
 import { commandFailure } from '../../../runtime/redis-errors.ts';
-import { bearerMatches } from './auth.ts';
+import { tokenMatches } from './auth.ts';
 import { registerCaptureMetrics } from './capture-metrics.ts';
 import { toHttpError } from './http-errors.ts';
+import { schemaRegistryApi } from './schema-registry-api.ts';
 
 /** Options of the capture HTTP server. */
 export interface CaptureServerOptions {
-  /** When set, every route but /healthz requires `Authorization: Bearer <token>`. Default: none. */
+  /**
+   * When set, every route but /healthz requires `Authorization: Bearer <token>`, or basic auth
+   * with the token as password (what Schema Registry clients send). Default: none.
+   */
   token?: string;
   /** Largest accepted request body, bytes; larger ones get 413. Default 1 MiB. */
   bodyLimit?: number;
@@ -25,6 +29,11 @@ export interface CaptureServerOptions {
   maxBatch?: number;
   /** Logger; default: none. */
   logger?: FastifyBaseLogger;
+  /**
+   * The Kafka bridge's topic per entity (`resolveKafkaTopics`): the registry API's subjects are
+   * `<topic>-value`. Default: none, every entity in `<prefix>.<entity>`.
+   */
+  kafkaTopics?: ReadonlyMap<string, { topic: string }>;
 }
 
 type EntityParams = { entity: string };
@@ -53,7 +62,7 @@ export function buildCaptureServer(
     const token = options.token;
     app.addHook('onRequest', async (request, reply) => {
       if (request.url.split('?', 1)[0] === '/healthz') return;
-      if (!bearerMatches(request.headers.authorization, token)) {
+      if (!tokenMatches(request.headers.authorization, token)) {
         await reply
           .code(401)
           .header('www-authenticate', 'Bearer')
@@ -73,6 +82,12 @@ export function buildCaptureServer(
     }
     if (status >= 500) request.log.error({ err }, 'request failed');
     void reply.code(status).send(body);
+  });
+
+  void app.register(schemaRegistryApi, {
+    registry: capture.registry,
+    topicPrefix: capture.keys.prefix,
+    topics: options.kafkaTopics,
   });
 
   app.put<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
