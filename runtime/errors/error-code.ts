@@ -11,6 +11,8 @@ export enum ErrorCode {
   Conflict = 'CONFLICT',
   /** A stream entry is not a well-formed change event. */
   EnvelopeInvalid = 'ENVELOPE_INVALID',
+  /** The Kafka bridge's producer of a partition was fenced: another instance holds the partition. */
+  KafkaProducerFenced = 'KAFKA_PRODUCER_FENCED',
   /** A MongoDB write broke a unique index other than `_id`. */
   MongoConstraintViolated = 'MONGO_CONSTRAINT_VIOLATED',
   /** An event cannot be turned into a MongoDB document. */

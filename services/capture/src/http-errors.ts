@@ -29,6 +29,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.WriteThroughFailed]: 502,
   [ErrorCode.Unavailable]: 503,
   [ErrorCode.RedisReadFailed]: 503,
+  [ErrorCode.KafkaProducerFenced]: 503,
   [ErrorCode.WriteThroughTimeout]: 504,
   [ErrorCode.ConfigInvalid]: 500,
   [ErrorCode.EnvelopeInvalid]: 500,
