@@ -18,11 +18,17 @@ import { SinkRunner } from './sink-runner.ts';
 export async function runSinkService(
   sink: Sink,
   env: Env,
-  options: { prefix?: string } = {},
+  options: {
+    prefix?: string;
+    /** Shared with the sink when it emits events of its own. Default: a new one. */
+    instrumentation?: Instrumentation;
+    /** Served on /metrics, with the sink's own metrics already registered. Default: a new one. */
+    registry?: Registry;
+  } = {},
 ): Promise<SinkRunner> {
   const logger = pino({ name: `sink-${sink.name}`, level: envString(env, 'LOG_LEVEL', 'info') });
-  const instrumentation = new Instrumentation();
-  const registry = new Registry();
+  const instrumentation = options.instrumentation ?? new Instrumentation();
+  const registry = options.registry ?? new Registry();
   collectDefaultMetrics({ register: registry });
   registerSinkMetrics(instrumentation, registry);
   const entities = envOptional(env, 'SINK_ENTITIES')
