@@ -9,6 +9,7 @@ import type { Redis, Result } from 'ioredis';
 const SCRIPTS = [
   'capture-write',
   'register-schema-4',
+  'restore-schema-4',
   'advance-watermark-1',
   'renew-lease-1',
   'release-lease-1',
@@ -54,6 +55,18 @@ declare module 'ioredis' {
       expectedLatest: string,
       fingerprint: string,
     ): Result<[number, number, number] | number, Context>;
+    restoreSchema(
+      schemas: string,
+      versions: string,
+      fingerprints: string,
+      sequence: string,
+      id: string,
+      entity: string,
+      version: string,
+      schema: string,
+      identity: string,
+      fingerprint: string,
+    ): Result<number, Context>;
     removeReplayRequest(requests: string, partition: string, id: string): Result<number, Context>;
     /** Per write of the call, its event id and a `CaptureWriteCode`, flat. */
     captureWrite(
@@ -85,6 +98,16 @@ export type CdcRedis = Redis;
 export enum RegisterSchemaCode {
   /** Another version was registered after the caller read the latest one. */
   LatestChanged = -1,
+}
+
+/** What `restore-schema` did (restore-schema-4.lua). */
+export enum RestoreSchemaCode {
+  Restored = 1,
+  AlreadyThere = 0,
+  IdTaken = -1,
+  VersionTaken = -2,
+  EarlierVersionMissing = -3,
+  RegisteredUnderAnotherId = -4,
 }
 
 /** What `capture-write` did with one write, returned beside its event id. */

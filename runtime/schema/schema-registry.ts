@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type avro from 'avsc';
 import type { Redis } from 'ioredis';
-import { defineCommands, RegisterSchemaCode } from '../commands/index.ts';
+import { defineCommands, RegisterSchemaCode, RestoreSchemaCode } from '../commands/index.ts';
 import { ConflictError } from '../errors/conflict-error.ts';
 import { SchemaCompatibilityError } from '../errors/schema-compatibility-error.ts';
+import { SchemaMirrorConflictError } from '../errors/schema-mirror-conflict-error.ts';
 import { SchemaNotFoundError } from '../errors/schema-not-found-error.ts';
 import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
 import type { Keys } from '../keys.ts';
@@ -45,6 +46,18 @@ export function incompatibility(reader: avro.Type, writer: RegisteredSchema): Er
     return err instanceof Error ? err : new Error(String(err));
   }
 }
+
+/** Why restore-schema-4.lua refused, per code, and what to do about it. */
+const RESTORE_REFUSALS: Record<number, string> = {
+  [RestoreSchemaCode.IdTaken]:
+    'the registry holds that id with other content; it was written to before the restore (restore before capture registers anything), or the mirror belongs to another deployment (check the prefix)',
+  [RestoreSchemaCode.VersionTaken]:
+    'the registry holds that version of the entity under another id; it was written to before the restore',
+  [RestoreSchemaCode.EarlierVersionMissing]:
+    'an earlier version of the entity is neither in the registry nor in the mirror',
+  [RestoreSchemaCode.RegisteredUnderAnotherId]:
+    'the registry holds the same schema under another id; it was written to before the restore',
+};
 
 /**
  * Registrations race only when services deploy together, each losing at most once per rival:
@@ -117,6 +130,45 @@ export class SchemaRegistry {
       backoff: { initialMs: 5, maxMs: 200 },
       isRetriable: (err) => err instanceof ConflictError,
     });
+  }
+
+  /**
+   * Puts back a schema version with the id and version it was registered with (kept outside
+   * Redis, e.g. in the Kafka schema mirror), unless it is there already. Versions of an entity
+   * must be restored in order. Throws SchemaMirrorConflictError, restoring nothing, when the
+   * registry says otherwise: the id holds other content, the version another id, an earlier
+   * version is missing, or the schema is registered under another id (the registry was written
+   * to before the restore: restore first, then start capture). Returns whether it was restored.
+   */
+  async restore(record: Omit<RegisteredSchema, 'type'>): Promise<boolean> {
+    const { id, entity, version, schema, fingerprint } = record;
+    const type = parseSchema(schema, `restored schema ${id}`);
+    const what = `schema id ${id} (${entity} v${version})`;
+    if (fingerprintOf(type) !== fingerprint)
+      throw new SchemaMirrorConflictError(
+        id,
+        `${what} does not match its own fingerprint: the mirrored record is damaged`,
+      );
+    const code = await this.redis.restoreSchema(
+      this.keys.registrySchemas(),
+      this.keys.registryVersions(entity),
+      this.keys.registryFingerprints(),
+      this.keys.registrySequence(),
+      String(id),
+      entity,
+      String(version),
+      schema,
+      createHash('sha256').update(schema).digest('hex'),
+      fingerprint,
+    );
+    if (code === RestoreSchemaCode.Restored || code === RestoreSchemaCode.AlreadyThere) {
+      this.byId.set(id, { id, entity, version, fingerprint, schema, type });
+      return code === RestoreSchemaCode.Restored;
+    }
+    throw new SchemaMirrorConflictError(
+      id,
+      `cannot restore ${what}: ${RESTORE_REFUSALS[code] ?? `unexpected restore-schema result ${code}`}`,
+    );
   }
 
   /** The schema with this id (cached: versions never change). */

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { KafkaReadError } from '../errors/kafka-read-error.ts';
+
+/**
+ * Reads a whole topic once, from the start of every partition up to where it ended when the read
+ * began, with read_committed: everything committed by then, nothing of a transaction still open
+ * (kafkajs' admin lists offsets read_committed, so the end is each partition's last stable
+ * offset). A topic that does not exist reads as empty. Throws KafkaReadError when the end is not
+ * reached within `timeoutMs` or the consumer crashes.
+ */
+export async function readTopicToEnd(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  onMessage: (message: KafkaMessage, partition: number) => void,
+  timeoutMs: number,
+): Promise<void> {
+  if (!(await admin.listTopics()).includes(topic)) return;
+  const remaining = new Map<number, bigint>();
+  for (const { partition, offset, low } of await admin.fetchTopicOffsets(topic))
+    if (BigInt(offset) > BigInt(low)) remaining.set(partition, BigInt(offset));
+  if (remaining.size === 0) return;
+  // kafkajs reads only through a consumer group: one of its own, never committing, so that no
+  // read resumes from another's position (a group without offsets is dropped once empty).
+  const consumer = kafka.consumer({
+    groupId: `${topic}.reader.${randomUUID()}`,
+    maxWaitTimeInMs: 50,
+    allowAutoTopicCreation: false,
+    retry: { retries: 2 },
+  });
+  let finish: (error?: Error) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = (error) => (error ? reject(error) : resolve());
+  });
+  // Emitted after every fetched batch, also one whose records were all filtered out (commit
+  // markers, aborted records): the end may lie past the last message delivered.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const end = remaining.get(payload.partition);
+    if (end === undefined || payload.lastOffset === null) return;
+    if (BigInt(payload.lastOffset) + 1n >= end) remaining.delete(payload.partition);
+    if (remaining.size === 0) finish();
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) =>
+    finish(new KafkaReadError(`reading ${topic} failed: ${payload.error.message}`, payload.error)),
+  );
+  const timer = setTimeout(
+    () =>
+      finish(new KafkaReadError(`reading ${topic} did not reach its end within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) onMessage(message, batch.partition);
+      },
+    });
+    await done;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect().catch(() => undefined);
+  }
+}
