@@ -1,4 +1,5 @@
 import { type Admin, Kafka, type logCreator, logLevel } from 'kafkajs';
+import { waitFor } from '../support/wait-for.ts';
 import { testEnv } from './env.ts';
 import { uniqueNamespace } from './namespace.ts';
 import { unreachableError } from './unreachable.ts';
@@ -50,7 +51,7 @@ export interface TestKafka {
   readonly line: KafkaBrokerLine;
   /** Prefix of every topic `createTopic` makes, e.g. `t_smoke_1a2b3c4d-`. */
   readonly topicPrefix: string;
-  /** Creates `${topicPrefix}${name}`, waits for its leaders and returns the full name. */
+  /** Creates `${topicPrefix}${name}`, waits for the leaders of all its partitions, returns the name. */
   createTopic(name: string, partitions?: number): Promise<string>;
   /** Deletes the topics made by `createTopic` and disconnects the admin client. */
   cleanup(): Promise<void>;
@@ -91,11 +92,24 @@ export async function createTestKafka(
     topicPrefix,
     async createTopic(name, partitions = 1) {
       const topic = `${topicPrefix}${name}`;
+      // Not kafkajs' waitForLeaders: it gives up on the first UNKNOWN_TOPIC_OR_PARTITION, which
+      // both brokers answer for a moment after a create (often for topics of several
+      // partitions made one after another), and rejects although the topic was made.
       await admin.createTopics({
         topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-        waitForLeaders: true,
+        waitForLeaders: false,
       });
       created.push(topic);
+      await waitFor(
+        `leaders of the ${partitions} partitions of ${topic}`,
+        async () => {
+          const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+          const found = metadata.topics[0]?.partitions ?? [];
+          return found.length === partitions && found.every((partition) => partition.leader >= 0);
+        },
+        30_000,
+        100,
+      );
       return topic;
     },
     async cleanup() {
