@@ -11,6 +11,7 @@ import type { DecodedEntry, DecodedRead } from './runner/entry-decoder.ts';
 import { isTransientFailure } from './runner/error-policy.ts';
 import type { OwnedPlan } from './runner/failure-isolation.ts';
 import type { OwnedPartition } from './runner/owned-partition.ts';
+import { PartitionLost } from './runner/partition-lost.ts';
 import { ownedOf, type Prefetched } from './runner/prefetcher.ts';
 import { assembleRunnerParts, type RunnerParts } from './runner/runner-parts.ts';
 import type { PreparedApply, Sink } from './sink.ts';
@@ -227,12 +228,15 @@ export class SinkRunner {
     if (plans.length === 0) return;
     const started = performance.now();
     try {
-      await this.parts.retry.run(
-        () => prepared?.() ?? this.sink.apply(plans.map((p) => p.plan.batch)),
-      );
+      await this.parts.retry.run(() => {
+        const lost = plans.filter(({ partition }) => this.owned.get(partition.id) !== partition);
+        if (lost.length > 0) throw new PartitionLost(lost.map(({ partition }) => partition.id));
+        return prepared?.() ?? this.sink.apply(plans.map((p) => p.plan.batch));
+      });
     } catch (err) {
-      // Transient failures are retried until they pass or stop() abandons the batch.
-      if (err instanceof Abandoned) throw err;
+      // Transient failures are retried until they pass, stop() abandons the batch, or a
+      // partition of it is lost (the turn then fails and starts over without it).
+      if (err instanceof Abandoned || err instanceof PartitionLost) throw err;
       this.parts.epoch.changed();
       await this.parts.isolation.recover(plans);
     }
