@@ -1,9 +1,47 @@
+import { hostname } from 'node:os';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
+import { envOptional, envString, redisFromEnv } from '../../../runtime/config/env.ts';
+import { loadProjectConfig } from '../../../runtime/config/project-config.ts';
+import { Instrumentation } from '../../../runtime/instrumentation/instrumentation.ts';
+import { Keys } from '../../../runtime/keys.ts';
+import { connectRedis } from '../../../runtime/redis-connection.ts';
+import { runSinkService } from '../../../runtime/sink/run-sink-service.ts';
+import { registerBridgeMetrics } from './bridge-metrics.ts';
+import { kafkaBridgeOptionsFromConfig } from './kafka-bridge-config.ts';
+import { KafkaBridgeSink } from './kafka-bridge-sink.ts';
+import { leaseOwnership } from './partition-ownership.ts';
+
 /**
- * The Kafka bridge will fan the partition streams into Kafka topics as a sink on the shared
- * runtime (offsets kept with the produced records). It is not part of this version: the process
- * says so and exits, rather than pretending to run.
+ * The Kafka bridge service: a sink on the shared runtime producing every change event to its
+ * entity's Kafka topic exactly once. Environment: BRIDGE_NAME (default `kafka`: its consumer
+ * group, leases, offsets, dead letters and metrics), KAFKA_BROKERS and the other KAFKA_*
+ * connection variables (kafka-connection.ts), CDC_CONFIG (its `sinks.<BRIDGE_NAME>` section:
+ * topics, offsets topic, transaction timeout; kafka-bridge-config.ts), plus the runner's
+ * variables (runtime/sink/run-sink-service.ts).
  */
-console.error(
-  'bridge-kafka is not available in this version; see ARCHITECTURE.md ("Kafka bridge").',
+const env = process.env;
+const config = await loadProjectConfig(env);
+const options = kafkaBridgeOptionsFromConfig(env, config);
+const name = options.name ?? 'kafka';
+// The bridge checks the partition leases itself (before starting a producer, which fences the
+// partition's other producers), so it names the consumer the runner holds them as.
+const consumer = envOptional(env, 'SINK_CONSUMER') ?? `${hostname()}-${process.pid}`;
+const logger = pino({ name: `sink-${name}`, level: envString(env, 'LOG_LEVEL', 'info') });
+const redis = connectRedis(redisFromEnv(env));
+const keys = new Keys(config.prefix);
+const instrumentation = new Instrumentation();
+const registry = new Registry();
+registerBridgeMetrics(instrumentation, registry);
+const sink = new KafkaBridgeSink(options, {
+  entityPartitions: () => new EntityMetadataStore(redis, keys).all(),
+  ownsPartition: leaseOwnership(redis, keys, name, consumer),
+  instrumentation,
+  logger,
+});
+await runSinkService(
+  sink,
+  { ...env, SINK_CONSUMER: consumer },
+  { prefix: config.prefix, instrumentation, registry },
 );
-process.exit(2);

@@ -1,0 +1,380 @@
+import kafkajs, {
+  type Admin,
+  type Kafka,
+  type Message,
+  type RecordMetadata,
+  type TopicMessages,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import type { ChangeEvent } from '../../../runtime/envelope.ts';
+import { CdcError } from '../../../runtime/errors/cdc-error.ts';
+import type { Instrumentation } from '../../../runtime/instrumentation/instrumentation.ts';
+import { encodeKafkaMessage } from '../../../runtime/kafka/kafka-message.ts';
+import { partitionId } from '../../../runtime/partition-id.ts';
+import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
+import type { EntityTarget, PartitionBatch, Sink, SinkEvent } from '../../../runtime/sink/sink.ts';
+import { compareStreamIds } from '../../../runtime/stream-id.ts';
+import './bridge-events.ts';
+import { EntityTopics } from './entity-topics.ts';
+import {
+  type KafkaBridgeOptions,
+  type ResolvedKafkaBridgeOptions,
+  resolveKafkaBridgeOptions,
+} from './kafka-bridge-options.ts';
+import { isProducerFenced, isTransientKafkaError } from './kafka-errors.ts';
+import { kafkajsLogCreator } from './kafkajs-log.ts';
+import { KeyPlacement } from './key-placement.ts';
+import { offsetRecord } from './offset-record.ts';
+import { OffsetsTopic } from './offsets-topic.ts';
+import type { PartitionOwnership } from './partition-ownership.ts';
+import { PartitionProducer } from './partition-producer.ts';
+import { ProducerFencedError } from './producer-fenced-error.ts';
+import { noSchemaMirror, type SchemaMirror } from './schema-mirror-hook.ts';
+import { transactionalId } from './transactional-id.ts';
+
+/** What the bridge needs from its surroundings besides Kafka. */
+export interface KafkaBridgeDependencies {
+  /** The entities' partition counts as the capture pinned them (their topics' default partitions). */
+  entityPartitions(): Promise<ReadonlyMap<string, { partitions: number }>>;
+  /** Whether this instance holds a partition's lease now (see partition-ownership.ts). */
+  ownsPartition: PartitionOwnership;
+  /** Receives `bridge.*` events. Default: none are emitted. */
+  instrumentation?: Instrumentation;
+  logger?: Logger;
+  /** Where writer schemas are mirrored before their first message commits. Default: nowhere. */
+  schemaMirror?: SchemaMirror;
+}
+
+/** A source partition's producer and what it has committed. */
+interface PartitionState {
+  readonly entity: string;
+  readonly partition: number;
+  readonly producer: PartitionProducer;
+  /**
+   * The stream id the partition is produced up to in Kafka, as this producer knows it: read from
+   * the offsets topic after the producer started (so after every earlier producer of the
+   * partition was fenced), then moved by each commit. Undefined until that read.
+   */
+  fence: string | undefined;
+}
+
+/**
+ * The Kafka bridge: a sink that produces every change event to its entity's topic, keyed by the
+ * entity key, exactly once.
+ *
+ * Each source partition has its own transactional producer (transactional id
+ * `<prefix>/<sink>/<entity>/<partition>`), and each batch of a partition is one Kafka
+ * transaction holding its records and the partition's offset record in the offsets topic, so
+ * records and offset commit together or not at all. Partitions of one batch are produced in
+ * parallel, each by its producer.
+ *
+ * A producer is started (which fences every earlier producer of its id) only after checking that
+ * this instance holds the partition's lease; after starting, the partition's offset is read
+ * again from the offsets topic, and events at or below it are not produced again (a former owner
+ * committed them after this instance's runner read the offsets). A producer whose transaction
+ * fails is discarded; the next attempt starts a new one, lease permitting. A fenced producer
+ * means another instance started one: if the lease is not this instance's, its batch fails with
+ * ProducerFencedError and is left to the owner (see ARCHITECTURE.md, "Kafka bridge").
+ *
+ * The payload is sent as captured, in the Confluent wire format with the writer schema's id
+ * (`readsPayloads`): records are never decoded.
+ */
+export class KafkaBridgeSink implements Sink {
+  readonly name: string;
+  readonly readsPayloads = true;
+  private readonly options: ResolvedKafkaBridgeOptions;
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private readonly offsets: OffsetsTopic;
+  private readonly topics: EntityTopics;
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly placement = new KeyPlacement();
+  private readonly mirrored = new Set<number>();
+  private readonly schemaMirror: SchemaMirror;
+  private readonly logger: Logger | undefined;
+
+  constructor(
+    options: KafkaBridgeOptions,
+    private readonly deps: KafkaBridgeDependencies,
+  ) {
+    this.options = resolveKafkaBridgeOptions(options);
+    this.name = this.options.name;
+    this.logger = deps.logger?.child({ component: 'bridge-kafka' });
+    this.schemaMirror = deps.schemaMirror ?? noSchemaMirror;
+    // kafkajs logs to the console unless told otherwise: its entries go to the bridge's logger
+    // (see kafkajs-log.ts), or nowhere without one.
+    this.kafka = new kafkajs.Kafka({
+      logLevel: deps.logger ? kafkajs.logLevel.DEBUG : kafkajs.logLevel.NOTHING,
+      ...(deps.logger ? { logCreator: kafkajsLogCreator(deps.logger) } : {}),
+      ...this.options.kafka,
+    });
+    this.admin = this.kafka.admin();
+    this.offsets = new OffsetsTopic(
+      this.kafka,
+      this.admin,
+      {
+        topic: this.options.offsetsTopic,
+        sink: this.name,
+        replicationFactor: this.options.offsetsReplicationFactor,
+        readTimeoutMs: this.options.offsetsReadTimeoutMs,
+      },
+      this.logger,
+    );
+    this.topics = new EntityTopics(
+      this.admin,
+      this.options.topics,
+      this.options.prefix,
+      this.logger,
+    );
+  }
+
+  /** The topic each entity is produced to (once its target was ensured). */
+  topicOf(entity: string): string {
+    return this.topics.of(entity).topic;
+  }
+
+  /** The compacted topic holding each partition's offset. */
+  get offsetsTopic(): string {
+    return this.offsets.topic;
+  }
+
+  async connect(): Promise<void> {
+    await this.admin.connect();
+    await this.offsets.ensure();
+  }
+
+  async ensureTargets(targets: readonly EntityTarget[]): Promise<void> {
+    const pinned = await this.deps.entityPartitions();
+    const entities = new Map<string, { partitions: number }>();
+    for (const { entity } of targets) {
+      const metadata = pinned.get(entity);
+      if (!metadata) throw new Error(`entity ${entity} has no partition count in the log`);
+      entities.set(entity, metadata);
+    }
+    await this.topics.ensure(entities);
+  }
+
+  readOffsets(): Promise<Map<string, string>> {
+    return this.offsets.read();
+  }
+
+  async apply(batches: readonly PartitionBatch[]): Promise<void> {
+    const states = await Promise.allSettled(batches.map((batch) => this.ready(batch)));
+    // Partitions whose producer just started read their offset once, together, after all of them
+    // started: a read that began before a start could miss the fenced producer's last commit.
+    const unread = states.flatMap((s) =>
+      s.status === 'fulfilled' && s.value.fence === undefined ? [s.value] : [],
+    );
+    const fenceRead =
+      unread.length > 0 ? this.readFences(unread).then(() => undefined) : Promise.resolve();
+    const results = await Promise.allSettled(
+      batches.map(async (batch, i) => {
+        const state = states[i]!;
+        if (state.status === 'rejected') throw state.reason;
+        await fenceRead;
+        await this.produce(state.value, batch);
+      }),
+    );
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length > 0) throw this.worstOf(failures);
+  }
+
+  async rewindOffset(entity: string, partition: number, id: string): Promise<void> {
+    const state = await this.ready({ entity, partition });
+    await this.transact(state, [], id);
+    state.fence = id;
+  }
+
+  isTransient(error: unknown): boolean {
+    return isTransientKafkaError(error);
+  }
+
+  async close(): Promise<void> {
+    const states = [...this.partitions.values()];
+    this.partitions.clear();
+    await Promise.all(states.map((state) => state.producer.close()));
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * The partition's producer, started if it has none: only if this instance holds the lease,
+   * since starting it fences whichever producer of the partition runs elsewhere.
+   */
+  private async ready(ref: { entity: string; partition: number }): Promise<PartitionState> {
+    const id = partitionId(ref.entity, ref.partition);
+    const existing = this.partitions.get(id);
+    if (existing) return existing;
+    if (!(await this.deps.ownsPartition(ref.entity, ref.partition)))
+      throw new ProducerFencedError(ref.entity, ref.partition);
+    const producer = new PartitionProducer(this.kafka, {
+      transactionalId: transactionalId(this.options.prefix, this.name, ref.entity, ref.partition),
+      transactionTimeoutMs: this.options.transactionTimeoutMs,
+      retryInitialMs: this.options.producerRetryInitialMs,
+    });
+    try {
+      await producer.start();
+    } catch (error) {
+      await producer.close();
+      throw error;
+    }
+    const state: PartitionState = { ...ref, producer, fence: undefined };
+    this.partitions.set(id, state);
+    this.deps.instrumentation?.emit('bridge.producer.started', { sink: this.name, ...ref });
+    this.logger?.debug(ref, 'producer started');
+    return state;
+  }
+
+  private async readFences(states: readonly PartitionState[]): Promise<void> {
+    const stored = await this.offsets.read();
+    for (const state of states)
+      state.fence ??= stored.get(partitionId(state.entity, state.partition)) ?? '0-0';
+  }
+
+  /** One partition's batch as one transaction: its events above the fence, and its offset. */
+  private async produce(state: PartitionState, batch: PartitionBatch): Promise<void> {
+    if (batch.redrive) {
+      // Re-driven dead letters sit at or below the offset on purpose; the offset stays.
+      if (batch.events.length > 0) await this.transact(state, batch.events, undefined);
+      return;
+    }
+    const fence = state.fence ?? '0-0';
+    if (compareStreamIds(batch.offset, fence) <= 0) return;
+    const events = batch.events.filter((event) => compareStreamIds(event.id, fence) > 0);
+    await this.transact(state, events, batch.offset);
+    state.fence = batch.offset;
+  }
+
+  /**
+   * Produces the events (and the offset record, unless `offset` is undefined) in one
+   * transaction. On failure the producer is discarded; a fenced one is reported as
+   * ProducerFencedError.
+   */
+  private async transact(
+    state: PartitionState,
+    events: readonly SinkEvent[],
+    offset: string | undefined,
+  ): Promise<void> {
+    const { entity, partition } = state;
+    const { topic, partitions } = this.topics.of(entity);
+    // Records per Kafka partition, for the produced offsets.
+    const counts = new Map<number, number>();
+    const messages = events.map((event) => {
+      const message = this.message(event, partition, topic, partitions);
+      counts.set(message.partition, (counts.get(message.partition) ?? 0) + 1);
+      return message;
+    });
+    await this.mirrorSchemas(events);
+    const topicMessages: TopicMessages[] = messages.length > 0 ? [{ topic, messages }] : [];
+    if (offset !== undefined)
+      topicMessages.push({
+        topic: this.offsets.topic,
+        messages: [offsetRecord(this.name, entity, partition, offset)],
+      });
+    if (topicMessages.length === 0) return;
+    const started = performance.now();
+    let written: RecordMetadata[];
+    try {
+      written = await state.producer.transact(topicMessages);
+    } catch (error) {
+      this.discard(state);
+      this.deps.instrumentation?.emit('bridge.transaction.aborted', {
+        sink: this.name,
+        entity,
+        partition,
+        error: error as Error,
+      });
+      if (isProducerFenced(error)) {
+        this.deps.instrumentation?.emit('bridge.producer.fenced', {
+          sink: this.name,
+          entity,
+          partition,
+        });
+        this.logger?.warn(
+          { entity, partition },
+          'producer fenced by a later producer of the partition',
+        );
+        throw new ProducerFencedError(entity, partition, error);
+      }
+      throw error;
+    }
+    const instrumentation = this.deps.instrumentation;
+    if (!instrumentation) return;
+    instrumentation.emit('bridge.transaction.committed', {
+      sink: this.name,
+      entity,
+      partition,
+      messages: messages.length,
+      durationMs: performance.now() - started,
+    });
+    if (!instrumentation.has('bridge.produced')) return;
+    for (const record of written) {
+      const count = record.topicName === topic ? (counts.get(record.partition) ?? 0) : 1;
+      if (record.baseOffset === undefined || count === 0) continue;
+      instrumentation.emit('bridge.produced', {
+        sink: this.name,
+        topic: record.topicName,
+        partition: record.partition,
+        offset: String(BigInt(record.baseOffset) + BigInt(count - 1)),
+        messages: count,
+      });
+    }
+  }
+
+  /** A change event as a record of its entity's topic, in its key's partition. */
+  private message(
+    event: SinkEvent,
+    partition: number,
+    topic: string,
+    partitions: number,
+  ): Message & { partition: number } {
+    const change: ChangeEvent = {
+      id: event.id,
+      op: event.op,
+      entity: event.entity,
+      key: event.key,
+      capturedAt: event.capturedAt,
+    };
+    if (event.op === 'upsert') {
+      if (event.writer) change.schemaId = event.writer.id;
+      if (event.payload) change.payload = event.payload;
+    }
+    const { key, value, headers } = encodeKafkaMessage(change, partition);
+    return { key, value, headers, partition: this.placement.partitionOf(topic, partitions, key) };
+  }
+
+  /** Mirrors each writer schema not mirrored yet by this process, before records carrying it commit. */
+  private async mirrorSchemas(events: readonly SinkEvent[]): Promise<void> {
+    let pending: RegisteredSchema[] | undefined;
+    for (const event of events) {
+      const writer = event.writer;
+      if (!writer || this.mirrored.has(writer.id)) continue;
+      pending ??= [];
+      if (!pending.some((s) => s.id === writer.id)) pending.push(writer);
+    }
+    if (!pending) return;
+    for (const schema of pending) {
+      await this.schemaMirror.mirror(schema);
+      this.mirrored.add(schema.id);
+    }
+  }
+
+  private discard(state: PartitionState): void {
+    const id = partitionId(state.entity, state.partition);
+    if (this.partitions.get(id) === state) this.partitions.delete(id);
+    void state.producer.close();
+  }
+
+  /**
+   * The error to report of several partitions' failures: a transient one if any (the whole
+   * apply is tried again, and partitions that committed are skipped by their fence), else the
+   * first.
+   */
+  private worstOf(failures: readonly unknown[]): unknown {
+    const transient = failures.find(
+      (error) =>
+        (error instanceof CdcError && error.retriable) ||
+        (!(error instanceof CdcError) && this.isTransient(error)),
+    );
+    return transient ?? failures[0];
+  }
+}
