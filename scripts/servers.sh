@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The real servers the integration tests run against, installed and run from this checkout
-# without Docker: Redis 7, PostgreSQL 15, Apache Kafka 3.9 and 4.x (two single-node KRaft
-# brokers, so that Kafka tests run against both lines) and a MongoDB-wire server
-# (mongo-java-server on an H2 file).
+# without Docker: Redis 7, PostgreSQL 15, Apache Kafka 3.9 and 4.x (single-node KRaft each, so
+# Kafka tests run on both) and a MongoDB-wire server (mongo-java-server on an H2 file).
 #
 #   scripts/servers.sh start  [redis] [postgres] [kafka] [kafka4] [mongo]   (default: all)
 #   scripts/servers.sh stop   [names...]
