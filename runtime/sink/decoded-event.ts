@@ -11,6 +11,7 @@ import type { SinkEvent } from './sink.ts';
  */
 export class DecodedEvent implements SinkEvent {
   readonly id: string;
+  readonly position: string;
   readonly op: 'upsert' | 'delete';
   readonly entity: string;
   readonly key: string;
@@ -27,8 +28,11 @@ export class DecodedEvent implements SinkEvent {
     reader: RegisteredSchema,
     writer: RegisteredSchema | undefined,
     resolver: avro.Resolver | undefined,
+    /** Where the source read it; the partition streams' position is the event's id. */
+    position: string = event.id,
   ) {
     this.id = event.id;
+    this.position = position;
     this.op = event.op;
     this.entity = event.entity;
     this.key = event.key;

@@ -74,8 +74,19 @@ export interface EntityTarget {
 
 /** One change, decoded with the target's reader schema. */
 export interface SinkEvent {
-  /** Stream id: position in the partition, and the version sinks guard writes with. */
+  /**
+   * The event's version, which sinks guard writes with: the id of its entry in the partition
+   * stream it was captured into, wherever it is read from.
+   */
   id: string;
+  /**
+   * Where the event lies in the partition it was read from, ordered like stream ids: what a
+   * batch's `offset` is made of and what offsets are compared with (see `positionOf`). The
+   * runtime always sets it. Read from the partition streams it is `id` itself; read from
+   * another source (Kafka: `<next offset>-0`) it is not, and a sink that fences events by its
+   * stored offsets must compare their positions, not their versions.
+   */
+  readonly position?: string;
   op: 'upsert' | 'delete';
   entity: string;
   key: string;
@@ -92,13 +103,21 @@ export interface SinkEvent {
   capturedAt: number;
 }
 
+/** Where an event lies in the partition it was read from: its `position`, else its `id`. */
+export function positionOf(event: SinkEvent): string {
+  return event.position ?? event.id;
+}
+
 /** The events of one partition to apply together, and the offset to record with them. */
 export interface PartitionBatch {
   entity: string;
   partition: number;
-  /** In stream order. May be empty when only the offset moves (skipped or parked entries). */
+  /** In the order read. May be empty when only the offset moves (skipped or parked entries). */
   events: SinkEvent[];
-  /** The stream id the sink has consumed up to once this batch is applied (inclusive). */
+  /**
+   * The position the sink has consumed up to once this batch is applied (inclusive): the last
+   * event's position, or beyond it. A stream id when reading the partition streams.
+   */
   offset: string;
   /**
    * True for dead letters an operator re-drives: their events are at or below the committed

@@ -4,7 +4,7 @@ import type { PartitionRef } from '../../partition-id.ts';
 import type { RegisteredSchema, SchemaRegistry } from '../../schema/schema-registry.ts';
 import { DecodedEvent } from '../decoded-event.ts';
 import type { SinkEvent } from '../sink.ts';
-import type { SourceRead } from '../source/event-source.ts';
+import { type SourceRead, versionInFields } from '../source/event-source.ts';
 import type { EntityTargets } from './entity-targets.ts';
 import type { TransientRetry } from './transient-retry.ts';
 
@@ -88,7 +88,7 @@ export class EntryDecoder {
       for (const entry of entries) {
         if (!entry.envelope) continue;
         try {
-          entry.event = this.sinkEvent(entry.envelope, reader, writers);
+          entry.event = this.sinkEvent(entry.envelope, reader, writers, entry.id);
           // The event holds what is needed from here on; the envelope would only outlive it.
           entry.envelope = undefined;
         } catch (err) {
@@ -104,20 +104,27 @@ export class EntryDecoder {
     if (entry.deleted) return;
     try {
       entry.envelope = entry.read.envelope(entry.index);
-      entry.event = await this.toSinkEvent(reader, entry.envelope);
+      entry.event = await this.toSinkEvent(reader, entry.envelope, entry.id);
     } catch (err) {
       entry.error = err as Error;
     }
   }
 
-  /** An event from an entry's fields as kept in a dead letter (re-drive). */
+  /**
+   * An event from an entry's fields as kept in a dead letter (re-drive), read at position `id`:
+   * its version too, unless the fields name another (`VERSION_FIELD`).
+   */
   async decodeFields(reader: RegisteredSchema, id: string, fields: Buffer[]): Promise<SinkEvent> {
-    return this.toSinkEvent(reader, decodeEnvelope(id, fields));
+    return this.toSinkEvent(reader, decodeEnvelope(versionInFields(fields) ?? id, fields), id);
   }
 
-  private async toSinkEvent(reader: RegisteredSchema, event: ChangeEvent): Promise<SinkEvent> {
+  private async toSinkEvent(
+    reader: RegisteredSchema,
+    event: ChangeEvent,
+    position: string,
+  ): Promise<SinkEvent> {
     const ids = new Set(event.schemaId === undefined ? [] : [event.schemaId]);
-    return this.sinkEvent(event, reader, await this.resolveWriters(ids, [reader]));
+    return this.sinkEvent(event, reader, await this.resolveWriters(ids, [reader]), position);
   }
 
   /**
@@ -153,12 +160,14 @@ export class EntryDecoder {
     event: ChangeEvent,
     reader: RegisteredSchema,
     writers: ReadonlyMap<string, ResolvedWriter | Error>,
+    position: string,
   ): SinkEvent {
-    if (event.op !== 'upsert') return new DecodedEvent(event, reader, undefined, undefined);
+    if (event.op !== 'upsert')
+      return new DecodedEvent(event, reader, undefined, undefined, position);
     const resolved = writers.get(writerKey(event.schemaId!, reader));
     if (!resolved) throw new Error(`schema ${event.schemaId} was not looked up`);
     if (resolved instanceof Error) throw resolved;
-    const decoded = new DecodedEvent(event, reader, resolved.writer, resolved.resolver);
+    const decoded = new DecodedEvent(event, reader, resolved.writer, resolved.resolver, position);
     if (!this.readsPayloads) decoded.decode();
     return decoded;
   }

@@ -3,7 +3,7 @@ import type { Instrumentation } from '../../instrumentation/instrumentation.ts';
 import { compareStreamIds } from '../../stream-id.ts';
 import type { DeadLetters } from '../dead-letters.ts';
 import { PartitionOffsets } from '../partition-offsets.ts';
-import type { Sink } from '../sink.ts';
+import { positionOf, type Sink } from '../sink.ts';
 import { Abandoned } from './abandoned.ts';
 import type { BatchPlan, PlanEffect } from './batch-planner.ts';
 import type { Epoch } from './epoch.ts';
@@ -63,7 +63,7 @@ export class FailureIsolation {
       for (const owned of plans) {
         const { batch } = owned.plan;
         const committed = owned.partition.offsets.committed;
-        const events = batch.events.filter((e) => compareStreamIds(e.id, committed) > 0);
+        const events = batch.events.filter((e) => compareStreamIds(positionOf(e), committed) > 0);
         if (events.length === batch.events.length) continue;
         dropped = true;
         owned.plan = { ...owned.plan, batch: { ...batch, events } };
@@ -90,17 +90,19 @@ export class FailureIsolation {
       return entry.read.fields(entry.index);
     };
     for (const event of batch.events) {
+      // Entries are known by their position (the event's id when reading the streams).
+      const position = positionOf(event);
       if (partition.quarantined.has(event.key)) {
-        await this.hold(partition, event.key, event.id, fieldsOf(event.id));
+        await this.hold(partition, event.key, position, fieldsOf(position));
         continue;
       }
       try {
         await this.retry.run(() =>
-          this.sink.apply([{ ...batch, events: [event], offset: event.id }]),
+          this.sink.apply([{ ...batch, events: [event], offset: position }]),
         );
       } catch (err) {
         if (err instanceof Abandoned) throw err;
-        await this.deadLetter(partition, event.key, event.id, fieldsOf(event.id), err as Error);
+        await this.deadLetter(partition, event.key, position, fieldsOf(position), err as Error);
       }
     }
     await this.retry.run(() => this.sink.apply([{ ...batch, events: [] }]));

@@ -43,6 +43,20 @@ export interface EventSource {
   close(): void;
 }
 
+/**
+ * The field a source whose positions are not versions (Kafka) adds to an entry's fields, holding
+ * the event's version: dead letters keep an entry's fields and its position, and a re-drive
+ * needs the version back to guard its writes.
+ */
+export const VERSION_FIELD = 'cdc.version';
+
+/** The version an entry's fields name in `VERSION_FIELD`, if they name one. */
+export function versionInFields(fields: readonly Buffer[]): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2)
+    if (fields[i]!.toString() === VERSION_FIELD) return fields[i + 1]!.toString();
+  return undefined;
+}
+
 /** A partition to read and where: its offsets hold the cursor. */
 export interface ReadPosition {
   readonly ref: PartitionRef;

@@ -98,6 +98,8 @@ interface OffsetWrite {
  * A delete leaves a tombstone `{ _id, _v, _deleted: true, _deletedAt }` in place, so a replayed
  * older upsert finds a newer version and changes nothing. Hence applying any suffix of the stream
  * again converges to the same state, and the offsets (written after the data) may lag behind it.
+ * Offsets are positions (a batch's `offset`), versions are event ids, and each is compared only
+ * with its own kind: read from Kafka the two differ, and nothing here needs them to agree.
  * See ARCHITECTURE.md, "MongoDB sink".
  */
 export class MongoSink implements Sink {

@@ -8,6 +8,7 @@ import {
   offsetKey,
   type PartitionBatch,
   type PreparedApply,
+  positionOf,
   type Sink,
   type SinkEvent,
 } from '../../../runtime/sink/sink.ts';
@@ -276,11 +277,13 @@ export class PostgresSink implements Sink {
       ...versionArrays(events),
     ];
     const n = m.columns.length;
+    const positions = positionArrays(events);
     const arrays = [
       ...m.columns.map((c, i) => `${param(values[i])}::${c.sqlType}[]`),
       `${param(values[n])}::bigint[]`,
       `${param(values[n + 1])}::bigint[]`,
       `${param(int4Array(chosen.map((c) => c.partition)))}::int[]`,
+      ...(positions ? positions.map((p) => `${param(p)}::bigint[]`) : []),
     ];
     const aliases = m.columns.map((_, i) => `c${i}`);
     const names = [...m.columns.map((c) => ident(c.column)), VERSION_MS, VERSION_SEQ];
@@ -289,8 +292,8 @@ export class PostgresSink implements Sink {
       .map((name) => `${name} = EXCLUDED.${name}`);
     return `INSERT INTO ${table} AS t (${names.join(', ')})
        SELECT ${aliases.map((a) => `r.${a}`).join(', ')}, r.ms, r.seq
-         FROM unnest(${arrays.join(', ')}) AS r(${aliases.join(', ')}, ms, seq, p)
-        WHERE ${fence(param(m.entity), 'r')}
+         FROM unnest(${arrays.join(', ')}) AS r(${aliases.join(', ')}, ms, seq, p${positions ? ', pms, pseq' : ''})
+        WHERE ${fence(param(m.entity), 'r', positions !== undefined)}
        ON CONFLICT (${ident(m.key.column)}) DO UPDATE SET ${updates.join(', ')}
        WHERE (t.${VERSION_MS}, t.${VERSION_SEQ}) < (EXCLUDED.${VERSION_MS}, EXCLUDED.${VERSION_SEQ})`;
   }
@@ -300,13 +303,17 @@ export class PostgresSink implements Sink {
     const events = chosen.map((c) => c.event);
     const table = `${ident(m.schema)}.${ident(m.table)}`;
     const [ms, seq] = versionArrays(events);
+    const positions = positionArrays(events);
+    const fenceBy = positions
+      ? `, ${param(positions[0])}::bigint[], ${param(positions[1])}::bigint[]`
+      : '';
     return `DELETE FROM ${table} AS t
         USING unnest(${param(events.map((e) => e.key))}::${m.key.sqlType}[], ${param(ms)}::bigint[],
-                     ${param(seq)}::bigint[], ${param(int4Array(chosen.map((c) => c.partition)))}::int[])
-              AS d(k, ms, seq, p)
+                     ${param(seq)}::bigint[], ${param(int4Array(chosen.map((c) => c.partition)))}::int[]${fenceBy})
+              AS d(k, ms, seq, p${positions ? ', pms, pseq' : ''})
         WHERE t.${ident(m.key.column)} = d.k
           AND (t.${VERSION_MS}, t.${VERSION_SEQ}) < (d.ms, d.seq)
-          AND ${fence(param(m.entity), 'd')}`;
+          AND ${fence(param(m.entity), 'd', positions !== undefined)}`;
   }
 
   /**
@@ -423,6 +430,18 @@ function versionArrays(events: readonly SinkEvent[]): [string[], string[]] {
   return [versions.map((v) => v[0]), versions.map((v) => v[1])];
 }
 
+/**
+ * The positions of events as two text arrays, or undefined when every event's position is its
+ * version (read from the partition streams): the statement then fences by the version columns,
+ * unchanged. Read from Kafka, positions are offsets, and only they compare with stored offsets.
+ */
+function positionArrays(events: readonly SinkEvent[]): [string[], string[]] | undefined {
+  // Identical strings for the partition streams: this costs a pointer comparison per event.
+  if (events.every((e) => e.position === undefined || e.position === e.id)) return undefined;
+  const positions = events.map((e) => splitStreamId(positionOf(e)));
+  return [positions.map((p) => p[0]), positions.map((p) => p[1])];
+}
+
 /** Appends a stream id's two halves to the version columns. */
 function appendStreamId(id: string, ms: BinaryArrayBuilder, seq: BinaryArrayBuilder): void {
   const numbers = streamIdNumbers(id);
@@ -453,8 +472,13 @@ interface Chosen {
   partition: number;
 }
 
-/** True for rows (alias `row`, with `ms`, `seq`, `p`) above their partition's stored offset. */
-function fence(entity: string, row: string): string {
+/**
+ * True for rows (alias `row`, with `ms`, `seq`, `p`) above their partition's stored offset.
+ * Offsets are positions: a row's version stands for its position when they are the same (the
+ * partition streams), else the row carries its position as `pms`, `pseq` (`byPosition`).
+ */
+function fence(entity: string, row: string, byPosition: boolean): string {
+  const [ms, seq] = byPosition ? ['pms', 'pseq'] : ['ms', 'seq'];
   return `NOT EXISTS (SELECT 1 FROM stored s WHERE s.entity = ${entity} AND s.partition = ${row}.p
-                        AND (s.ms, s.seq) >= (${row}.ms, ${row}.seq))`;
+                        AND (s.ms, s.seq) >= (${row}.${ms}, ${row}.${seq}))`;
 }
