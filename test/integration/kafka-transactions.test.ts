@@ -17,7 +17,7 @@
  *   transaction() rejects with KafkaJSNonRetriableError (state COMMITTING), retriable false. A
  *   producer fenced while idle begins its next transaction and learns it on the send.
  * - Back-to-back transactions: EndTxn answers before the commit markers are written, so the next
- *   AddPartitionsToTxn sometimes gets CONCURRENT_TRANSACTIONS (code 51): 1 to 7 in 30
+ *   AddPartitionsToTxn sometimes gets CONCURRENT_TRANSACTIONS (code 51): 1 to 25 in 30
  *   transactions of 16 partitions here, fewer with fewer partitions, and once a window of 100 to
  *   500 ms. kafkajs marks it retriable and retries it inside send() with the producer's retry
  *   settings (the client's `retry` unless the producer has its own: through Kafka#producer the
@@ -30,7 +30,7 @@
  *   resolves and the next transaction works.
  * - 20 transactions of 1,000 messages took 0.9 to 2.9 times as long as 20 idempotent sends of
  *   1,000 (about 350 to 1,200 ms) on a shared 2-core machine, on either broker, and four
- *   producers in parallel together reached 0.6 to 1.4 times one producer's rate: printed as
+ *   producers in parallel together reached 0.6 to 1.7 times one producer's rate: printed as
  *   diagnostics, never asserted.
  */
 
