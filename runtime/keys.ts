@@ -82,6 +82,14 @@ export class Keys {
     return `${this.prefix}:{sink:${sink}}:replay`;
   }
 
+  /**
+   * The Kafka topics a sink reads instead of the partition streams (hash: entity -> topic),
+   * written by its Kafka source: how `cdc replay` knows its positions are Kafka offsets.
+   */
+  sinkKafkaTopics(sink: string): string {
+    return `${this.prefix}:{sink:${sink}}:kafka-topics`;
+  }
+
   /** Dead-letter stream of a sink. */
   deadLetters(sink: string): string {
     return `${this.prefix}:{dlq:${sink}}:events`;

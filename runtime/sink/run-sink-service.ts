@@ -6,6 +6,7 @@ import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import type { Sink } from './sink.ts';
 import { registerSinkMetrics } from './sink-metrics.ts';
 import { SinkRunner } from './sink-runner.ts';
+import { sinkSourceFromEnv } from './source/sink-source-env.ts';
 
 /**
  * The main of every sink service: runner options from the environment, `/metrics` and
@@ -13,7 +14,9 @@ import { SinkRunner } from './sink-runner.ts';
  *
  * Environment: REDIS_URL (+ REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX,
  * SINK_ENTITIES (comma list; default all), SINK_CONSUMER, SINK_BATCH_SIZE, SINK_BLOCK_MS,
- * SINK_LEASE_MS, SINK_MAX_DELIVERIES, SINK_METRICS_HOST, SINK_METRICS_PORT, LOG_LEVEL.
+ * SINK_LEASE_MS, SINK_MAX_DELIVERIES, SINK_METRICS_HOST, SINK_METRICS_PORT, LOG_LEVEL;
+ * SINK_SOURCE (`streams`, or `kafka` with KAFKA_BROKERS and SINK_KAFKA_TOPICS: see
+ * source/sink-source-env.ts).
  */
 export async function runSinkService(
   sink: Sink,
@@ -46,6 +49,7 @@ export async function runSinkService(
     blockMs: envInteger(env, 'SINK_BLOCK_MS', 1000, 1),
     leaseMs: envInteger(env, 'SINK_LEASE_MS', 10_000, 500),
     maxDeliveries: envInteger(env, 'SINK_MAX_DELIVERIES', 5, 1),
+    source: sinkSourceFromEnv(env, sink.name),
     instrumentation,
     logger,
   });

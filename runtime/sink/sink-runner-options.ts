@@ -6,6 +6,11 @@ import { ConfigError } from '../errors/config-error.ts';
 import type { Instrumentation } from '../instrumentation/instrumentation.ts';
 import type { RedisConnectionOptions } from '../redis-connection.ts';
 import type { Sink } from './sink.ts';
+import {
+  type ResolvedSourceOptions,
+  resolveSourceOptions,
+  type SinkSourceOptions,
+} from './source/sink-source-options.ts';
 
 /** Options of a SinkRunner. */
 export interface SinkRunnerOptions {
@@ -31,6 +36,12 @@ export interface SinkRunnerOptions {
   retry?: BackoffOptions;
   /** How often operator requests (re-drive, skip) and lag are checked, ms. Default 1000. */
   housekeepingMs?: number;
+  /**
+   * Where events are read from. Default `{ kind: 'streams' }`: the partition streams, through the
+   * sink's consumer group. `{ kind: 'kafka', kafka, topics? }`: the entities' Kafka topics the
+   * bridge fills, to rebuild a target when Redis lost its streams (see KafkaSourceSettings).
+   */
+  source?: SinkSourceOptions;
   /** Receives `sink.*` events. Default: a private instance. */
   instrumentation?: Instrumentation;
   /** Logger. Default: silent. */
@@ -39,6 +50,7 @@ export interface SinkRunnerOptions {
 
 export interface ResolvedRunnerOptions {
   consumer: string;
+  source: ResolvedSourceOptions;
   batchSize: number;
   blockMs: number;
   leaseMs: number;
@@ -60,9 +72,11 @@ export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunner
     );
   }
   const leaseMs = int('leaseMs', options.leaseMs, 10_000, 500);
+  const batchSize = int('batchSize', options.batchSize, 1000, 1);
   return {
     consumer: options.consumer ?? `${hostname()}-${process.pid}`,
-    batchSize: int('batchSize', options.batchSize, 1000, 1),
+    source: resolveSourceOptions(options.source, batchSize),
+    batchSize,
     blockMs: int('blockMs', options.blockMs, 1000, 1),
     leaseMs,
     maxDeliveries: int('maxDeliveries', options.maxDeliveries, 5, 1),

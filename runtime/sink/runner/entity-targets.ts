@@ -10,13 +10,16 @@ import type { Epoch } from './epoch.ts';
 import type { TransientRetry } from './transient-retry.ts';
 
 /**
- * The entities a sink consumes, each with its reader schema, and every partition of them. Found
- * at start and again on every heartbeat (a sink started before the capture, or a new entity, is
- * picked up without a restart); a newer writer schema seen in a read evolves the targets first.
+ * The entities a sink consumes, each with its reader schema, and every partition of them (as
+ * many as the capture pinned, or as the source says it has). Found at start and again on every
+ * heartbeat (a sink started before the capture, or a new entity, is picked up without a
+ * restart); a newer writer schema seen in a read evolves the targets first.
  */
 export class EntityTargets {
   private readonly targets = new Map<string, EntityTarget>();
   private readonly refs: PartitionRef[] = [];
+  /** Whether the source's `start` has succeeded. */
+  private started = false;
 
   constructor(
     private readonly redis: Redis,
@@ -45,6 +48,10 @@ export class EntityTargets {
    * its table or collection exists.
    */
   async discover(): Promise<void> {
+    if (!this.started) {
+      await this.source.start?.();
+      this.started = true;
+    }
     const metadata = await new EntityMetadataStore(this.redis, this.keys).all();
     const wanted = this.entities ?? [...metadata.keys()].sort();
     const added: EntityTarget[] = [];
@@ -52,8 +59,13 @@ export class EntityTargets {
     for (const entity of wanted) {
       const meta = metadata.get(entity);
       if (this.targets.has(entity) || !meta) continue;
+      // A source of its own partitions (Kafka topics) says how many; else they are the streams.
+      const partitions = this.source.partitionCount
+        ? await this.source.partitionCount(entity)
+        : meta.partitions;
+      if (partitions === undefined) continue;
       added.push({ entity, schema: await this.registry.latest(entity), keyField: meta.keyField });
-      for (let p = 0; p < meta.partitions; p++) refs.push({ entity, partition: p });
+      for (let p = 0; p < partitions; p++) refs.push({ entity, partition: p });
     }
     if (added.length === 0) return;
     await this.source.open(refs);

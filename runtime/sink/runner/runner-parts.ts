@@ -10,6 +10,7 @@ import { ReplayRequests } from '../replay-requests.ts';
 import type { Sink } from '../sink.ts';
 import type { ResolvedRunnerOptions } from '../sink-runner-options.ts';
 import type { EventSource } from '../source/event-source.ts';
+import { KafkaSource } from '../source/kafka-source.ts';
 import { RedisStreamSource } from '../source/redis-stream-source.ts';
 import { Acknowledger } from './acknowledger.ts';
 import { EntityTargets } from './entity-targets.ts';
@@ -51,21 +52,41 @@ export interface RunnerParts {
   lag: LagReporter;
 }
 
-/** Builds a runner's parts around the Redis Streams source. */
+/** The source the options name: the partition streams, or the entities' Kafka topics. */
+function createSource(context: RunnerContext, registry: SchemaRegistry): EventSource {
+  const { sink, options, redis, keys, logger } = context;
+  const { consumer, batchSize, blockMs, source } = options;
+  if (source.kind === 'kafka')
+    return new KafkaSource({
+      ...source,
+      prefix: keys.prefix,
+      redis,
+      keys,
+      registry,
+      sink: sink.name,
+      consumer,
+      batchSize,
+      blockMs,
+      logger,
+    });
+  return new RedisStreamSource({
+    redis,
+    keys,
+    group: sink.name,
+    consumer,
+    batchSize,
+    blockMs,
+    onGroupMovedBack: (moved) => logger?.info(moved, 'group moved back to the committed offset'),
+  });
+}
+
+/** Builds a runner's parts around the source its options name. */
 export function assembleRunnerParts(context: RunnerContext): RunnerParts {
   const { sink, options, redis, keys, instrumentation, logger } = context;
   const epoch = new Epoch();
   const retry = new TransientRetry(sink, options.retry, context.stopping, instrumentation, logger);
-  const source = new RedisStreamSource({
-    redis,
-    keys,
-    group: sink.name,
-    consumer: options.consumer,
-    batchSize: options.batchSize,
-    blockMs: options.blockMs,
-    onGroupMovedBack: (moved) => logger?.info(moved, 'group moved back to the committed offset'),
-  });
   const registry = new SchemaRegistry(redis, keys);
+  const source = createSource(context, registry);
   const deadLetters = new DeadLetters(redis, keys, sink.name);
   const targets = new EntityTargets(
     redis,

@@ -6,15 +6,25 @@ import type { PartitionOffsets } from '../partition-offsets.ts';
 /**
  * Where a sink's events come from. The runner owns partitions (leases), plans, applies, isolates
  * failures and commits offsets in the target; a source only reads the partitions this instance
- * owns, in order, and keeps its own delivery state. The Redis Streams source (consumer groups)
- * is the one implementation today; a Kafka source plugs in here without touching the planner,
- * failure isolation or acknowledgement.
+ * owns, in order, and keeps its own delivery state. The Redis Streams source (consumer groups) is
+ * the default; the Kafka source (kafka-source.ts) reads the bridge's topics instead, without
+ * touching the planner, failure isolation or acknowledgement.
  *
  * Positions are strings ordered like stream ids (`<ms>-<seq>`, compared by `compareStreamIds`):
  * they are what sinks store as offsets. An event's id (its version, which sinks guard writes
  * with) comes from `SourceRead.envelope`, and need not be its position.
  */
 export interface EventSource {
+  /**
+   * Optional: work the source needs done before entities are discovered (the Kafka source
+   * restores the schemas its messages name). Called again at the next discovery until it succeeds.
+   */
+  start?(): Promise<void>;
+  /**
+   * Optional: how many partitions the entity has in this source, or undefined while it cannot be
+   * read yet (no topic). Without it, the source's partitions are the capture's (the streams).
+   */
+  partitionCount?(entity: string): Promise<number | undefined>;
   /** Makes these partitions readable by this sink (creates its consumer groups); idempotent. */
   open(partitions: readonly PartitionRef[]): Promise<void>;
   /**

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
 import { envString, redisFromEnv } from '../../../runtime/config/env.ts';
 import { consumerGroups } from '../../../runtime/consumer-groups.ts';
+import { kafkaConnectionFromEnv } from '../../../runtime/kafka/kafka-connection.ts';
 import { Keys } from '../../../runtime/keys.ts';
 import { partitionLag } from '../../../runtime/lag.ts';
 import { partitionOf } from '../../../runtime/partition.ts';
@@ -12,13 +13,16 @@ import { parseDuration } from '../../../runtime/retention/duration.ts';
 import { StreamRetention } from '../../../runtime/retention/stream-retention.ts';
 import { DeadLetters } from '../../../runtime/sink/dead-letters.ts';
 import { ReplayRequests } from '../../../runtime/sink/replay-requests.ts';
+import { requestKafkaReplay } from '../../../runtime/sink/source/kafka-replay.ts';
+import { KafkaSourcedSinks } from '../../../runtime/sink/source/kafka-sourced-sinks.ts';
 import { countEntries } from '../../../runtime/stream-count.ts';
 import { isStreamId, streamIdTime, ZERO_ID } from '../../../runtime/stream-id.ts';
 
 /**
  * Operator commands: consumer lag per sink and partition, dead letters, re-drive and skip of a
  * quarantined key, replays, safe trimming of the partition streams. Environment: REDIS_URL (+
- * REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX, CDC_RETENTION_MIN_AGE.
+ * REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX, CDC_RETENTION_MIN_AGE; KAFKA_BROKERS
+ * (+ KAFKA_*) to replay a sink that reads Kafka.
  */
 const program = new Command('cdc')
   .description('operate the change-data-capture log')
@@ -189,7 +193,10 @@ program
   .option('--entity <entity>', 'only this entity')
   .option('--from-start', 'from the oldest entry still in the streams')
   .option('--from-time <iso>', 'from the first entry captured at or after this time')
-  .option('--from-offset <id>', 'from this stream id on (inclusive)')
+  .option(
+    '--from-offset <id>',
+    'from this stream id on (inclusive); a Kafka offset for a sink reading Kafka',
+  )
   .option('--dry-run', 'report how many entries each partition would read again, ask for nothing')
   .action(
     async (options: {
@@ -204,6 +211,51 @@ program
         (o) => o !== undefined,
       );
       const time = options.fromTime === undefined ? undefined : Date.parse(options.fromTime);
+      // A sink reading Kafka replays from Kafka offsets or times.
+      const topics = await withRedis((redis, keys) =>
+        new KafkaSourcedSinks(redis, keys).topicsOf(options.sink),
+      );
+      if (topics.size > 0) {
+        if (
+          starts.length !== 1 ||
+          (time !== undefined && Number.isNaN(time)) ||
+          (options.fromOffset !== undefined && !/^\d+$/.test(options.fromOffset))
+        ) {
+          console.error(
+            `sink "${options.sink}" reads Kafka: give one of --from-start, --from-time <ISO time>, --from-offset <Kafka offset>, well formed`,
+          );
+          process.exitCode = 2;
+          return;
+        }
+        const only = new Map([...topics].filter(([e]) => !options.entity || e === options.entity));
+        const planned = await withRedis((redis, keys) =>
+          requestKafkaReplay({
+            kafka: kafkaConnectionFromEnv(process.env, 'cdc-cli'),
+            redis,
+            keys,
+            sink: options.sink,
+            topics: only,
+            start:
+              time !== undefined
+                ? { from: 'time', ms: time }
+                : options.fromOffset !== undefined
+                  ? { from: 'offset', offset: BigInt(options.fromOffset) }
+                  : { from: 'start' },
+            dryRun: options.dryRun === true,
+          }),
+        );
+        print(
+          planned.map((p) => ({
+            entity: p.entity,
+            partition: p.partition,
+            topic: p.topic,
+            'after offset': p.after,
+            'entries to read again': p.entries,
+          })),
+        );
+        if (planned.length === 0) process.exitCode = 1;
+        return;
+      }
       if (
         starts.length !== 1 ||
         (time !== undefined && Number.isNaN(time)) ||

@@ -1,0 +1,322 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Admin, Producer } from 'kafkajs';
+import pg from 'pg';
+import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { EntityMetadataStore } from '../../runtime/capture/entity-metadata.ts';
+import { Instrumentation } from '../../runtime/instrumentation/instrumentation.ts';
+import { mirrorSchema } from '../../runtime/kafka/schema-mirror.ts';
+import { Keys } from '../../runtime/keys.ts';
+import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
+import type { RegisteredSchema } from '../../runtime/schema/schema-registry.ts';
+import { SchemaRegistry } from '../../runtime/schema/schema-registry.ts';
+import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
+import type { Sink } from '../../runtime/sink/sink.ts';
+import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import type { KafkaSourceSettings } from '../../runtime/sink/source/sink-source-options.ts';
+import { KafkaBridgeSink } from '../../services/bridge-kafka/src/kafka-bridge-sink.ts';
+import { leaseOwnership } from '../../services/bridge-kafka/src/partition-ownership.ts';
+import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
+import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
+import { testEnv } from '../helpers/env.ts';
+import { createTestKafka, KAFKA_3_9, type TestKafka } from '../helpers/kafka.ts';
+import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
+import { createTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { createTestCapture, keysUnder, schemaFile } from '../support/capture-fixtures.ts';
+import { sinkCaughtUp } from '../support/caught-up.ts';
+import { runCdc } from '../support/cdc-cli.ts';
+import { startTestRunner } from '../support/test-runner.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+// When Redis lost its streams, Kafka is where sinks rebuild from: the bridge has produced every
+// event into the entity's topic, and the schemas into the schema mirror. A PostgreSQL sink reading
+// the topic into an empty schema must end up with exactly the rows the Redis-fed sink held.
+
+/** Redis partitions of `todo`; its topic gets another count, as a bridge may configure. */
+const P = 4;
+const TOPIC_PARTITIONS = 3;
+
+const todoV1 = schemaFile('todo') as unknown as { fields: object[] };
+const todoV2 = {
+  ...todoV1,
+  fields: [...todoV1.fields, { name: 'priority', type: ['null', 'int'], default: null }],
+} as unknown as AvroSchema;
+
+interface World {
+  redis: TestRedis;
+  kafka: TestKafka;
+  admin: Admin;
+  prefix: string;
+  keys: Keys;
+  runners: SinkRunner[];
+  cleanup(): Promise<void>;
+}
+
+async function world(): Promise<World> {
+  const redis = await createTestRedis('kafka_source');
+  const kafka = await createTestKafka('kafka_source');
+  const admin = kafka.kafka.admin();
+  await admin.connect();
+  const prefix = redis.capturePrefix;
+  const runners: SinkRunner[] = [];
+  return {
+    redis,
+    kafka,
+    admin,
+    prefix,
+    keys: new Keys(prefix),
+    runners,
+    async cleanup() {
+      for (const runner of runners) await runner.stop().catch(() => undefined);
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
+      if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+      await admin.disconnect();
+      await kafka.cleanup();
+      await redis.cleanup();
+    },
+  };
+}
+
+/** The Kafka source settings of a sink reading the test's topics. */
+function kafkaSource(): KafkaSourceSettings {
+  return {
+    kind: 'kafka',
+    kafka: {
+      brokers: [...KAFKA_3_9.brokers],
+      clientId: 'kafka-source-test',
+      connectionTimeout: 3000,
+      requestTimeout: 10_000,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    },
+  };
+}
+
+/** Starts the bridge, mirroring each writer schema before its first message commits. */
+async function startBridge(w: World, mirrorProducer: Producer, capture: Capture) {
+  const metadata = new EntityMetadataStore(w.redis.redis, w.keys);
+  const sink = new KafkaBridgeSink(
+    {
+      kafka: { brokers: [...KAFKA_3_9.brokers], clientId: w.prefix, connectionTimeout: 3000 },
+      name: 'kafka',
+      prefix: w.prefix,
+      topics: { todo: { partitions: TOPIC_PARTITIONS } },
+    },
+    {
+      entityPartitions: () => metadata.all(),
+      ownsPartition: leaseOwnership(w.redis.redis, w.keys, 'kafka', 'bridge-1'),
+      instrumentation: new Instrumentation(),
+      schemaMirror: {
+        mirror: async (schema: RegisteredSchema) => {
+          await mirrorSchema(
+            mirrorProducer,
+            w.prefix,
+            capture.registry,
+            schema.id,
+            await metadata.get(schema.entity),
+          );
+        },
+      },
+    },
+  );
+  const runner = await startTestRunner(sink, w.prefix, 'bridge-1');
+  w.runners.push(runner);
+  return runner;
+}
+
+async function startSink(w: World, sink: Sink, kafka: boolean): Promise<SinkRunner> {
+  const runner = await startTestRunner(
+    sink,
+    w.prefix,
+    `${sink.name}-1`,
+    kafka ? { source: kafkaSource() } : {},
+  );
+  w.runners.push(runner);
+  return runner;
+}
+
+/** Every row of the todo table, versions included, in key order. */
+async function todoRows(db: TestPostgres): Promise<Array<Record<string, unknown>>> {
+  const { rows } = await db.pool.query(
+    `SELECT id, name, description, done, priority, _cdc_ms, _cdc_seq
+       FROM ${pg.escapeIdentifier(db.schema)}.todo ORDER BY id`,
+  );
+  return rows;
+}
+
+/** Writes todos with v1, then with v2, upserts and deletes over a few keys. */
+async function writeHistory(w: World): Promise<Capture[]> {
+  const v1 = await createTestCapture(w.prefix, ['todo'], P);
+  for (let i = 0; i < 300; i++)
+    await v1.upsert('todo', { id: `t${i % 60}`, name: `v1 #${i}`, done: i % 3 === 0 });
+  for (let i = 0; i < 60; i += 7) await v1.delete('todo', `t${i}`);
+  const v2 = await createCapture({
+    redis: { url: testEnv.redisUrl },
+    prefix: w.prefix,
+    entities: { todo: { schema: todoV2, partitions: P } },
+  });
+  for (let i = 0; i < 100; i++)
+    await v2.upsert('todo', { id: `t${(i * 7) % 70}`, name: `v2 #${i}`, priority: i });
+  return [v1, v2];
+}
+
+test('Redis lost its data: sinks reading Kafka rebuild what the Redis-fed sink held, dead-letter what cannot be decoded, and replay from a Kafka offset or time', {
+  timeout: 300_000,
+}, async () => {
+  const w = await world();
+  const before = await createTestPostgres('kafka_src_before');
+  const after = await createTestPostgres('kafka_src_after');
+  let mongo: TestMongo | undefined;
+  const mirrorProducer = w.kafka.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const bad = w.kafka.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  try {
+    await mirrorProducer.connect();
+    const captures = await writeHistory(w);
+    await startBridge(w, mirrorProducer, captures[0]!);
+    const fed = new PostgresSink({ url: testEnv.postgresUrl, schema: before.schema });
+    await startSink(w, fed, false);
+    await waitFor(
+      'the bridge and the Redis-fed sink caught up',
+      async () =>
+        (await sinkCaughtUp(w.redis.redis, w.keys, 'todo', P, 'kafka')) &&
+        (await sinkCaughtUp(w.redis.redis, w.keys, 'todo', P, 'postgres')),
+      120_000,
+      100,
+    );
+    const held = await todoRows(before);
+    assert.ok(held.length > 50, `the Redis-fed sink holds ${held.length} rows`);
+    assert.ok(held.some((r) => r.priority !== null) && held.some((r) => r.priority === null));
+    const ids = new Map(
+      (await captures[1]!.registry.versions('todo')).map((s) => [s.version, s.id]),
+    );
+
+    // Everything stops, and Redis loses every key of the deployment.
+    for (const runner of w.runners.splice(0)) await runner.stop();
+    for (const capture of captures) await capture.close();
+    const lost = await keysUnder(w.redis.redis, `${w.prefix}:*`);
+    await w.redis.redis.unlink(...lost);
+    assert.deepEqual(await keysUnder(w.redis.redis, `${w.prefix}:*`), []);
+
+    // A PostgreSQL sink reading Kafka rebuilds into an empty schema.
+    const rebuilt = new PostgresSink({ url: testEnv.postgresUrl, schema: after.schema });
+    const runner = await startSink(w, rebuilt, true);
+    await waitFor(
+      'the Kafka-fed sink holds the rows the Redis-fed one held',
+      async () => {
+        const rows = await todoRows(after).catch(() => []);
+        return rows.length === held.length && JSON.stringify(rows) === JSON.stringify(held);
+      },
+      120_000,
+      200,
+    );
+    assert.deepEqual(await todoRows(after), held);
+    // Its partitions are the topic's, not the capture's; its schemas came back with their ids.
+    assert.equal(runner.ownedPartitions().length, TOPIC_PARTITIONS);
+    const registry = new SchemaRegistry(w.redis.redis, w.keys);
+    assert.deepEqual(
+      (await registry.versions('todo')).map((s) => [s.version, s.id]),
+      [...ids],
+    );
+    // A capture starting again registers the same schemas and finds them as they were.
+    const again = await createCapture({
+      redis: { url: testEnv.redisUrl },
+      prefix: w.prefix,
+      entities: { todo: { schema: todoV2, partitions: P } },
+    });
+    assert.equal((await again.registry.latest('todo')).id, ids.get(2));
+    await again.close();
+
+    // A message that cannot be decoded goes to the sink's dead letters, its key quarantined.
+    await bad.connect();
+    const topic = `${w.prefix}.todo`;
+    const [written] = await bad.send({
+      topic,
+      messages: [
+        {
+          key: 'poison',
+          value: Buffer.from('not a wire-format value'),
+          headers: {
+            'cdc.op': 'upsert',
+            'cdc.entity': 'todo',
+            'cdc.key': 'poison',
+            'cdc.captured_at': String(Date.now()),
+            'cdc.stream_id': '1-0',
+            'cdc.partition': '0',
+          },
+        },
+      ],
+    });
+    const letters = new DeadLetters(w.redis.redis, w.keys, 'postgres');
+    const [letter] = await waitFor('the poison message dead-lettered', async () => {
+      const found = await letters.list({ key: 'poison' });
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(letter!.partition, written!.partition);
+    assert.equal(letter!.sourceId, `${BigInt(written!.baseOffset!) + 1n}-0`);
+    assert.match(letter!.error, /^EnvelopeError: not a Confluent wire-format value/);
+    assert.ok((await letters.quarantined('todo', written!.partition)).has('poison'));
+
+    // cdc replay from a Kafka offset: rows the target lost come back.
+    await after.pool.query(`DELETE FROM ${pg.escapeIdentifier(after.schema)}.todo`);
+    const kafkaEnv = { KAFKA_BROKERS: KAFKA_3_9.brokers.join(',') };
+    const replay = await runCdc(
+      w.prefix,
+      kafkaEnv,
+      'replay',
+      '--sink',
+      'postgres',
+      '--from-offset',
+      '0',
+    );
+    assert.equal(replay.code, 0, replay.out);
+    assert.match(replay.out, /after offset/);
+    await waitFor(
+      'the replay from offset 0 brought every row back',
+      async () => JSON.stringify(await todoRows(after)) === JSON.stringify(held),
+      60_000,
+      200,
+    );
+    // ...and from a time: before anything was written, so again everything.
+    await after.pool.query(`DELETE FROM ${pg.escapeIdentifier(after.schema)}.todo`);
+    const byTime = await runCdc(
+      w.prefix,
+      kafkaEnv,
+      'replay',
+      '--sink',
+      'postgres',
+      '--from-time',
+      new Date(Date.now() - 3_600_000).toISOString(),
+    );
+    assert.equal(byTime.code, 0, byTime.out);
+    await waitFor(
+      'the replay from a time brought every row back',
+      async () => JSON.stringify(await todoRows(after)) === JSON.stringify(held),
+      60_000,
+      200,
+    );
+
+    // A MongoDB sink reading Kafka rebuilds the same state.
+    mongo = await createTestMongo('kafka_source');
+    await startSink(w, new MongoSink({ url: mongo.url, serverSelectionTimeoutMS: 3000 }), true);
+    const byKey = (a: unknown[], b: unknown[]) => (String(a[0]) < String(b[0]) ? -1 : 1);
+    const expected = held.map((r) => [r.id, r.name, r.priority]).sort(byKey);
+    const db = mongo.db;
+    await waitFor(
+      'the Kafka-fed MongoDB sink holds the same records',
+      async () => {
+        const docs = await db.collection('todo').find({ _deleted: false }).toArray();
+        const found = docs.map((d) => [d._id, d.name, d.priority]).sort(byKey);
+        return JSON.stringify(found) === JSON.stringify(expected);
+      },
+      120_000,
+      200,
+    );
+  } finally {
+    await mirrorProducer.disconnect().catch(() => undefined);
+    await bad.disconnect().catch(() => undefined);
+    await w.cleanup();
+    await before.cleanup();
+    await after.cleanup();
+    await mongo?.cleanup();
+  }
+});
