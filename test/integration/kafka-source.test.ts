@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Admin, Producer } from 'kafkajs';
+import type { Admin, Message, Producer } from 'kafkajs';
 import pg from 'pg';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { EntityMetadataStore } from '../../runtime/capture/entity-metadata.ts';
 import { Instrumentation } from '../../runtime/instrumentation/instrumentation.ts';
+import { encodeKafkaMessage } from '../../runtime/kafka/kafka-message.ts';
 import { mirrorSchema } from '../../runtime/kafka/schema-mirror.ts';
 import { Keys } from '../../runtime/keys.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
@@ -255,6 +256,23 @@ test('Redis lost its data: sinks reading Kafka rebuild what the Redis-fed sink h
     assert.equal(letter!.sourceId, `${BigInt(written!.baseOffset!) + 1n}-0`);
     assert.match(letter!.error, /^EnvelopeError: not a Confluent wire-format value/);
     assert.ok((await letters.quarantined('todo', written!.partition)).has('poison'));
+    // An operator skips it: the quarantine is found in the topic's partition and released.
+    const skip = await runCdc(
+      w.prefix,
+      'skip',
+      '--sink',
+      'postgres',
+      '--entity',
+      'todo',
+      '--key',
+      'poison',
+    );
+    assert.equal(skip.code, 0, skip.out);
+    await waitFor(
+      'the poison key released',
+      async () => !(await letters.quarantined('todo', written!.partition)).has('poison'),
+    );
+    assert.deepEqual(await letters.list({ key: 'poison' }), []);
 
     // cdc replay from a Kafka offset: rows the target lost come back.
     await after.pool.query(`DELETE FROM ${pg.escapeIdentifier(after.schema)}.todo`);
@@ -318,5 +336,133 @@ test('Redis lost its data: sinks reading Kafka rebuild what the Redis-fed sink h
     await before.cleanup();
     await after.cleanup();
     await mongo?.cleanup();
+  }
+});
+
+test('sink instances reading Kafka share its partitions by lease, take over from the target offsets, resume after a restart and never apply an aborted transaction', {
+  timeout: 300_000,
+}, async () => {
+  const w = await world();
+  const db = await createTestPostgres('kafka_src_takeover');
+  const producer = w.kafka.kafka.producer({
+    transactionalId: `${w.prefix}.test`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  try {
+    // Redis keeps its data here: the schema and metadata are the capture's.
+    const registry = new SchemaRegistry(w.redis.redis, w.keys);
+    const schema = await registry.register('todo', schemaFile('todo'));
+    await new EntityMetadataStore(w.redis.redis, w.keys).pin('todo', {
+      partitions: 2,
+      keyField: 'id',
+    });
+    const topic = `${w.prefix}.todo`;
+    await w.admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4 }] });
+    await producer.connect();
+    const last = new Map<string, { name: string; version: string }>();
+    let sequence = 0;
+    /** Produces `count` upserts over 40 keys in one transaction, committed or aborted. */
+    const produce = async (count: number, commit = true): Promise<void> => {
+      const tx = await producer.transaction();
+      const messages: Message[] = [];
+      const produced: Array<[string, { name: string; version: string }]> = [];
+      for (let i = 0; i < count; i++) {
+        const n = sequence++;
+        const key = commit ? `k${n % 40}` : 'ghost';
+        const version = `${1_700_000_000_000 + n}-0`;
+        const payload = schema.type.toBuffer({
+          id: key,
+          name: String(n),
+          description: null,
+          done: false,
+          created_at: null,
+          updated_at: null,
+        });
+        const event = {
+          id: version,
+          op: 'upsert' as const,
+          entity: 'todo',
+          key,
+          schemaId: schema.id,
+          payload,
+          capturedAt: 1,
+        };
+        messages.push(encodeKafkaMessage(event, n % 2));
+        produced.push([key, { name: String(n), version }]);
+      }
+      await tx.send({ topic, messages });
+      if (!commit) return tx.abort();
+      await tx.commit();
+      for (const [key, value] of produced) last.set(key, value);
+    };
+    const expected = () =>
+      [...last].map(([id, { name, version }]) => [id, name, version.split('-')[0]]).sort();
+    const rows = async () =>
+      (
+        await db.pool.query<{ id: string; name: string; _cdc_ms: string }>(
+          `SELECT id, name, _cdc_ms FROM ${pg.escapeIdentifier(db.schema)}.todo`,
+        )
+      ).rows
+        .map((r) => [r.id, r.name, r._cdc_ms])
+        .sort();
+    const applied = (rows: unknown[][]) => JSON.stringify(rows) === JSON.stringify(expected());
+
+    await produce(300);
+    await produce(50, false);
+    const instrumentation = new Instrumentation();
+    const start = (consumer: string, counted?: { events: number }) => {
+      if (counted) instrumentation.on('sink.batch.applied', (e) => (counted.events += e.events));
+      return startTestRunner(
+        new PostgresSink({ url: testEnv.postgresUrl, schema: db.schema }),
+        w.prefix,
+        consumer,
+        { source: kafkaSource(), ...(counted ? { instrumentation } : {}) },
+      );
+    };
+    const a = await start('a');
+    const b = await start('b');
+    w.runners.push(a, b);
+    await waitFor(
+      'both instances own partitions and applied everything',
+      async () =>
+        a.ownedPartitions().length === 2 &&
+        b.ownedPartitions().length === 2 &&
+        applied(await rows()),
+      60_000,
+      100,
+    );
+
+    // One instance stops: the other takes its partitions over from the target's offsets.
+    await a.stop();
+    await produce(200);
+    await waitFor(
+      'b took over and applied everything',
+      async () => b.ownedPartitions().length === 4 && applied(await rows()),
+      60_000,
+      100,
+    );
+
+    // All stop; a new instance resumes from the offsets stored in the target: it applies the
+    // 100 events produced since, and nothing of the aborted transactions.
+    await b.stop();
+    await produce(100);
+    await produce(20, false);
+    const counted = { events: 0 };
+    const c = await start('c', counted);
+    w.runners.push(c);
+    await waitFor('c applied the new events', async () => applied(await rows()), 60_000, 100);
+    await waitFor('c counted them', () => counted.events === 100, 10_000);
+    assert.ok(!(await rows()).some(([id]) => id === 'ghost'));
+    // The stored offsets are positions after the last message of each partition.
+    const { rows: offsets } = await db.pool.query<{ stream_id: string }>(
+      `SELECT stream_id FROM ${pg.escapeIdentifier(db.schema)}.cdc_offsets`,
+    );
+    assert.equal(offsets.length, 4);
+    for (const { stream_id } of offsets) assert.match(stream_id, /^\d+-0$/);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await w.cleanup();
+    await db.cleanup();
   }
 });

@@ -164,8 +164,14 @@ for (const action of ['redrive', 'skip'] as const) {
     .action(async (options: { sink: string; entity: string; key: string }) => {
       await withRedis(async (redis, keys) => {
         const meta = await new EntityMetadataStore(redis, keys).get(options.entity);
-        const partition = partitionOf(options.key, meta.partitions);
         const letters = new DeadLetters(redis, keys, options.sink);
+        // A sink reading Kafka quarantines keys in the topic's partitions: its letters say which.
+        const fromKafka = (await new KafkaSourcedSinks(redis, keys).topicsOf(options.sink)).has(
+          options.entity,
+        );
+        const partition = fromKafka
+          ? ((await letters.list({ entity: options.entity, key: options.key }))[0]?.partition ?? -1)
+          : partitionOf(options.key, meta.partitions);
         const ok =
           action === 'redrive'
             ? await letters.requestRedrive(options.entity, partition, options.key)
