@@ -88,8 +88,9 @@ export class KafkaFeed {
    */
   async subscribe(topics: Iterable<string>): Promise<void> {
     const added = [...topics].filter((t) => !this.topics.has(t));
-    if (added.length === 0 && (this.consumer || this.starting)) return this.starting;
     for (const topic of added) this.topics.add(topic);
+    // Started or starting, with every topic: nothing to do. (A start that failed left none.)
+    if (added.length === 0 && this.consumer) return this.starting;
     const previous = this.starting;
     this.starting = (async () => {
       await previous?.catch(() => undefined);
@@ -195,6 +196,18 @@ export class KafkaFeed {
       readUncommitted: false,
     });
     consumer.on(consumer.events.GROUP_JOIN, () => this.lay(consumer));
+    // Emitted after every fetched batch, also one whose records were all filtered out (commit
+    // and abort markers, aborted records), which eachBatch never sees: how far the partition was
+    // consumed, for its lag. Only a batch that begins where consumption stood counts (a stale
+    // one fetched before a seek back begins beyond it).
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (consumer !== this.live) return;
+      const fp = this.partitions.get(`${payload.topic}|${payload.partition}`);
+      if (!fp?.active || payload.firstOffset === null) return;
+      if (BigInt(payload.firstOffset) > fp.consumedTo) return;
+      const end = BigInt(payload.lastOffset) + 1n;
+      if (end > fp.consumedTo) fp.consumedTo = end;
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (this.live === consumer) this.live = undefined;
       if (payload.restart) return;

@@ -69,6 +69,8 @@ export class KafkaSource implements EventSource {
   private adminReady: Promise<void> | undefined;
   private readonly feed: KafkaFeed;
   private readonly partitions = new Map<string, FeedPartition>();
+  /** Each topic's end offsets by partition, and when they were listed. */
+  private readonly ends = new Map<string, { at: number; offsets: Map<number, bigint> }>();
 
   constructor(private readonly options: KafkaSourceOptions) {
     this.kafka = new Kafka({ logLevel: logLevel.NOTHING, ...options.kafka });
@@ -131,7 +133,7 @@ export class KafkaSource implements EventSource {
   async take(ref: PartitionRef, committed: string): Promise<Takeover> {
     const fp = this.partitionOf(ref);
     const next = nextOffsetAfter(committed);
-    const end = await this.endOffset(fp);
+    const end = await this.endOffset(fp, 0);
     if (next > end)
       // Not a Kafka position (the target's offsets were written reading the streams): nothing
       // would ever be read. Replaying the sink from the start sets it right.
@@ -184,7 +186,7 @@ export class KafkaSource implements EventSource {
     const fp = this.partitionOf(ref);
     const next = nextOffsetAfter(from);
     this.feed.seek(fp, next);
-    const end = await this.endOffset(fp);
+    const end = await this.endOffset(fp, 0);
     return end > next ? Number(end - next) : 0;
   }
 
@@ -218,12 +220,22 @@ export class KafkaSource implements EventSource {
     return fp;
   }
 
-  /** The partition's last stable offset (read_committed: kafkajs' admin lists offsets so). */
-  private async endOffset(fp: FeedPartition): Promise<bigint> {
-    await this.connected();
-    const offsets = await this.admin.fetchTopicOffsets(fp.topic);
-    const found = offsets.find((o) => o.partition === fp.partition);
-    return BigInt(found?.offset ?? 0);
+  /**
+   * The partition's last stable offset (read_committed: kafkajs' admin lists offsets so). The
+   * lag of every owned partition is asked for every second: one listing per topic serves them.
+   */
+  private async endOffset(fp: FeedPartition, maxAgeMs = END_OFFSETS_MAX_AGE_MS): Promise<bigint> {
+    let ends = this.ends.get(fp.topic);
+    if (!ends || Date.now() - ends.at > maxAgeMs) {
+      await this.connected();
+      const offsets = await this.admin.fetchTopicOffsets(fp.topic);
+      ends = {
+        at: Date.now(),
+        offsets: new Map(offsets.map((o) => [o.partition, BigInt(o.offset)])),
+      };
+      this.ends.set(fp.topic, ends);
+    }
+    return ends.offsets.get(fp.partition) ?? 0n;
   }
 
   private connected(): Promise<void> {
@@ -234,3 +246,6 @@ export class KafkaSource implements EventSource {
     return this.adminReady;
   }
 }
+
+/** How long a listing of a topic's end offsets serves lag, takeovers and replays, ms. */
+const END_OFFSETS_MAX_AGE_MS = 500;
