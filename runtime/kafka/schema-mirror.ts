@@ -15,7 +15,7 @@ import type { RegisteredSchema, SchemaRegistry } from '../schema/schema-registry
  *   metadata (its key field, which a sink needs to key rows, and its partition count in Redis).
  *
  * The bridge sends a schema's record (with its entity's earlier versions) before the first message
- * that carries its id is committed, in the same transaction (`mirrorSchema`); a sink reading Kafka restores what is missing into
+ * that carries its id is committed (`mirrorSchema`); a sink reading Kafka restores what is missing into
  * the registry (`schema-mirror-restore.ts`). JSON rather than Avro: an operator reads it with any
  * console consumer.
  */
@@ -124,9 +124,11 @@ export interface RecordSender {
 
 /**
  * Sends the mirror records of schema `schemaId` and of every earlier version of its entity through
- * `sender`, and returns them. The bridge calls it with the transaction that will carry the first
- * message naming the id, before that message: the records are then committed with the message or
- * not at all, so a read_committed reader that sees the message can see its schema. Earlier
+ * `sender`, and returns them. The bridge calls it before the first message naming the id is
+ * committed: with the transaction that will carry that message (the records then commit with it
+ * or not at all), or with a producer of its own, awaited before that transaction commits (the
+ * records are then in Kafka first). Either way a read_committed reader that sees the message can
+ * see its schema. Earlier
  * versions go too because a registry is restored version by version (a version's number is its
  * place in the entity's list), and one that no message ever carried would otherwise be missing.
  * Sending a record again is harmless: compaction keeps the last of each id.
