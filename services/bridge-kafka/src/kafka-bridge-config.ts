@@ -11,6 +11,7 @@ const SECTION_SETTINGS = [
   'offsetsReplicationFactor',
   'transactionTimeoutMs',
   'producerRetryInitialMs',
+  'maxRequestBytes',
   'offsetsReadTimeoutMs',
 ] as const;
 

@@ -37,6 +37,12 @@ export interface KafkaBridgeOptions {
    */
   producerRetryInitialMs?: number;
   /**
+   * Most bytes of records in one produce request, roughly. Default 512 KiB. A transaction larger
+   * than that is sent as several requests: the broker refuses a partition's records of one
+   * request whole when they exceed `max.message.bytes` (1 MiB by default).
+   */
+  maxRequestBytes?: number;
+  /**
    * Longest wait for the offsets topic to be read up to its end, ms. Default 30 000. Past it the
    * read fails as transient and is tried again.
    */
@@ -53,6 +59,7 @@ export interface ResolvedKafkaBridgeOptions {
   offsetsReplicationFactor: number;
   transactionTimeoutMs: number;
   producerRetryInitialMs: number;
+  maxRequestBytes: number;
   offsetsReadTimeoutMs: number;
 }
 
@@ -110,6 +117,7 @@ export function resolveKafkaBridgeOptions(options: KafkaBridgeOptions): Resolved
       10,
       1,
     ),
+    maxRequestBytes: integer('maxRequestBytes', options.maxRequestBytes, 512 * 1024, 1024),
     offsetsReadTimeoutMs: integer(
       'offsetsReadTimeoutMs',
       options.offsetsReadTimeoutMs,

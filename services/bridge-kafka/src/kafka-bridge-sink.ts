@@ -29,6 +29,7 @@ import { OffsetsTopic } from './offsets-topic.ts';
 import type { PartitionOwnership } from './partition-ownership.ts';
 import { PartitionProducer } from './partition-producer.ts';
 import { ProducerFencedError } from './producer-fenced-error.ts';
+import { chunkMessages } from './request-chunks.ts';
 import { noSchemaMirror, type SchemaMirror } from './schema-mirror-hook.ts';
 import { transactionalId } from './transactional-id.ts';
 
@@ -246,8 +247,8 @@ export class KafkaBridgeSink implements Sink {
 
   /**
    * Produces the events (and the offset record, unless `offset` is undefined) in one
-   * transaction. On failure the producer is discarded; a fenced one is reported as
-   * ProducerFencedError.
+   * transaction, cut into requests of at most `maxRequestBytes`. On failure the producer is
+   * discarded; a fenced one is reported as ProducerFencedError.
    */
   private async transact(
     state: PartitionState,
@@ -256,25 +257,23 @@ export class KafkaBridgeSink implements Sink {
   ): Promise<void> {
     const { entity, partition } = state;
     const { topic, partitions } = this.topics.of(entity);
-    // Records per Kafka partition, for the produced offsets.
-    const counts = new Map<number, number>();
-    const messages = events.map((event) => {
-      const message = this.message(event, partition, topic, partitions);
-      counts.set(message.partition, (counts.get(message.partition) ?? 0) + 1);
-      return message;
-    });
-    await this.mirrorSchemas(events);
-    const topicMessages: TopicMessages[] = messages.length > 0 ? [{ topic, messages }] : [];
-    if (offset !== undefined)
-      topicMessages.push({
+    const messages = events.map((event) => this.message(event, partition, topic, partitions));
+    const chunks = chunkMessages(messages, this.options.maxRequestBytes);
+    const requests: TopicMessages[][] = chunks.map((chunk) => [{ topic, messages: chunk }]);
+    if (offset !== undefined) {
+      const record = {
         topic: this.offsets.topic,
         messages: [offsetRecord(this.name, entity, partition, offset)],
-      });
-    if (topicMessages.length === 0) return;
+      };
+      if (requests.length > 0) requests.at(-1)!.push(record);
+      else requests.push([record]);
+    }
+    if (requests.length === 0) return;
+    await this.mirrorSchemas(events);
     const started = performance.now();
-    let written: RecordMetadata[];
+    let written: RecordMetadata[][];
     try {
-      written = await state.producer.transact(topicMessages);
+      written = await state.producer.transact(requests);
     } catch (error) {
       this.discard(state);
       this.deps.instrumentation?.emit('bridge.transaction.aborted', {
@@ -306,18 +305,47 @@ export class KafkaBridgeSink implements Sink {
       messages: messages.length,
       durationMs: performance.now() - started,
     });
-    if (!instrumentation.has('bridge.produced')) return;
-    for (const record of written) {
-      const count = record.topicName === topic ? (counts.get(record.partition) ?? 0) : 1;
-      if (record.baseOffset === undefined || count === 0) continue;
-      instrumentation.emit('bridge.produced', {
+    if (instrumentation.has('bridge.produced')) this.emitProduced(chunks, written, topic);
+  }
+
+  /** `bridge.produced` per topic partition written, with the offset of its last record. */
+  private emitProduced(
+    chunks: ReadonlyArray<ReadonlyArray<{ partition: number }>>,
+    written: readonly RecordMetadata[][],
+    topic: string,
+  ): void {
+    const produced = new Map<
+      string,
+      { topic: string; partition: number; last: bigint; count: number }
+    >();
+    written.forEach((records, i) => {
+      // Records per partition in this request: kafkajs answers only where each run began.
+      const counts = new Map<number, number>();
+      for (const message of chunks[i] ?? [])
+        counts.set(message.partition, (counts.get(message.partition) ?? 0) + 1);
+      for (const record of records) {
+        // The offset record is the one record of its topic in its request.
+        const count = record.topicName === topic ? (counts.get(record.partition) ?? 0) : 1;
+        if (record.baseOffset === undefined || count === 0) continue;
+        const key = `${record.topicName}/${record.partition}`;
+        const last = BigInt(record.baseOffset) + BigInt(count - 1);
+        const before = produced.get(key);
+        produced.set(key, {
+          topic: record.topicName,
+          partition: record.partition,
+          last: before && before.last > last ? before.last : last,
+          count: (before?.count ?? 0) + count,
+        });
+      }
+    });
+    for (const { topic: name, partition, last, count } of produced.values())
+      this.deps.instrumentation?.emit('bridge.produced', {
         sink: this.name,
-        topic: record.topicName,
-        partition: record.partition,
-        offset: String(BigInt(record.baseOffset) + BigInt(count - 1)),
+        topic: name,
+        partition,
+        offset: String(last),
         messages: count,
       });
-    }
   }
 
   /** A change event as a record of its entity's topic, in its key's partition. */

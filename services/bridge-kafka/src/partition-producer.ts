@@ -55,14 +55,17 @@ export class PartitionProducer {
   }
 
   /**
-   * Sends the records and commits them as one transaction. On failure the transaction is
-   * aborted if that can still be done (otherwise the coordinator aborts it when the next
-   * producer of this id starts, or at the transaction timeout) and the error is rethrown.
+   * Sends the requests one after the other (each awaited: one in flight) and commits them as one
+   * transaction; returns what each request appended. On failure the transaction is aborted if
+   * that can still be done (otherwise the coordinator aborts it when the next producer of this
+   * id starts, or at the transaction timeout) and the error is rethrown.
    */
-  async transact(topicMessages: TopicMessages[]): Promise<RecordMetadata[]> {
+  async transact(requests: readonly TopicMessages[][]): Promise<RecordMetadata[][]> {
     const transaction = await this.producer.transaction();
     try {
-      const written = await transaction.sendBatch({ topicMessages, acks: -1 });
+      const written: RecordMetadata[][] = [];
+      for (const topicMessages of requests)
+        written.push(await transaction.sendBatch({ topicMessages, acks: -1 }));
       await transaction.commit();
       return written;
     } catch (error) {
