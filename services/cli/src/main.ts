@@ -16,7 +16,7 @@ import { ReplayRequests } from '../../../runtime/sink/replay-requests.ts';
 import { requestKafkaReplay } from '../../../runtime/sink/source/kafka-replay.ts';
 import { KafkaSourcedSinks } from '../../../runtime/sink/source/kafka-sourced-sinks.ts';
 import { countEntries } from '../../../runtime/stream-count.ts';
-import { isStreamId, streamIdTime, ZERO_ID } from '../../../runtime/stream-id.ts';
+import { isStreamId, ZERO_ID } from '../../../runtime/stream-id.ts';
 
 /**
  * Operator commands: consumer lag per sink and partition, dead letters, re-drive and skip of a
