@@ -2,6 +2,7 @@ import type { Admin, Message, ProducerRecord, RecordMetadata } from 'kafkajs';
 import type { EntityMetadata } from '../capture/entity-metadata.ts';
 import { EnvelopeError } from '../errors/envelope-error.ts';
 import type { RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
+import { createTopicIfMissing } from './create-topic.ts';
 
 /**
  * The schema mirror: every schema the bridge's messages name, kept in Kafka beside them, so that
@@ -159,18 +160,13 @@ export async function ensureSchemaMirrorTopic(
   prefix: string,
   replicationFactor = 1,
 ): Promise<boolean> {
-  return admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: schemaMirrorTopic(prefix),
-        numPartitions: 1,
-        replicationFactor,
-        configEntries: [
-          { name: 'cleanup.policy', value: 'compact' },
-          { name: 'segment.ms', value: String(60 * 60 * 1000) },
-        ],
-      },
+  return createTopicIfMissing(admin, {
+    topic: schemaMirrorTopic(prefix),
+    numPartitions: 1,
+    replicationFactor,
+    configEntries: [
+      { name: 'cleanup.policy', value: 'compact' },
+      { name: 'segment.ms', value: String(60 * 60 * 1000) },
     ],
   });
 }

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { EntityMetadataStore } from '../../runtime/capture/entity-metadata.ts';
 import { Instrumentation } from '../../runtime/instrumentation/instrumentation.ts';
+import { createTopicIfMissing } from '../../runtime/kafka/create-topic.ts';
 import { encodeKafkaMessage } from '../../runtime/kafka/kafka-message.ts';
 import { mirrorSchema } from '../../runtime/kafka/schema-mirror.ts';
 import { Keys } from '../../runtime/keys.ts';
@@ -367,7 +368,7 @@ for (const line of KAFKA_BROKER_LINES) {
         keyField: 'id',
       });
       const topic = `${w.prefix}.todo`;
-      await w.admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4 }] });
+      await createTopicIfMissing(w.admin, { topic, numPartitions: 4 });
       await producer.connect();
       const last = new Map<string, { name: string; version: string }>();
       let sequence = 0;
