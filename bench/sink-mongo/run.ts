@@ -39,7 +39,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
@@ -470,6 +470,9 @@ async function main(): Promise<void> {
       apply: (label) => directApply(ctx, label),
       guarded: (label) => directBulk(ctx, label, guardedFilter),
     };
+    // The machine's 1-minute load average at the start and end of the rounds: on shared cores a
+    // run beside other work says little, and the report shows how busy the machine was.
+    const loadBefore = loadavg()[0]!;
     const phases: Phase[] = ['raw', 'child', 'inProcess'];
     if (options.breakdown) phases.push('apply', 'guarded');
     const results = new Map<Phase, Measured[]>(phases.map((p) => [p, []]));
@@ -486,6 +489,7 @@ async function main(): Promise<void> {
       );
     }
 
+    const loadAfter = loadavg()[0]!;
     const rates = (phase: Phase) => results.get(phase)!.map((m) => m.eventsPerSecond);
     const ratios = (phase: Phase) => rates(phase).map((rate, round) => rate / rates('raw')[round]!);
     const summary = Object.fromEntries(
@@ -538,7 +542,8 @@ async function main(): Promise<void> {
         `batches. Sink service peak RSS (VmHWM): ${fmt(peakRss, 1)} MB. In-process, ` +
         `${fmt(applyShare * 100, 0)}% of the drain is spent inside MongoSink.apply. Per-round ` +
         `service/raw ratios: ${summary.child.perRoundRatios.join(', ')}. Target >= ${TARGET_RATIO}x: ` +
-        `${summary.child.ratioToRaw >= TARGET_RATIO ? 'met' : 'not met'}.`,
+        `${summary.child.ratioToRaw >= TARGET_RATIO ? 'met' : 'not met'}. Load average ` +
+        `${fmt(loadBefore, 1)} before the rounds, ${fmt(loadAfter, 1)} after.`,
     );
     console.log(
       JSON.stringify({
@@ -546,6 +551,7 @@ async function main(): Promise<void> {
         date: new Date().toISOString().slice(0, 10),
         node: process.version,
         cpus: cpus().length,
+        loadAverage: [Number(loadBefore.toFixed(2)), Number(loadAfter.toFixed(2))],
         redis: (await redis.info('server')).match(/redis_version:(\S+)/)?.[1] ?? 'unknown',
         mongo: mongoVersion,
         options,
