@@ -1,8 +1,8 @@
 import { type Env, envString } from '../../../runtime/config/env.ts';
 import type { ProjectConfig } from '../../../runtime/config/project-config.ts';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
+import { kafkaConnectionFromEnv } from '../../../runtime/kafka/kafka-connection.ts';
 import type { KafkaBridgeOptions } from './kafka-bridge-options.ts';
-import { kafkaConnectionFromEnv } from './kafka-connection.ts';
 
 /** Settings of the bridge's section of the project file (`sinks.<BRIDGE_NAME>`). */
 const SECTION_SETTINGS = [
@@ -17,7 +17,7 @@ const SECTION_SETTINGS = [
 
 /**
  * The bridge's options from the environment (BRIDGE_NAME, the KAFKA_* connection, see
- * kafka-connection.ts) and its section of the project file:
+ * runtime/kafka/kafka-connection.ts) and its section of the project file:
  *
  * ```json
  * { "sinks": { "kafka": {

@@ -21,7 +21,10 @@ export interface KafkaBridgeOptions {
   topics?: unknown;
   /** The compacted topic holding each partition's offset. Default `<prefix>.__bridge_offsets`. */
   offsetsTopic?: string;
-  /** Replication factor the offsets topic is created with. Default 1; use 3 in production. */
+  /**
+   * Replication factor the offsets topic (and, in the service, the schema mirror) is created
+   * with. Default 1; use 3 in production.
+   */
   offsetsReplicationFactor?: number;
   /**
    * How long the transaction coordinator lets a transaction stay open before aborting it, ms.

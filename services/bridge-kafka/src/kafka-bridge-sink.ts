@@ -142,6 +142,7 @@ export class KafkaBridgeSink implements Sink {
   async connect(): Promise<void> {
     await this.admin.connect();
     await this.offsets.ensure();
+    await this.schemaMirror.start?.();
   }
 
   async ensureTargets(targets: readonly EntityTarget[]): Promise<void> {
@@ -194,6 +195,7 @@ export class KafkaBridgeSink implements Sink {
     const states = [...this.partitions.values()];
     this.partitions.clear();
     await Promise.all(states.map((state) => state.producer.close()));
+    await this.schemaMirror.close?.();
     await this.admin.disconnect().catch(() => undefined);
   }
 

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
@@ -7,17 +8,19 @@ import { loadProjectConfig } from '../../../runtime/config/project-config.ts';
 import { Instrumentation } from '../../../runtime/instrumentation/instrumentation.ts';
 import { Keys } from '../../../runtime/keys.ts';
 import { connectRedis } from '../../../runtime/redis-connection.ts';
+import { SchemaRegistry } from '../../../runtime/schema/schema-registry.ts';
 import { runSinkService } from '../../../runtime/sink/run-sink-service.ts';
 import { registerBridgeMetrics } from './bridge-metrics.ts';
 import { kafkaBridgeOptionsFromConfig } from './kafka-bridge-config.ts';
 import { KafkaBridgeSink } from './kafka-bridge-sink.ts';
+import { KafkaSchemaMirror } from './kafka-schema-mirror.ts';
 import { leaseOwnership } from './partition-ownership.ts';
 
 /**
  * The Kafka bridge service: a sink on the shared runtime producing every change event to its
  * entity's Kafka topic exactly once. Environment: BRIDGE_NAME (default `kafka`: its consumer
  * group, leases, offsets, dead letters and metrics), KAFKA_BROKERS and the other KAFKA_*
- * connection variables (kafka-connection.ts), CDC_CONFIG (its `sinks.<BRIDGE_NAME>` section:
+ * connection variables (runtime/kafka/kafka-connection.ts), CDC_CONFIG (its `sinks.<BRIDGE_NAME>` section:
  * topics, offsets topic, transaction timeout; kafka-bridge-config.ts), plus the runner's
  * variables (runtime/sink/run-sink-service.ts).
  */
@@ -34,11 +37,21 @@ const keys = new Keys(config.prefix);
 const instrumentation = new Instrumentation();
 const registry = new Registry();
 registerBridgeMetrics(instrumentation, registry);
+const metadata = new EntityMetadataStore(redis, keys);
 const sink = new KafkaBridgeSink(options, {
-  entityPartitions: () => new EntityMetadataStore(redis, keys).all(),
+  entityPartitions: () => metadata.all(),
   ownsPartition: leaseOwnership(redis, keys, name, consumer),
   instrumentation,
   logger,
+  // Writer schemas mirrored to <prefix>.__schemas, so sinks reading Kafka can decode the records
+  // after Redis lost its registry (runtime/kafka/schema-mirror.ts).
+  schemaMirror: new KafkaSchemaMirror(
+    new Kafka({ ...options.kafka, logLevel: logLevel.NOTHING }),
+    config.prefix,
+    new SchemaRegistry(redis, keys),
+    metadata,
+    options.offsetsReplicationFactor,
+  ),
 });
 await runSinkService(
   sink,

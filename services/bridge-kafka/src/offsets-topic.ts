@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { KafkaUnavailableError } from './kafka-unavailable-error.ts';
+import { readTopicToEnd } from '../../../runtime/kafka/read-topic-to-end.ts';
 import { parseOffsetRecord } from './offset-record.ts';
 import { createTopicIfMissing } from './topic-creation.ts';
 
@@ -61,67 +60,16 @@ export class OffsetsTopic {
    */
   async read(): Promise<Map<string, string>> {
     const offsets = new Map<string, string>();
-    // kafkajs' admin lists offsets with isolation read_committed: `offset` is the last stable
-    // offset, below which every transaction is decided.
-    const ends = await this.admin.fetchTopicOffsets(this.options.topic);
-    const remaining = new Map<number, bigint>();
-    for (const { partition, offset, low } of ends)
-      if (BigInt(offset) > BigInt(low)) remaining.set(partition, BigInt(offset));
-    if (remaining.size === 0) return offsets;
-
-    // kafkajs reads only through a consumer group. A group of its own per read, never
-    // committing, so no read ever resumes from another's position.
-    const consumer = this.kafka.consumer({
-      groupId: `${this.options.topic}.reader.${randomUUID()}`,
-      maxWaitTimeInMs: 50,
-      retry: { retries: 2 },
-    });
-    let finish: (error?: Error) => void = () => undefined;
-    const done = new Promise<void>((resolve, reject) => {
-      finish = (error) => (error ? reject(error) : resolve());
-    });
-    // Emitted after every fetched batch, also one whose records were all filtered out (commit
-    // markers, aborted records): the position moves past those too.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      const end = remaining.get(payload.partition);
-      if (end === undefined || payload.lastOffset === null) return;
-      if (BigInt(payload.lastOffset) + 1n >= end) remaining.delete(payload.partition);
-      if (remaining.size === 0) finish();
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) =>
-      finish(
-        new KafkaUnavailableError(
-          `reading the offsets topic ${this.options.topic} failed: ${payload.error.message}`,
-          payload.error,
-        ),
-      ),
-    );
-    const timer = setTimeout(
-      () =>
-        finish(
-          new KafkaUnavailableError(
-            `reading the offsets topic ${this.options.topic} did not reach its end within ${this.options.readTimeoutMs} ms`,
-          ),
-        ),
+    await readTopicToEnd(
+      this.kafka,
+      this.admin,
+      this.options.topic,
+      (message) => {
+        const parsed = parseOffsetRecord(this.options.sink, message.key, message.value);
+        if (parsed) offsets.set(parsed.partition, parsed.id);
+      },
       this.options.readTimeoutMs,
     );
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const message of batch.messages) {
-            const parsed = parseOffsetRecord(this.options.sink, message.key, message.value);
-            if (parsed) offsets.set(parsed.partition, parsed.id);
-          }
-        },
-      });
-      await done;
-      return offsets;
-    } finally {
-      clearTimeout(timer);
-      await consumer.disconnect().catch(() => undefined);
-    }
+    return offsets;
   }
 }

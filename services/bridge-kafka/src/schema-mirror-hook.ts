@@ -5,16 +5,17 @@ import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.t
  * bridge's topics after Redis lost its data finds every schema id a message carries. The bridge
  * calls `mirror` for each schema id before the first transaction carrying it commits, and again
  * after a restart (it only remembers what it mirrored in memory), so the write must be
- * idempotent.
+ * idempotent. The service's implementation is kafka-schema-mirror.ts.
  */
 export interface SchemaMirror {
+  /** Called from the sink's `connect`, before any `mirror`. */
+  start?(): Promise<void>;
   mirror(schema: RegisteredSchema): Promise<void>;
+  /** Called from the sink's `close`. */
+  close?(): Promise<void>;
 }
 
-/**
- * SCHEMA MIRROR — the place for runtime/kafka/schema-mirror.ts (a compacted `<prefix>.__schemas`
- * topic keyed by schema id). Until it exists, nothing is mirrored: schemas live in Redis only.
- */
+/** Mirrors nothing: for a bridge whose schemas need not outlive Redis (tests, embedding). */
 export const noSchemaMirror: SchemaMirror = {
   async mirror() {},
 };
