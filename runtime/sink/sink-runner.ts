@@ -72,24 +72,32 @@ export class SinkRunner {
   /** Connects, ensures targets and consumer groups, and starts consuming in the background. */
   async start(): Promise<void> {
     if (this.stopping.signal.aborted) throw new Error('a stopped SinkRunner cannot start again');
-    // A target that is down at start is waited for, like one that goes down later.
-    await retry(
-      async () => {
-        await this.sink.connect();
-        await this.parts.targets.discover();
-      },
-      {
-        backoff: this.options.retry,
-        isRetriable: (err) => isTransientFailure(this.sink, err),
-        onRetry: ({ error, attempt, delayMs }) =>
-          this.logger?.warn(
-            { err: error, attempt, delayMs },
-            'target unavailable at start, retrying',
-          ),
-      },
-    );
-    this.running = true;
-    await this.heartbeat();
+    try {
+      // A target that is down at start is waited for, like one that goes down later.
+      await retry(
+        async () => {
+          await this.sink.connect();
+          await this.parts.targets.discover();
+        },
+        {
+          backoff: this.options.retry,
+          isRetriable: (err) => isTransientFailure(this.sink, err),
+          onRetry: ({ error, attempt, delayMs }) =>
+            this.logger?.warn(
+              { err: error, attempt, delayMs },
+              'target unavailable at start, retrying',
+            ),
+        },
+      );
+      this.running = true;
+      await this.heartbeat();
+    } catch (err) {
+      // A start refused (bad configuration, a target that cannot be used) leaves nothing open
+      // behind it: a caller that goes on (a test, an embedding application) keeps no sockets.
+      this.running = false;
+      await this.close();
+      throw err;
+    }
     this.heartbeatTimer = setInterval(
       () => {
         this.heartbeatRunning ??= this.heartbeat()
@@ -116,11 +124,16 @@ export class SinkRunner {
     this.stopping.abort(new Abandoned());
     await this.loop?.catch(() => undefined);
     await this.heartbeatRunning;
+    await this.close();
+    this.loop = undefined;
+  }
+
+  /** Hands back the leases held and closes the source, the sink and an own Redis connection. */
+  private async close(): Promise<void> {
     await this.parts.takeover.releaseAll(this.parts.targets.partitions).catch(() => undefined);
     this.parts.source.close();
-    await this.sink.close();
+    await this.sink.close().catch((err: unknown) => this.logger?.warn({ err }, 'closing the sink'));
     if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect());
-    this.loop = undefined;
   }
 
   /** Partitions this instance owns now, as `entity/partition`. */
