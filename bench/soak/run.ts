@@ -148,15 +148,19 @@ async function main(): Promise<void> {
     const loadStart = performance.now();
     const at = () => performance.now() - loadStart;
     let sampling = true;
+    // The machine's 1-minute load average at every sample: on shared cores, other work running
+    // at the same time is what a lag spike most often comes from, and the report should show it.
+    let loadAverageMax = loadAverageBefore;
     const samplingDone = (async () => {
       for (let n = 0; sampling; n++) {
+        loadAverageMax = Math.max(loadAverageMax, loadavg()[0]!);
         const line: string[] = [];
         for (const sink of SINKS) {
           const sample = await sampler.sample(sink, at());
           samples.get(sink)!.push(sample);
           line.push(`${sink} ${sample.behind ?? 'unknown'} behind`);
         }
-        log(`${fmt(at() / 1000, 0)} s: ${line.join(', ')}`);
+        log(`${fmt(at() / 1000, 0)} s: ${line.join(', ')} (load average ${fmt(loadavg()[0]!, 1)})`);
         const next = loadStart + (n + 1) * options.sampleEvery * 1000 - performance.now();
         if (next > 0) await sleep(next);
       }
@@ -271,7 +275,8 @@ async function main(): Promise<void> {
       `${fmtRate(load.written)} writes at ${fmtRate(load.writtenPerSecond)}/s over ` +
         `${fmt(loadMs / 1000, 0)} s to ${fmtRate(load.lastOp.size)} keys (${fmtRate(live)} live at ` +
         `the end); lag sampled every ${options.sampleEvery} s; load average ` +
-        `${fmt(loadAverageBefore, 1)} before, ${fmt(loadAverageAfter, 1)} after. ` +
+        `${fmt(loadAverageBefore, 1)} before, ${fmt(loadAverageMax, 1)} at most, ` +
+        `${fmt(loadAverageAfter, 1)} after. ` +
         (problems.length === 0
           ? 'Both targets hold every key as last written.'
           : problems.join('; ')),
@@ -282,6 +287,11 @@ async function main(): Promise<void> {
         date: new Date().toISOString().slice(0, 10),
         node: process.version,
         cpus: cpus().length,
+        loadAverage: {
+          before: Number(loadAverageBefore.toFixed(2)),
+          max: Number(loadAverageMax.toFixed(2)),
+          after: Number(loadAverageAfter.toFixed(2)),
+        },
         options: { ...options, maxBehind },
         partitions: PARTITIONS,
         written: load.written,
