@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import avro from 'avsc';
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { EntityMetadataStore } from '../../runtime/capture/entity-metadata.ts';
 import { decodeEnvelope } from '../../runtime/envelope.ts';
@@ -16,97 +14,19 @@ import type { KafkaBridgeOptions } from '../../services/bridge-kafka/src/kafka-b
 import { KafkaBridgeSink } from '../../services/bridge-kafka/src/kafka-bridge-sink.ts';
 import { leaseOwnership } from '../../services/bridge-kafka/src/partition-ownership.ts';
 import { ProducerFencedError } from '../../services/bridge-kafka/src/producer-fenced-error.ts';
-import { withDeadline } from '../helpers/deadline.ts';
 import { createTestKafka, KAFKA_BROKER_LINES, type TestKafka } from '../helpers/kafka.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { createTestCapture, schemaFile } from '../support/capture-fixtures.ts';
+import {
+  keyOrderProblems,
+  type Read,
+  readTopic,
+  sequenceOf,
+} from '../support/bridge-topic-check.ts';
+import { createTestCapture } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { runCdc } from '../support/cdc-cli.ts';
 import { startTestRunner } from '../support/test-runner.ts';
 import { waitFor } from '../support/wait-for.ts';
-
-const todoType = avro.Type.forSchema(schemaFile('todo') as avro.Schema);
-
-/** One record read back from a topic. */
-interface Read {
-  message: KafkaMessage;
-  partition: number;
-}
-
-/**
- * Reads a topic from the start up to where it ends now (its last stable offset, which is also
- * its end once no transaction is open), through a consumer group of its own.
- */
-async function readTopic(
-  kafka: Kafka,
-  admin: Admin,
-  topic: string,
-  readUncommitted = false,
-): Promise<Read[]> {
-  const read: Read[] = [];
-  const remaining = new Map<number, bigint>();
-  for (const { partition, offset, low } of await admin.fetchTopicOffsets(topic))
-    if (BigInt(offset) > BigInt(low)) remaining.set(partition, BigInt(offset));
-  if (remaining.size === 0) return read;
-  const consumer = kafka.consumer({
-    groupId: `reader-${randomUUID()}`,
-    readUncommitted,
-    maxWaitTimeInMs: 50,
-  });
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    const end = remaining.get(payload.partition);
-    if (end !== undefined && payload.lastOffset !== null && BigInt(payload.lastOffset) + 1n >= end)
-      remaining.delete(payload.partition);
-    if (remaining.size === 0) finish();
-  });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) read.push({ message, partition: batch.partition });
-      },
-    });
-    await withDeadline(done, 60_000, `reading ${topic} to its end`);
-  } finally {
-    await consumer.disconnect();
-  }
-  return read;
-}
-
-/** The sequence number a test wrote into a todo's name, from a record's Avro payload. */
-function sequenceOf(message: KafkaMessage): number {
-  const record = todoType.fromBuffer(message.value!.subarray(5)) as { name: string };
-  return Number(record.name);
-}
-
-/**
- * Per key, the sequence numbers read in topic order, and any problem: a key in two Kafka
- * partitions, a sequence out of order, or one seen twice.
- */
-function keyOrderProblems(reads: readonly Read[]): string[] {
-  const problems: string[] = [];
-  const last = new Map<string, { seq: number; partition: number }>();
-  const seen = new Set<number>();
-  for (const { message, partition } of reads) {
-    if (message.value === null) continue;
-    const key = message.key!.toString();
-    const seq = sequenceOf(message);
-    if (seen.has(seq)) problems.push(`sequence ${seq} (key ${key}) read twice`);
-    seen.add(seq);
-    const before = last.get(key);
-    if (before && before.partition !== partition)
-      problems.push(`key ${key} in partitions ${before.partition} and ${partition}`);
-    if (before && before.seq >= seq) problems.push(`key ${key}: ${seq} after ${before.seq}`);
-    last.set(key, { seq, partition });
-  }
-  return problems;
-}
 
 interface BridgeContext {
   redis: TestRedis;
@@ -405,6 +325,96 @@ describe('Kafka bridge', { timeout: 180_000 }, () => {
             Array.from({ length: 40 }, (_, i) => i + 1),
             'every event once, in stream order',
           );
+        } finally {
+          await admin.disconnect();
+        }
+      } finally {
+        await ctx.cleanup();
+      }
+    });
+
+    test(`${line.name}: a new owner reads the offsets past a transaction a dead instance left open on a partition another instance takes: nothing produced twice`, async () => {
+      const ctx = await bridgeContext('bridge_open_txn', line, 2);
+      try {
+        await writeTodos(ctx.capture, 1, 40, 4);
+        const zero = await streamEvents(ctx, 0);
+        const one = await streamEvents(ctx, 1);
+        const holds = { b: new Set([1]), c: new Set<number>(), d: new Set<number>() };
+        const target = {
+          entity: 'todo',
+          schema: await ctx.capture.registry.latest('todo'),
+          keyField: 'id',
+        };
+        const sinkHolding = (held: Set<number>) =>
+          new KafkaBridgeSink(
+            {
+              kafka: { brokers: [...line.brokers], clientId: ctx.prefix },
+              name: 'kafka',
+              prefix: ctx.prefix,
+            },
+            {
+              entityPartitions: () =>
+                new EntityMetadataStore(ctx.redis.redis, ctx.capture.keys).all(),
+              ownsPartition: async (_entity, partition) => held.has(partition),
+            },
+          );
+        const b = sinkHolding(holds.b);
+        const c = sinkHolding(holds.c);
+        const d = sinkHolding(holds.d);
+        // A dead instance's producer of partition 0, killed in the middle of a transaction that
+        // holds partition 0's records and offset record.
+        const dead = ctx.kafka.kafka.producer({
+          transactionalId: `${ctx.prefix}/kafka/todo/0`,
+          idempotent: true,
+          maxInFlightRequests: 1,
+        });
+        try {
+          for (const sink of [b, c, d]) {
+            await sink.connect();
+            await sink.ensureTargets([target]);
+          }
+          const batch = (events: SinkEvent[], to: number): PartitionBatch => ({
+            entity: 'todo',
+            partition: events === zero ? 0 : 1,
+            events: events.slice(0, to),
+            offset: events[to - 1]!.id,
+          });
+          await b.apply([batch(one, 5)]);
+          await dead.connect();
+          const open = await dead.transaction();
+          await open.send({
+            topic: b.offsetsTopic,
+            messages: [{ key: 'kafka/todo/0', value: zero.at(-1)!.id }],
+          });
+          await open.send({
+            topic: `${ctx.prefix}.todo`,
+            messages: zero.map((e) => ({ key: e.key, value: 'from a dead instance' })),
+          });
+          // Partition 1's next batch commits after it, then its instance dies too.
+          await b.apply([batch(one, 10)]);
+          // C takes partition 1 over (its runner hands it partition 1's events from the start:
+          // B never acknowledged them, say) and D, a moment later, partition 0. C's read of the
+          // offsets waits until the dead transaction is decided (D's producer aborts it) rather
+          // than stop below it and miss B's second batch.
+          holds.c.add(1);
+          holds.d.add(0);
+          await Promise.all([
+            c.apply([batch(one, one.length)]),
+            sleep(500).then(() => d.readOffsets()),
+          ]);
+          await d.apply([batch(zero, zero.length)]);
+        } finally {
+          await dead.disconnect();
+          await b.close();
+          await c.close();
+          await d.close();
+        }
+        const admin = ctx.kafka.kafka.admin();
+        await admin.connect();
+        try {
+          const reads = await readTopic(ctx.kafka.kafka, admin, `${ctx.prefix}.todo`);
+          assert.deepEqual(keyOrderProblems(reads), []);
+          assert.equal(reads.length, 40, 'every event once, none of the dead transaction');
         } finally {
           await admin.disconnect();
         }

@@ -22,6 +22,11 @@ export class EntityTopics {
     private readonly logger: Logger | undefined,
   ) {}
 
+  /** The entities whose topics were ensured. */
+  entities(): IterableIterator<string> {
+    return this.topics.keys();
+  }
+
   /** The topic options of an entity ensured before; throws for one never ensured (a bug). */
   of(entity: string): KafkaTopicOptions {
     const options = this.topics.get(entity);

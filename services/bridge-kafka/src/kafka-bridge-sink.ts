@@ -69,13 +69,16 @@ interface PartitionState {
  * records and offset commit together or not at all. Partitions of one batch are produced in
  * parallel, each by its producer.
  *
- * A producer is started (which fences every earlier producer of its id) only after checking that
- * this instance holds the partition's lease; after starting, the partition's offset is read
- * again from the offsets topic, and events at or below it are not produced again (a former owner
- * committed them after this instance's runner read the offsets). A producer whose transaction
- * fails is discarded; the next attempt starts a new one, lease permitting. A fenced producer
- * means another instance started one: if the lease is not this instance's, its batch fails with
- * ProducerFencedError and is left to the owner (see ARCHITECTURE.md, "Kafka bridge").
+ * A producer is started (which fences every earlier producer of its id and has the coordinator
+ * finish or abort what such a producer left open) only for a partition whose lease this instance
+ * holds. Whenever producers start (at takeover, when the runner reads the offsets, and before a
+ * batch of a partition without one), the producers of every held partition start first, then
+ * the offsets topic is read up to every transaction begun before the read, decided; each
+ * producer's fence is the offset read, and events at or below it are never produced again (a
+ * former owner committed them). A producer whose transaction fails is discarded; the next
+ * attempt starts a new one, lease permitting. A fenced producer means another instance started
+ * one: without the lease, the batch fails with ProducerFencedError and is left to the owner
+ * (see ARCHITECTURE.md, "Kafka bridge").
  *
  * The payload is sent as captured, in the Confluent wire format with the writer schema's id
  * (`readsPayloads`): records are never decoded.
@@ -141,7 +144,7 @@ export class KafkaBridgeSink implements Sink {
 
   async connect(): Promise<void> {
     await this.admin.connect();
-    await this.offsets.ensure();
+    await this.offsets.start();
     await this.schemaMirror.start?.();
   }
 
@@ -156,33 +159,31 @@ export class KafkaBridgeSink implements Sink {
     await this.topics.ensure(entities);
   }
 
+  /**
+   * The offsets committed in Kafka (see `resync`): the runner reads them when it takes
+   * partitions, and this instance's producers of those partitions are started first.
+   */
   readOffsets(): Promise<Map<string, string>> {
-    return this.offsets.read();
+    return this.resync();
   }
 
   async apply(batches: readonly PartitionBatch[]): Promise<void> {
-    const states = await Promise.allSettled(batches.map((batch) => this.ready(batch)));
-    // Partitions whose producer just started read their offset once, together, after all of them
-    // started: a read that began before a start could miss the fenced producer's last commit.
-    const unread = states.flatMap((s) =>
-      s.status === 'fulfilled' && s.value.fence === undefined ? [s.value] : [],
-    );
-    const fenceRead =
-      unread.length > 0 ? this.readFences(unread).then(() => undefined) : Promise.resolve();
+    if (
+      batches.some(
+        (b) => this.partitions.get(partitionId(b.entity, b.partition))?.fence === undefined,
+      )
+    )
+      await this.resync();
     const results = await Promise.allSettled(
-      batches.map(async (batch, i) => {
-        const state = states[i]!;
-        if (state.status === 'rejected') throw state.reason;
-        await fenceRead;
-        await this.produce(state.value, batch);
-      }),
+      batches.map((batch) => this.produce(this.held(batch), batch)),
     );
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failures.length > 0) throw this.worstOf(failures);
   }
 
   async rewindOffset(entity: string, partition: number, id: string): Promise<void> {
-    const state = await this.ready({ entity, partition });
+    if (!this.partitions.has(partitionId(entity, partition))) await this.resync();
+    const state = this.held({ entity, partition });
     await this.transact(state, [], id);
     state.fence = id;
   }
@@ -196,19 +197,45 @@ export class KafkaBridgeSink implements Sink {
     this.partitions.clear();
     await Promise.all(states.map((state) => state.producer.close()));
     await this.schemaMirror.close?.();
+    await this.offsets.close();
     await this.admin.disconnect().catch(() => undefined);
   }
 
   /**
-   * The partition's producer, started if it has none: only if this instance holds the lease,
-   * since starting it fences whichever producer of the partition runs elsewhere.
+   * Starts a producer for every partition this instance holds the lease of and has none for
+   * (starting one fences every other producer of the partition and has the coordinator finish
+   * or abort the transaction such a producer left open), then reads the offsets topic (up to
+   * every transaction begun before the read, decided) and sets the fence of every producer that
+   * has none. Producers of all held partitions start before the read, not only those of the
+   * batch at hand: a transaction this instance's predecessor left open on any of them would
+   * otherwise hold the read back until the transaction timeout.
    */
-  private async ready(ref: { entity: string; partition: number }): Promise<PartitionState> {
-    const id = partitionId(ref.entity, ref.partition);
-    const existing = this.partitions.get(id);
-    if (existing) return existing;
-    if (!(await this.deps.ownsPartition(ref.entity, ref.partition)))
+  private async resync(): Promise<Map<string, string>> {
+    const pinned = await this.deps.entityPartitions();
+    const refs: Array<{ entity: string; partition: number }> = [];
+    for (const entity of this.topics.entities())
+      for (let partition = 0; partition < (pinned.get(entity)?.partitions ?? 0); partition++)
+        if (!this.partitions.has(partitionId(entity, partition))) refs.push({ entity, partition });
+    await Promise.all(
+      refs.map(async (ref) => {
+        if (await this.deps.ownsPartition(ref.entity, ref.partition)) await this.start(ref);
+      }),
+    );
+    const stored = await this.offsets.read();
+    for (const [id, state] of this.partitions) state.fence ??= stored.get(id) ?? '0-0';
+    return stored;
+  }
+
+  /** A started partition's state; ProducerFencedError when this instance does not hold it. */
+  private held(ref: { entity: string; partition: number }): PartitionState {
+    const state = this.partitions.get(partitionId(ref.entity, ref.partition));
+    if (!state || state.fence === undefined)
       throw new ProducerFencedError(ref.entity, ref.partition);
+    return state;
+  }
+
+  /** Starts the producer of a partition whose lease this instance holds. */
+  private async start(ref: { entity: string; partition: number }): Promise<void> {
     const producer = new PartitionProducer(this.kafka, {
       transactionalId: transactionalId(this.options.prefix, this.name, ref.entity, ref.partition),
       transactionTimeoutMs: this.options.transactionTimeoutMs,
@@ -220,17 +247,13 @@ export class KafkaBridgeSink implements Sink {
       await producer.close();
       throw error;
     }
-    const state: PartitionState = { ...ref, producer, fence: undefined };
-    this.partitions.set(id, state);
+    this.partitions.set(partitionId(ref.entity, ref.partition), {
+      ...ref,
+      producer,
+      fence: undefined,
+    });
     this.deps.instrumentation?.emit('bridge.producer.started', { sink: this.name, ...ref });
     this.logger?.debug(ref, 'producer started');
-    return state;
-  }
-
-  private async readFences(states: readonly PartitionState[]): Promise<void> {
-    const stored = await this.offsets.read();
-    for (const state of states)
-      state.fence ??= stored.get(partitionId(state.entity, state.partition)) ?? '0-0';
   }
 
   /** One partition's batch as one transaction: its events above the fence, and its offset. */

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import avro from 'avsc';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { withDeadline } from '../helpers/deadline.ts';
+import { schemaFile } from './capture-fixtures.ts';
+
+/** Checks of what the Kafka bridge wrote to a topic, for its integration and fault tests. */
+
+const todoType = avro.Type.forSchema(schemaFile('todo') as avro.Schema);
+
+/** One record read back from a topic. */
+export interface Read {
+  message: KafkaMessage;
+  partition: number;
+}
+
+/**
+ * Reads a topic from the start up to where it ends now (its last stable offset, which is also
+ * its end once no transaction is open), through a consumer group of its own.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  readUncommitted = false,
+): Promise<Read[]> {
+  const read: Read[] = [];
+  const remaining = new Map<number, bigint>();
+  for (const { partition, offset, low } of await admin.fetchTopicOffsets(topic))
+    if (BigInt(offset) > BigInt(low)) remaining.set(partition, BigInt(offset));
+  if (remaining.size === 0) return read;
+  const consumer = kafka.consumer({
+    groupId: `reader-${randomUUID()}`,
+    readUncommitted,
+    maxWaitTimeInMs: 50,
+  });
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const end = remaining.get(payload.partition);
+    if (end !== undefined && payload.lastOffset !== null && BigInt(payload.lastOffset) + 1n >= end)
+      remaining.delete(payload.partition);
+    if (remaining.size === 0) finish();
+  });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) read.push({ message, partition: batch.partition });
+      },
+    });
+    await withDeadline(done, 60_000, `reading ${topic} to its end`);
+  } finally {
+    await consumer.disconnect();
+  }
+  return read;
+}
+
+/** The sequence number a test wrote into a todo's name, from a record's Avro payload. */
+export function sequenceOf(message: KafkaMessage): number {
+  const record = todoType.fromBuffer(message.value!.subarray(5)) as { name: string };
+  return Number(record.name);
+}
+
+/**
+ * Per key, the sequence numbers read in topic order, and any problem: a key in two Kafka
+ * partitions, a sequence out of order, or one seen twice.
+ */
+export function keyOrderProblems(reads: readonly Read[]): string[] {
+  const problems: string[] = [];
+  const last = new Map<string, { seq: number; partition: number }>();
+  const seen = new Set<number>();
+  for (const { message, partition } of reads) {
+    if (message.value === null) continue;
+    const key = message.key!.toString();
+    const seq = sequenceOf(message);
+    if (seen.has(seq)) problems.push(`sequence ${seq} (key ${key}) read twice`);
+    seen.add(seq);
+    const before = last.get(key);
+    if (before && before.partition !== partition)
+      problems.push(`key ${key} in partitions ${before.partition} and ${partition}`);
+    if (before && before.seq >= seq) problems.push(`key ${key}: ${seq} after ${before.seq}`);
+    last.set(key, { seq, partition });
+  }
+  return problems;
+}
