@@ -4,7 +4,8 @@
 # `bash scripts/servers.sh stop` stops those).
 #
 # Environment: the servers' URLs (REDIS_URL, POSTGRES_URL, MONGO_URL, KAFKA_BROKERS), CAPTURE_PORT
-# (8080), CAPTURE_TOKEN, CDC_CONFIG, and UP_SINKS (default "postgres mongo").
+# (8080), CAPTURE_TOKEN, CDC_CONFIG, UP_SINKS (default "postgres mongo"), and CDC_BRIDGE=1 to run
+# the Kafka bridge as well (its BRIDGE_NAME and KAFKA_* variables as documented in README).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -35,6 +36,7 @@ start_service capture
 for sink in ${UP_SINKS:-postgres mongo}; do
   if [[ -f "services/sink-$sink/src/main.ts" ]]; then start_service "sink-$sink"; fi
 done
+if [[ ${CDC_BRIDGE:-0} == 1 ]]; then start_service bridge-kafka; fi
 
 port=${CAPTURE_PORT:-8080}
 for _ in $(seq 1 50); do
