@@ -1,8 +1,8 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import type { Logger } from 'pino';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
+import { createTopicIfMissing } from '../../../runtime/kafka/create-topic.ts';
 import { type KafkaTopicOptions, resolveKafkaTopics } from '../../../runtime/kafka/kafka-topics.ts';
-import { createTopicIfMissing } from './topic-creation.ts';
 
 /**
  * The Kafka topic of each entity the bridge produces, created at start with its configured

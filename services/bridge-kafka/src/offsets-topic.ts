@@ -1,10 +1,10 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { KafkaUnavailableError } from '../../../runtime/errors/kafka-unavailable-error.ts';
+import { createTopicIfMissing } from '../../../runtime/kafka/create-topic.ts';
 import { readTopicToEnd } from '../../../runtime/kafka/read-topic-to-end.ts';
 import { retry } from '../../../runtime/retry.ts';
-import { KafkaUnavailableError } from './kafka-unavailable-error.ts';
 import { parseOffsetRecord } from './offset-record.ts';
-import { createTopicIfMissing } from './topic-creation.ts';
 
 /** Where the offsets topic is and how it is read. */
 export interface OffsetsTopicOptions {

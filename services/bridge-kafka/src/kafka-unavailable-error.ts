@@ -1,1 +1,0 @@
-export { KafkaUnavailableError } from '../../../runtime/errors/kafka-unavailable-error.ts';

@@ -1,1 +1,0 @@
-export { createTopicIfMissing } from '../../../runtime/kafka/create-topic.ts';
