@@ -26,7 +26,7 @@ export async function readTopic(
 ): Promise<Read[]> {
   const read: Read[] = [];
   const remaining = new Map<number, bigint>();
-  for (const { partition, offset, low } of await admin.fetchTopicOffsets(topic))
+  for (const { partition, offset, low } of await settledOffsets(admin, topic))
     if (BigInt(offset) > BigInt(low)) remaining.set(partition, BigInt(offset));
   if (remaining.size === 0) return read;
   const consumer = kafka.consumer({
@@ -58,6 +58,28 @@ export async function readTopic(
     await consumer.disconnect();
   }
   return read;
+}
+
+/**
+ * The topic's offsets once they stop moving. kafkajs' admin answers the last stable offset, and a
+ * broker answers a transaction's commit before it has written the commit marker (Kafka 4.x most
+ * visibly): right after a bridge reports a batch committed, the last stable offset can still be
+ * below it for a moment, and a read up to it would miss the batch. Three equal answers in a row,
+ * 100 ms apart, within 10 s.
+ */
+async function settledOffsets(
+  admin: Admin,
+  topic: string,
+): Promise<Array<{ partition: number; offset: string; low: string }>> {
+  let last = await admin.fetchTopicOffsets(topic);
+  let same = 0;
+  for (const started = Date.now(); same < 2 && Date.now() - started < 10_000; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const next = await admin.fetchTopicOffsets(topic);
+    same = JSON.stringify(next) === JSON.stringify(last) ? same + 1 : 0;
+    last = next;
+  }
+  return last;
 }
 
 /** The sequence number a test wrote into a todo's name, from a record's Avro payload. */
