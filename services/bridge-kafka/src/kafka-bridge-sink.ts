@@ -12,7 +12,13 @@ import type { Instrumentation } from '../../../runtime/instrumentation/instrumen
 import { encodeKafkaMessage } from '../../../runtime/kafka/kafka-message.ts';
 import { partitionId } from '../../../runtime/partition-id.ts';
 import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
-import type { EntityTarget, PartitionBatch, Sink, SinkEvent } from '../../../runtime/sink/sink.ts';
+import type {
+  EntityTarget,
+  PartitionBatch,
+  PreparedApply,
+  Sink,
+  SinkEvent,
+} from '../../../runtime/sink/sink.ts';
 import { compareStreamIds } from '../../../runtime/stream-id.ts';
 import './bridge-events.ts';
 import { EntityTopics } from './entity-topics.ts';
@@ -167,7 +173,33 @@ export class KafkaBridgeSink implements Sink {
     return this.resync();
   }
 
-  async apply(batches: readonly PartitionBatch[]): Promise<void> {
+  apply(batches: readonly PartitionBatch[]): Promise<void> {
+    return this.applyRecords(batches, undefined);
+  }
+
+  /**
+   * Builds the batches' records (key placement, wire-format values, headers: a tenth of the
+   * bridge's CPU) while the batch before is being produced. Depends on nothing that changes: the
+   * fence is applied when the batch's turn comes. Undefined when a record cannot be built: then
+   * `apply` builds them and reports the error.
+   */
+  prepare(batches: readonly PartitionBatch[]): PreparedApply | undefined {
+    let records: Array<Array<Message & { partition: number }>>;
+    try {
+      records = batches.map((batch) => {
+        const { topic, partitions } = this.topics.of(batch.entity);
+        return batch.events.map((event) => this.message(event, batch.partition, topic, partitions));
+      });
+    } catch {
+      return undefined;
+    }
+    return () => this.applyRecords(batches, records);
+  }
+
+  private async applyRecords(
+    batches: readonly PartitionBatch[],
+    records: ReadonlyArray<ReadonlyArray<Message & { partition: number }>> | undefined,
+  ): Promise<void> {
     if (
       batches.some(
         (b) => this.partitions.get(partitionId(b.entity, b.partition))?.fence === undefined,
@@ -175,7 +207,7 @@ export class KafkaBridgeSink implements Sink {
     )
       await this.resync();
     const results = await Promise.allSettled(
-      batches.map((batch) => this.produce(this.held(batch), batch)),
+      batches.map((batch, i) => this.produce(this.held(batch), batch, records?.[i])),
     );
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failures.length > 0) throw this.worstOf(failures);
@@ -257,16 +289,28 @@ export class KafkaBridgeSink implements Sink {
   }
 
   /** One partition's batch as one transaction: its events above the fence, and its offset. */
-  private async produce(state: PartitionState, batch: PartitionBatch): Promise<void> {
+  private async produce(
+    state: PartitionState,
+    batch: PartitionBatch,
+    records: ReadonlyArray<Message & { partition: number }> | undefined,
+  ): Promise<void> {
     if (batch.redrive) {
       // Re-driven dead letters sit at or below the offset on purpose; the offset stays.
-      if (batch.events.length > 0) await this.transact(state, batch.events, undefined);
+      if (batch.events.length > 0) await this.transact(state, batch.events, undefined, records);
       return;
     }
     const fence = state.fence ?? '0-0';
     if (compareStreamIds(batch.offset, fence) <= 0) return;
-    const events = batch.events.filter((event) => compareStreamIds(event.id, fence) > 0);
-    await this.transact(state, events, batch.offset);
+    // Events are in stream order: those at or below the fence are a prefix.
+    let first = 0;
+    while (first < batch.events.length && compareStreamIds(batch.events[first]!.id, fence) <= 0)
+      first++;
+    await this.transact(
+      state,
+      first === 0 ? batch.events : batch.events.slice(first),
+      batch.offset,
+      records && first > 0 ? records.slice(first) : records,
+    );
     state.fence = batch.offset;
   }
 
@@ -279,10 +323,12 @@ export class KafkaBridgeSink implements Sink {
     state: PartitionState,
     events: readonly SinkEvent[],
     offset: string | undefined,
+    built?: ReadonlyArray<Message & { partition: number }>,
   ): Promise<void> {
     const { entity, partition } = state;
     const { topic, partitions } = this.topics.of(entity);
-    const messages = events.map((event) => this.message(event, partition, topic, partitions));
+    const messages =
+      built ?? events.map((event) => this.message(event, partition, topic, partitions));
     const chunks = chunkMessages(messages, this.options.maxRequestBytes);
     const requests: TopicMessages[][] = chunks.map((chunk) => [{ topic, messages: chunk }]);
     if (offset !== undefined) {
@@ -392,7 +438,12 @@ export class KafkaBridgeSink implements Sink {
       if (event.payload) change.payload = event.payload;
     }
     const { key, value, headers } = encodeKafkaMessage(change, partition);
-    return { key, value, headers, partition: this.placement.partitionOf(topic, partitions, key) };
+    return {
+      key,
+      value,
+      headers,
+      partition: this.placement.partitionOf(topic, partitions, event.key),
+    };
   }
 
   /** Mirrors each writer schema not mirrored yet by this process, before records carrying it commit. */

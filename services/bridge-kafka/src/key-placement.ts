@@ -13,13 +13,30 @@ export class KeyPlacement {
   // leaders or availability.
   private readonly partitioner = kafkajs.Partitioners.DefaultPartitioner();
   private readonly metadata = new Map<number, PartitionMetadata[]>();
+  /**
+   * Partitions of keys seen, per partition count: keys repeat (every change of an entity), and
+   * hashing each record's key was a twentieth of the bridge's CPU. Bounded: emptied when full.
+   */
+  private readonly placed = new Map<number, Map<string, number>>();
+  private static readonly MAX_CACHED = 100_000;
 
-  partitionOf(topic: string, partitions: number, key: Buffer): number {
-    return this.partitioner({
-      topic,
-      partitionMetadata: this.metadataOf(partitions),
-      message: { key, value: null },
-    });
+  partitionOf(topic: string, partitions: number, key: string): number {
+    let byKey = this.placed.get(partitions);
+    if (!byKey) {
+      byKey = new Map();
+      this.placed.set(partitions, byKey);
+    }
+    let partition = byKey.get(key);
+    if (partition === undefined) {
+      partition = this.partitioner({
+        topic,
+        partitionMetadata: this.metadataOf(partitions),
+        message: { key: Buffer.from(key), value: null },
+      });
+      if (byKey.size >= KeyPlacement.MAX_CACHED) byKey.clear();
+      byKey.set(key, partition);
+    }
+    return partition;
   }
 
   private metadataOf(partitions: number): PartitionMetadata[] {

@@ -22,9 +22,11 @@ import { leaseOwnership } from './partition-ownership.ts';
  * group, leases, offsets, dead letters and metrics), KAFKA_BROKERS and the other KAFKA_*
  * connection variables (runtime/kafka/kafka-connection.ts), CDC_CONFIG (its `sinks.<BRIDGE_NAME>` section:
  * topics, offsets topic, transaction timeout; kafka-bridge-config.ts), plus the runner's
- * variables (runtime/sink/run-sink-service.ts).
+ * variables (runtime/sink/run-sink-service.ts; SINK_BATCH_SIZE defaults to 4000 here).
  */
 const env = process.env;
+/** SINK_BATCH_SIZE unless set: four times the other sinks'. */
+const DEFAULT_BATCH_SIZE = 4000;
 const config = await loadProjectConfig(env);
 const options = kafkaBridgeOptionsFromConfig(env, config);
 const name = options.name ?? 'kafka';
@@ -55,6 +57,12 @@ const sink = new KafkaBridgeSink(options, {
 });
 await runSinkService(
   sink,
-  { ...env, SINK_CONSUMER: consumer },
+  // A batch is a Kafka transaction per partition; bigger ones cost fewer transactions per event
+  // (BENCHMARKS.md, "Kafka bridge"). Batches only grow this large while a backlog drains.
+  {
+    ...env,
+    SINK_BATCH_SIZE: envString(env, 'SINK_BATCH_SIZE', String(DEFAULT_BATCH_SIZE)),
+    SINK_CONSUMER: consumer,
+  },
   { prefix: config.prefix, instrumentation, registry },
 );

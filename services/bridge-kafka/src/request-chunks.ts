@@ -6,8 +6,10 @@ import type { Message } from 'kafkajs';
  */
 export function messageBytes(message: Message): number {
   let bytes = 24 + byteLength(message.key) + byteLength(message.value);
-  if (message.headers)
-    for (const [name, value] of Object.entries(message.headers)) {
+  const headers = message.headers;
+  if (headers)
+    for (const name in headers) {
+      const value = headers[name];
       bytes += name.length + 2;
       if (Array.isArray(value)) for (const v of value) bytes += byteLength(v);
       else bytes += byteLength(value);
