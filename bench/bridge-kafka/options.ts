@@ -1,0 +1,45 @@
+import { Command, Option } from 'commander';
+import { positiveInteger, roundsOption } from '../support/options.ts';
+
+/** What the Kafka bridge benchmark measures and how much. */
+export interface BridgeBenchOptions {
+  /** Rounds of every drain phase; the report gives medians. Default 3. */
+  rounds: number;
+  /** Changes in the backlog every drain produces. Default 200 000. */
+  events: number;
+  /** Distinct entity keys. Default 10 000. */
+  keys: number;
+  /** Stream partitions of the entity (and partitions of every topic). Default 8. */
+  partitions: number;
+  /** SINK_BATCH_SIZE of the bridge: entries per batch over all its partitions. Default 4000, the bridge's. */
+  batch: number;
+  /** Events per second written during the latency phase. Default 5000. */
+  rate: number;
+  /** Seconds the latency phase writes for. Default 10. */
+  seconds: number;
+  /** Brokers: KAFKA_BROKERS, default 127.0.0.1:9092. */
+  brokers: string;
+}
+
+export function parseOptions(argv: string[]): BridgeBenchOptions {
+  const integer = (flags: string, description: string, variable: string, fallback: number) =>
+    new Option(flags, description).env(variable).argParser(positiveInteger).default(fallback);
+  return new Command('bench-bridge-kafka')
+    .description(
+      'Kafka bridge drain rate beside raw kafkajs producers, and its latency, in one run',
+    )
+    .addOption(roundsOption(3))
+    .addOption(integer('--events <n>', 'changes in the backlog', 'BENCH_EVENTS', 200_000))
+    .addOption(integer('--keys <n>', 'distinct keys', 'BENCH_KEYS', 10_000))
+    .addOption(integer('--partitions <n>', 'stream and topic partitions', 'BENCH_PARTITIONS', 8))
+    .addOption(integer('--batch <n>', "the bridge's SINK_BATCH_SIZE", 'BENCH_BATCH', 4000))
+    .addOption(integer('--rate <n>', 'events/s of the latency phase', 'BENCH_RATE', 5000))
+    .addOption(integer('--seconds <n>', 'length of the latency phase', 'BENCH_SECONDS', 10))
+    .addOption(
+      new Option('--brokers <list>', 'Kafka bootstrap brokers')
+        .env('KAFKA_BROKERS')
+        .default('127.0.0.1:9092'),
+    )
+    .parse(argv)
+    .opts<BridgeBenchOptions>();
+}
