@@ -90,6 +90,9 @@ describe('Kafka bridge under faults', { timeout: 600_000 }, () => {
         t.diagnostic(
           `a after its pause: ${count(out, 'producer fenced')} fenced producers, ${count(out, 'PartitionLost')} batches of lost partitions dropped, ${count(out, 'partition lease lost')} leases lost`,
         );
+        // Entries a read after it resumed (before its heartbeat saw the leases gone) are pending
+        // for it, and b, which has committed later entries since, never reads them.
+        t.diagnostic(`entries left pending for a: ${await w.pendingFor('a')}`);
         await w.assertExactlyOnce(t, total);
       } finally {
         await w.cleanup();
@@ -141,6 +144,8 @@ interface World {
   /** Who holds each partition's lease, or undefined while none is held. */
   leaseHolders(): Promise<string[] | undefined>;
   caughtUp(): Promise<boolean>;
+  /** Entries of every partition pending for a consumer of the bridge's group. */
+  pendingFor(consumer: string): Promise<number>;
   /** Every event once, each key in one partition and in order; the schema mirrored. */
   assertExactlyOnce(t: TestContext, total: number): Promise<void>;
   cleanup(): Promise<void>;
@@ -189,6 +194,19 @@ async function world(label: string, line: KafkaBrokerLine): Promise<World> {
       return holders.every((h) => h !== null) ? (holders as string[]) : undefined;
     },
     caughtUp: () => sinkCaughtUp(redis.redis, capture.keys, 'todo', P, 'kafka'),
+    async pendingFor(consumer) {
+      let pending = 0;
+      for (let p = 0; p < P; p++) {
+        const summary = (await redis.redis.xpending(capture.keys.stream('todo', p), 'kafka')) as [
+          number,
+          string | null,
+          string | null,
+          Array<[string, string]> | null,
+        ];
+        for (const [name, n] of summary[3] ?? []) if (name === consumer) pending += Number(n);
+      }
+      return pending;
+    },
     async assertExactlyOnce(t, total) {
       const topic = `${prefix}.todo`;
       const committed = await readTopic(kafka.kafka, admin, topic);
