@@ -90,6 +90,30 @@ export class Keys {
     return `${this.prefix}:{sink:${sink}}:kafka-topics`;
   }
 
+  /**
+   * The sinks that read Kafka (a set of sink names), added by each one's Kafka source: such a
+   * sink has no consumer group on the streams, so `cdc lag` finds it here.
+   */
+  kafkaSourcedSinks(): string {
+    return `${this.prefix}:kafka-sourced-sinks`;
+  }
+
+  /**
+   * The topics a Kafka bridge produces to (hash: entity -> topic), written by the bridge once
+   * it ensured them: how `cdc lag` knows a consumer group is a bridge and where its records go.
+   */
+  bridgeTopics(sink: string): string {
+    return `${this.prefix}:{sink:${sink}}:bridge-topics`;
+  }
+
+  /**
+   * A Kafka bridge's rare failures, for `cdc lag` in another process (hash: `aborted`, `fenced`
+   * -> count since the key was made; `aborted-at`, `fenced-at` -> time of the last one, ms).
+   */
+  bridgeIncidents(sink: string): string {
+    return `${this.prefix}:{sink:${sink}}:bridge-incidents`;
+  }
+
   /** Dead-letter stream of a sink. */
   deadLetters(sink: string): string {
     return `${this.prefix}:{dlq:${sink}}:events`;

@@ -12,10 +12,16 @@ export class KafkaSourcedSinks {
     private readonly keys: Keys,
   ) {}
 
-  /** The sink reads these entities from these topics. */
+  /** The sink reads these entities from these topics (and is listed for `cdc lag`). */
   async record(sink: string, topics: ReadonlyMap<string, string>): Promise<void> {
     if (topics.size === 0) return;
     await this.redis.hset(this.keys.sinkKafkaTopics(sink), Object.fromEntries(topics));
+    await this.redis.sadd(this.keys.kafkaSourcedSinks(), sink);
+  }
+
+  /** Every sink that ever recorded its topics, by name (one moved back to the streams too). */
+  async sinks(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.kafkaSourcedSinks())).sort();
   }
 
   /** The topic of each entity the sink reads from Kafka; empty for a sink that reads streams. */
