@@ -50,6 +50,11 @@ export interface KafkaBridgeDependencies {
   logger?: Logger;
   /** Where writer schemas are mirrored before their first message commits. Default: nowhere. */
   schemaMirror?: SchemaMirror;
+  /**
+   * Told each entity's topic once the topics are ensured (entity -> topic), before anything is
+   * produced to them: the service records them for `cdc lag`. Default: nobody.
+   */
+  topicsEnsured?(topics: ReadonlyMap<string, string>): Promise<void>;
 }
 
 /** A source partition's producer and what it has committed. */
@@ -163,6 +168,9 @@ export class KafkaBridgeSink implements Sink {
       entities.set(entity, metadata);
     }
     await this.topics.ensure(entities);
+    await this.deps.topicsEnsured?.(
+      new Map([...this.topics.entities()].map((entity) => [entity, this.topicOf(entity)])),
+    );
   }
 
   /**

@@ -6,10 +6,13 @@ import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts
 import { envOptional, envString, redisFromEnv } from '../../../runtime/config/env.ts';
 import { loadProjectConfig } from '../../../runtime/config/project-config.ts';
 import { Instrumentation } from '../../../runtime/instrumentation/instrumentation.ts';
+import { BridgeIncidents } from '../../../runtime/kafka/bridge-incidents.ts';
+import { BridgeTopics } from '../../../runtime/kafka/bridge-topics.ts';
 import { Keys } from '../../../runtime/keys.ts';
 import { connectRedis } from '../../../runtime/redis-connection.ts';
 import { SchemaRegistry } from '../../../runtime/schema/schema-registry.ts';
 import { runSinkService } from '../../../runtime/sink/run-sink-service.ts';
+import { recordBridgeIncidents } from './bridge-incident-recorder.ts';
 import { registerBridgeMetrics } from './bridge-metrics.ts';
 import { kafkaBridgeOptionsFromConfig } from './kafka-bridge-config.ts';
 import { KafkaBridgeSink } from './kafka-bridge-sink.ts';
@@ -39,6 +42,8 @@ const keys = new Keys(config.prefix);
 const instrumentation = new Instrumentation();
 const registry = new Registry();
 registerBridgeMetrics(instrumentation, registry);
+// What `cdc lag` shows of the bridge beyond the consumer group: its failures and its topics.
+recordBridgeIncidents(instrumentation, new BridgeIncidents(redis, keys), logger);
 const metadata = new EntityMetadataStore(redis, keys);
 const sink = new KafkaBridgeSink(options, {
   entityPartitions: () => metadata.all(),
@@ -54,6 +59,7 @@ const sink = new KafkaBridgeSink(options, {
     metadata,
     options.offsetsReplicationFactor,
   ),
+  topicsEnsured: (topics) => new BridgeTopics(redis, keys).record(name, topics),
 });
 await runSinkService(
   sink,
