@@ -91,7 +91,9 @@ describe('operator CLI against a running sink', () => {
       await redisCtx.redis.xgroup('CREATE', capture.keys.stream('todo', p), 'stopped', '0');
     const stopped = await cdc('--json', 'lag', '--sink', 'stopped', '--max-behind', '0');
     assert.equal(stopped.code, 3, stopped.out);
-    const rows = JSON.parse(stopped.out) as Array<{ partition: number; behind: number }>;
+    const rows = (
+      JSON.parse(stopped.out) as { streams: Array<{ partition: number; behind: number }> }
+    ).streams;
     assert.equal(rows.length, P);
     for (const row of rows)
       assert.equal(
@@ -102,7 +104,10 @@ describe('operator CLI against a running sink', () => {
     await capture.upsert('todo', { id: 'lagcheck', name: 'applied' });
     await waitFor('the running sink caught up', async () => {
       const running = await cdc('--json', 'lag', '--sink', 'postgres', '--max-behind', '0');
-      return running.code === 0 && (JSON.parse(running.out) as unknown[]).length === P;
+      return (
+        running.code === 0 &&
+        (JSON.parse(running.out) as { streams: unknown[] }).streams.length === P
+      );
     });
     assert.equal((await cdc('lag', '--max-behind', 'lots')).code, 2);
     assert.equal((await cdc('lag', '--no-such-option')).code, 2);

@@ -17,12 +17,13 @@ import { requestKafkaReplay } from '../../../runtime/sink/source/kafka-replay.ts
 import { KafkaSourcedSinks } from '../../../runtime/sink/source/kafka-sourced-sinks.ts';
 import { countEntries } from '../../../runtime/stream-count.ts';
 import { isStreamId, ZERO_ID } from '../../../runtime/stream-id.ts';
+import { kafkaLagReport, kafkaSinkRowOver, printKafkaLagReport } from './kafka-lag-report.ts';
 
 /**
  * Operator commands: consumer lag per sink and partition, dead letters, re-drive and skip of a
  * quarantined key, replays, safe trimming of the partition streams. Environment: REDIS_URL (+
  * REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX, CDC_RETENTION_MIN_AGE; KAFKA_BROKERS
- * (+ KAFKA_*) to replay a sink that reads Kafka.
+ * (+ KAFKA_*) to replay a sink that reads Kafka, and for the Kafka figures of `lag`.
  */
 const program = new Command('cdc')
   .description('operate the change-data-capture log')
@@ -96,7 +97,9 @@ async function lagRows(redis: Redis, keys: Keys, sink?: string) {
 
 program
   .command('lag')
-  .description('entries each sink has not applied yet, per partition, and the age of the oldest')
+  .description(
+    'entries each sink has not applied yet, per partition, and the age of the oldest; for sinks reading Kafka and for Kafka bridges, their Kafka figures',
+  )
   .option('--sink <name>', 'only this sink')
   .option('--watch <seconds>', 'print again every so many seconds, until interrupted')
   .option(
@@ -114,12 +117,22 @@ program
     await withRedis(async (redis, keys) => {
       for (;;) {
         const rows = await lagRows(redis, keys, options.sink);
-        if (every !== undefined && !program.opts<{ json?: boolean }>().json) console.clear();
-        print(rows);
-        const over = rows.filter(
-          (r) => max !== undefined && (typeof r.behind !== 'number' || r.behind > max),
-        );
-        process.exitCode = over.length > 0 ? 3 : 0;
+        const kafka = await kafkaLagReport(redis, keys, process.env, {
+          sink: options.sink,
+          groups: rows.map((r) => String(r.sink)),
+        });
+        const json = program.opts<{ json?: boolean }>().json;
+        if (every !== undefined && !json) console.clear();
+        if (json) console.log(JSON.stringify({ streams: rows, ...kafka }));
+        else {
+          console.table(rows);
+          printKafkaLagReport(kafka);
+        }
+        const over =
+          max !== undefined &&
+          (rows.some((r) => typeof r.behind !== 'number' || r.behind > max) ||
+            kafka.kafkaSinks.some((r) => kafkaSinkRowOver(r, max)));
+        process.exitCode = over ? 3 : 0;
         if (every === undefined) return;
         await sleep(every * 1000);
       }
