@@ -1,8 +1,9 @@
-import avro from 'avsc';
-import { type Document, Long } from 'mongodb';
+import type avro from 'avsc';
+import type { Document } from 'mongodb';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
 import { recordFields } from '../../../runtime/schema/avro-schema.ts';
 import type { SinkEvent } from '../../../runtime/sink/sink.ts';
+import { type BsonConverter, BsonValueProblem, bsonConverter } from './bson-value.ts';
 import { MongoMappingError } from './mongo-mapping-error.ts';
 import { encodeVersion } from './mongo-version.ts';
 
@@ -14,8 +15,6 @@ export const DELETED_FIELD = '_deleted';
 export const DELETED_AT_FIELD = '_deletedAt';
 
 const RESERVED = new Set(['_id', VERSION_FIELD, DELETED_FIELD, DELETED_AT_FIELD]);
-const DAY_MS = 86_400_000;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A document `_id`: the entity key, typed like the key field. */
 export type DocumentId = string | number;
@@ -27,6 +26,8 @@ export interface FieldMapping {
   /** Document field name. */
   readonly documentField: string;
   readonly type: avro.Type;
+  /** The value's BSON form (bson-value.ts), built with the mapping. */
+  readonly convert: BsonConverter;
 }
 
 /** How an entity's records become documents, fixed per reader schema. */
@@ -103,7 +104,12 @@ export function buildDocumentMapping(
       );
     }
     owners.set(documentField, field.name);
-    fields.push({ field: field.name, documentField, type: field.type });
+    fields.push({
+      field: field.name,
+      documentField,
+      type: field.type,
+      convert: bsonConverter(field.type),
+    });
   }
   return {
     entity,
@@ -148,14 +154,25 @@ export function liveDocument(mapping: DocumentMapping, event: SinkEvent): Docume
     throw new MongoMappingError(mapping.entity, event.key, '', 'an upsert without a record');
   }
   const document: Document = { [VERSION_FIELD]: encodeVersion(event.id), [DELETED_FIELD]: false };
-  for (const { field, documentField, type } of mapping.fields) {
-    const value = record[field];
-    // A record decoded with the reader schema has every field; one that lacks a field is stored
-    // without it rather than with a guessed value.
-    if (value === undefined) continue;
-    document[documentField] = toBsonValue(type, value, field, (path, problem, cause) => {
-      throw new MongoMappingError(mapping.entity, event.key, path, problem, cause);
-    });
+  let at = '';
+  try {
+    for (const { field, documentField, convert } of mapping.fields) {
+      const value = record[field];
+      // A record decoded with the reader schema has every field; one that lacks a field is stored
+      // without it rather than with a guessed value.
+      if (value === undefined) continue;
+      at = field;
+      document[documentField] = convert(value);
+    }
+  } catch (error) {
+    if (!(error instanceof BsonValueProblem)) throw error;
+    throw new MongoMappingError(
+      mapping.entity,
+      event.key,
+      `${at}${error.path}`,
+      error.problem,
+      error.cause,
+    );
   }
   return document;
 }
@@ -171,128 +188,4 @@ export function tombstoneDocument(event: SinkEvent): Document {
     [DELETED_FIELD]: true,
     [DELETED_AT_FIELD]: new Date(event.capturedAt),
   };
-}
-
-type Fail = (path: string, problem: string, cause?: unknown) => never;
-
-function show(value: unknown): string {
-  const text = typeof value === 'bigint' ? `${value}` : (JSON.stringify(value) ?? String(value));
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
-}
-
-/**
- * Converts a decoded Avro value to its BSON form, led by the schema type: the logical types arrive
- * as ISO strings (runtime/schema/logical-types.ts) that only the type tells apart from plain
- * strings. `timestamp-millis` becomes a BSON Date; `date` a BSON Date at 00:00 UTC, because BSON
- * has no date-only type and midnight UTC keeps range queries and `$dateToString` exact. Nested
- * records become plain sub-documents, wrapped unions lose their wrapper (the branch is not data).
- */
-export function toBsonValue(type: avro.Type, value: unknown, path: string, fail: Fail): unknown {
-  const expected = (what: string): never => fail(path, `expected ${what}, got ${show(value)}`);
-  switch (type.typeName) {
-    case 'null':
-      return value === null ? null : expected('null');
-    case 'boolean':
-      return typeof value === 'boolean' ? value : expected('a boolean');
-    case 'int':
-    case 'long':
-      if (typeof value === 'number' && Number.isInteger(value)) return value;
-      if (typeof value === 'bigint') return Long.fromBigInt(value);
-      return expected('an integer');
-    case 'float':
-    case 'double':
-      return typeof value === 'number' ? value : expected('a number');
-    case 'string':
-      return typeof value === 'string' ? value : expected('a string');
-    case 'enum':
-      return typeof value === 'string' ? value : expected('an enum symbol');
-    case 'bytes':
-    case 'fixed':
-      return Buffer.isBuffer(value) ? value : expected('bytes');
-    case 'logical:timestamp-millis':
-      return timestamp(value) ?? expected('a timestamp');
-    case 'logical:date':
-      return date(value) ?? expected('a date (YYYY-MM-DD)');
-    case 'array': {
-      if (!Array.isArray(value)) return expected('an array');
-      const items = (type as avro.types.ArrayType).itemsType;
-      return value.map((item, i) => toBsonValue(items, item, `${path}[${i}]`, fail));
-    }
-    case 'map': {
-      if (!isObject(value)) return expected('a map');
-      const values = (type as avro.types.MapType).valuesType;
-      const out: Document = {};
-      for (const [k, v] of Object.entries(value))
-        out[k] = toBsonValue(values, v, `${path}.${k}`, fail);
-      return out;
-    }
-    case 'record':
-    case 'error': {
-      if (!isObject(value)) return expected('a record');
-      const out: Document = {};
-      for (const field of (type as avro.types.RecordType).fields) {
-        const v = value[field.name];
-        if (v !== undefined)
-          out[field.name] = toBsonValue(field.type, v, `${path}.${field.name}`, fail);
-      }
-      return out;
-    }
-    case 'union:unwrapped': {
-      const branch = (type as avro.types.UnwrappedUnionType).types.find((t) => t.isValid(value));
-      return branch ? toBsonValue(branch, value, path, fail) : expected(unionNames(type));
-    }
-    case 'union:wrapped': {
-      if (value === null) return null;
-      if (!isObject(value)) return expected(unionNames(type));
-      const entries = Object.entries(value);
-      const branch = (type as avro.types.WrappedUnionType).types.find(
-        (t) => t.branchName === entries[0]?.[0],
-      );
-      if (entries.length !== 1 || !branch) return expected(unionNames(type));
-      return toBsonValue(branch, entries[0]![1], path, fail);
-    }
-    default:
-      // A logical type the project does not register is read as its underlying type by avsc.
-      if (type instanceof avro.types.LogicalType)
-        return toBsonValue(type.underlyingType, value, path, fail);
-      return fail(path, `the Avro type ${type.typeName} is not supported by the MongoDB sink`);
-  }
-}
-
-function unionNames(type: avro.Type): string {
-  return `one of ${(type as unknown as { types: avro.Type[] }).types.map((t) => t.branchName ?? t.typeName).join(', ')}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value)
-  );
-}
-
-function timestamp(value: unknown): Date | undefined {
-  let ms: number;
-  if (typeof value === 'string') ms = Date.parse(value);
-  else if (typeof value === 'number') ms = value;
-  else if (value instanceof Date) ms = value.getTime();
-  else return undefined;
-  const result = new Date(ms);
-  return Number.isNaN(result.getTime()) ? undefined : result;
-}
-
-function date(value: unknown): Date | undefined {
-  if (typeof value === 'string') {
-    if (!ISO_DATE.test(value)) return undefined;
-    const result = new Date(`${value}T00:00:00.000Z`);
-    // 2023-02-31 would roll over into March: a date that does not round-trip is not a date.
-    return !Number.isNaN(result.getTime()) && result.toISOString().slice(0, 10) === value
-      ? result
-      : undefined;
-  }
-  if (typeof value === 'number')
-    return Number.isInteger(value) ? new Date(value * DAY_MS) : undefined;
-  if (value instanceof Date) {
-    const ms = value.getTime();
-    return Number.isNaN(ms) ? undefined : new Date(Math.floor(ms / DAY_MS) * DAY_MS);
-  }
-  return undefined;
 }
