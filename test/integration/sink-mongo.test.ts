@@ -390,6 +390,48 @@ describe('mongo sink', { timeout: 120_000 }, () => {
     });
   });
 
+  test('a batch split into concurrent bulk writes replays harmlessly and names the one key that breaks an index', async () => {
+    const options = {
+      writeConcurrency: 4,
+      collections: { todo: { uniqueIndexes: [{ fields: ['name'] }] } },
+    };
+    await withSink(options, async (sink, t) => {
+      // 1000 keys: four bulk writes of 250, each with its own write error indexes.
+      const keys = Array.from({ length: 1000 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+      const first = keys.map((key, i) => upsert(`10-${i}`, key, { name: `n-${key}` }));
+      await sink.apply([batch(first)]);
+      // The same batch again, then an older one: every write misses its guard (E11000 in every
+      // chunk), and none of those is a violation.
+      await sink.apply([batch(first)]);
+      await sink.apply([
+        batch(keys.map((key, i) => upsert(`9-${i}`, key, { name: `old-${key}` }))),
+      ]);
+      assert.deepEqual(await stored(t), expectedState(first));
+
+      // Newer versions of every key, where the key in the third chunk takes a name another
+      // document holds.
+      const bad = keys[600]!;
+      const second = keys.map((key, i) =>
+        upsert(`11-${i}`, key, { name: key === bad ? `n-${keys[0]}-taken` : `m-${key}` }),
+      );
+      second[0] = upsert('11-0', keys[0]!, { name: `n-${keys[0]}-taken` });
+      const error = await sink.apply([batch(second, 0, '11-999')]).then(
+        () => assert.fail('apply should have failed'),
+        (err: unknown) => err,
+      );
+      assert.ok(error instanceof MongoConstraintError, String(error));
+      // Chunks run at once, so which of the two colliding writes lost depends on their timing;
+      // exactly one did, and everything else is written.
+      assert.equal(error.keys.length, 1);
+      assert.ok([bad, keys[0]].includes(error.keys[0] as string), String(error.keys));
+      const loser = error.keys[0] as string;
+      const expected = expectedState(second.filter((e) => e.key !== loser));
+      const held = (await stored(t)).filter((d) => d._id !== loser);
+      assert.deepEqual(held, expected);
+      assert.deepEqual(await sink.readOffsets(), new Map([['todo/0', '10-999']]));
+    });
+  });
+
   test('collections and field names follow the configuration; numeric keys and dates keep their types', async () => {
     const options = {
       collections: {

@@ -1,7 +1,7 @@
-import { type Env, envBoolean, envString } from '../../../runtime/config/env.ts';
+import { type Env, envBoolean, envInteger, envString } from '../../../runtime/config/env.ts';
 import type { ProjectConfig } from '../../../runtime/config/project-config.ts';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
-import type { MongoSinkOptions } from './mongo-sink-options.ts';
+import { DEFAULT_WRITE_CONCURRENCY, type MongoSinkOptions } from './mongo-sink-options.ts';
 
 /** Keys a `sinks.<name>` section of the project file may hold (the URL comes from MONGO_URL). */
 const SECTION_KEYS = new Set<string>([
@@ -11,13 +11,14 @@ const SECTION_KEYS = new Set<string>([
   'serverSelectionTimeoutMS',
   'connectTimeoutMS',
   'socketTimeoutMS',
+  'writeConcurrency',
   'maxPoolSize',
 ]);
 
 /**
  * The sink's options from the environment and the project file: `MONGO_URL` (default
- * `mongodb://127.0.0.1:27017/cdc`), `SINK_NAME` (default `mongo`), `MONGO_TRANSACTIONS`
- * (overrides the file), and the file's `sinks.<SINK_NAME>` section, or `sinks.mongo` when there is
+ * `mongodb://127.0.0.1:27017/cdc`), `SINK_NAME` (default `mongo`), `MONGO_TRANSACTIONS` and
+ * `MONGO_WRITE_CONCURRENCY` (override the file), and the file's `sinks.<SINK_NAME>` section, or `sinks.mongo` when there is
  * none, for the rest. The URL is not read from the file, which is often committed: credentials
  * belong in the environment. Unknown keys in the section are rejected, so a typo is not ignored.
  */
@@ -44,5 +45,11 @@ export function mongoSinkOptionsFromConfig(
     url: envString(env, 'MONGO_URL', 'mongodb://127.0.0.1:27017/cdc'),
     name,
     transactions: envBoolean(env, 'MONGO_TRANSACTIONS', fromFile.transactions ?? false),
+    writeConcurrency: envInteger(
+      env,
+      'MONGO_WRITE_CONCURRENCY',
+      fromFile.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY,
+      1,
+    ),
   };
 }

@@ -55,7 +55,17 @@ export interface MongoSinkOptions {
   connectTimeoutMS?: number;
   /** Socket inactivity timeout, ms; `0` means none. Default `0` (the driver's). */
   socketTimeoutMS?: number;
-  /** Connection pool size. Default `10`: the sink runs at most one bulk write per collection at a time. */
+  /**
+   * How many bulk writes one collection's documents of one apply are split into, sent at once on
+   * separate connections. Default `4`. The server applies one while the driver serializes the
+   * next; `1` sends each collection's writes as one bulk write. Batches of fewer than 200 writes
+   * are not split.
+   */
+  writeConcurrency?: number;
+  /**
+   * Connection pool size. Default `10`: enough for `writeConcurrency` bulk writes per collection
+   * and the offsets write. Raise it with `writeConcurrency` or the number of entities.
+   */
   maxPoolSize?: number;
   /**
    * Further driver options (TLS files, auth mechanism, compressors, …), passed to MongoClient
@@ -74,10 +84,12 @@ export interface ResolvedMongoSinkOptions {
   >;
   offsetsCollection: string;
   transactions: boolean;
+  writeConcurrency: number;
   clientOptions: MongoClientOptions;
 }
 
 export const DEFAULT_DATABASE = 'cdc';
+export const DEFAULT_WRITE_CONCURRENCY = 4;
 const URL_SCHEME = /^mongodb(\+srv)?:\/\//;
 /** https://www.mongodb.com/docs/manual/reference/limits/#naming-restrictions */
 const BAD_DATABASE_CHAR = /[/\\. "$*<>:|?\0]/;
@@ -200,7 +212,21 @@ export function resolveMongoSinkOptions(options: MongoSinkOptions): ResolvedMong
     socketTimeoutMS: integerOption('socketTimeoutMS', options.socketTimeoutMS, 0, 0),
     maxPoolSize: integerOption('maxPoolSize', options.maxPoolSize, 10, 1),
   };
-  return { name, database, collections, offsetsCollection, transactions, clientOptions };
+  const writeConcurrency = integerOption(
+    'writeConcurrency',
+    options.writeConcurrency,
+    DEFAULT_WRITE_CONCURRENCY,
+    1,
+  );
+  return {
+    name,
+    database,
+    collections,
+    offsetsCollection,
+    transactions,
+    writeConcurrency,
+    clientOptions,
+  };
 }
 
 function integerOption(option: string, value: unknown, fallback: number, min: number): number {
