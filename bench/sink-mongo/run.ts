@@ -40,6 +40,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import { Redis } from 'ioredis';
@@ -78,6 +79,8 @@ interface BenchOptions {
   batch: number;
   /** Also run the phases that show where the sink's time goes. Default off. */
   breakdown: boolean;
+  /** Directory for V8 CPU profiles of the child sinks (`--cpu-prof`). Default none. */
+  profile?: string;
 }
 
 const ENTITY = 'todo';
@@ -133,6 +136,12 @@ function parseOptions(argv: string[]): BenchOptions {
       new Option('--breakdown', 'also show where the sink spends its time')
         .env('BENCH_BREAKDOWN')
         .default(false),
+    )
+    .addOption(
+      new Option(
+        '--profile <dir>',
+        'write V8 CPU profiles of the child sinks here (bench/sink-postgres/profile-summary.ts reads them)',
+      ).env('BENCH_PROFILE'),
     )
     .parse(argv);
   return program.opts<BenchOptions>();
@@ -395,6 +404,9 @@ async function childService(ctx: Context, label: string): Promise<Measured> {
     blockMs: BLOCK_MS,
     env: { MONGO_URL: urlFor(ctx.mongoUrl, database), SINK_ENTITIES: ENTITY },
     unset: ['MONGO_TRANSACTIONS'],
+    nodeArgs: ctx.options.profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.options.profile, label)}`]
+      : [],
   });
   ctx.children.add(child);
   try {
