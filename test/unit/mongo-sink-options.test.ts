@@ -66,7 +66,7 @@ test('invalid options are refused at construction', () => {
 test('service options: URL and name from the environment, the rest from the sink section', () => {
   const sinks = {
     mongo: { collections: { todo: { collection: 'todos' } }, offsetsCollection: 'offsets' },
-    'mongo-eu': { transactions: true },
+    'mongo-eu': { transactions: true, writeConcurrency: 2 },
   };
   assert.deepEqual(mongoSinkOptionsFromConfig({ MONGO_URL: 'mongodb://db:27017/app' }, { sinks }), {
     url: 'mongodb://db:27017/app',
@@ -74,10 +74,21 @@ test('service options: URL and name from the environment, the rest from the sink
     collections: { todo: { collection: 'todos' } },
     offsetsCollection: 'offsets',
     transactions: false,
+    writeConcurrency: 4,
   });
   const eu = mongoSinkOptionsFromConfig({ SINK_NAME: 'mongo-eu' }, { sinks });
   assert.equal(eu.name, 'mongo-eu');
   assert.equal(eu.transactions, true);
+  assert.equal(eu.writeConcurrency, 2);
+  assert.equal(
+    mongoSinkOptionsFromConfig({ SINK_NAME: 'mongo-eu', MONGO_WRITE_CONCURRENCY: '8' }, { sinks })
+      .writeConcurrency,
+    8,
+  );
+  assert.throws(
+    () => mongoSinkOptionsFromConfig({ MONGO_WRITE_CONCURRENCY: '0' }, { sinks }),
+    ConfigError,
+  );
   assert.equal(eu.url, 'mongodb://127.0.0.1:27017/cdc');
   // Without its own section, a named sink uses the `mongo` one.
   assert.equal(

@@ -45,3 +45,7 @@ test('a malformed stream id has no version', () => {
   assert.throws(() => encodeVersion('12'), TypeError);
   assert.throws(() => encodeVersion('a-1'), TypeError);
 });
+
+test('leading zeros do not change a version', () => {
+  assert.equal(encodeVersion('007-01'), encodeVersion('7-1'));
+});

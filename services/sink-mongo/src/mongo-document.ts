@@ -148,12 +148,16 @@ export function documentId(mapping: DocumentMapping, key: string): DocumentId {
  * and `_deleted: false`. The `_id` comes from the write's filter. Throws MongoMappingError when a
  * value does not fit its schema type.
  */
-export function liveDocument(mapping: DocumentMapping, event: SinkEvent): Document {
+export function liveDocument(
+  mapping: DocumentMapping,
+  event: SinkEvent,
+  version = encodeVersion(event.id),
+): Document {
   const record = event.record;
   if (record === undefined || record === null || typeof record !== 'object') {
     throw new MongoMappingError(mapping.entity, event.key, '', 'an upsert without a record');
   }
-  const document: Document = { [VERSION_FIELD]: encodeVersion(event.id), [DELETED_FIELD]: false };
+  const document: Document = { [VERSION_FIELD]: version, [DELETED_FIELD]: false };
   let at = '';
   try {
     for (const { field, documentField, convert } of mapping.fields) {
@@ -182,9 +186,9 @@ export function liveDocument(mapping: DocumentMapping, event: SinkEvent): Docume
  * Keeping it (rather than removing the document) is what stops a replayed older upsert from
  * bringing the document back: its version guard finds the tombstone's newer version.
  */
-export function tombstoneDocument(event: SinkEvent): Document {
+export function tombstoneDocument(event: SinkEvent, version = encodeVersion(event.id)): Document {
   return {
-    [VERSION_FIELD]: encodeVersion(event.id),
+    [VERSION_FIELD]: version,
     [DELETED_FIELD]: true,
     [DELETED_AT_FIELD]: new Date(event.capturedAt),
   };

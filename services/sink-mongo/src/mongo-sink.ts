@@ -308,12 +308,17 @@ export class MongoSink implements Sink {
       }
       // Keyed by `_id`, not by the key text: "7" and "07" are one document when the key is a number.
       const keyOf = (event: SinkEvent): string => String(documentId(mapping, event.key));
-      const writes = latestPerKey(events, keyOf).map((event) => ({
-        id: documentId(mapping, event.key),
-        version: encodeVersion(event.id),
-        replacement:
-          event.op === 'upsert' ? liveDocument(mapping, event) : tombstoneDocument(event),
-      }));
+      const writes = latestPerKey(events, keyOf).map((event) => {
+        const version = encodeVersion(event.id);
+        return {
+          id: documentId(mapping, event.key),
+          version,
+          replacement:
+            event.op === 'upsert'
+              ? liveDocument(mapping, event, version)
+              : tombstoneDocument(event, version),
+        };
+      });
       plans.push({ mapping, writes });
     }
     return plans;
