@@ -520,26 +520,44 @@ kafka_install() {
   resolve_jars kafka
 }
 
-kafka_java() {
-  java -cp "$CACHE_DIR/kafka/libs/*" \
-    -Dlog4j.configuration="file:$HARNESS_DIR/kafka/log4j.properties" "$@"
+# The JVM flag that points a broker at its logging configuration: Kafka 3.9 reads log4j 1
+# properties, Kafka 4 log4j2 XML.
+kafka_logging_flag() {
+  case $1 in
+  kafka) printf '%s' "-Dlog4j.configuration=file:$HARNESS_DIR/kafka/log4j.properties" ;;
+  kafka4) printf '%s' "-Dlog4j2.configurationFile=$HARNESS_DIR/kafka4/log4j2.xml" ;;
+  esac
 }
 
-kafka_launch() {
-  local dir="$DATA_DIR/kafka" bind advertised controller
+# kafka_tool <server> <class> [args]: a Kafka command-line class with that broker's jars.
+kafka_tool() {
+  local server=$1
+  shift
+  java -cp "$CACHE_DIR/$server/libs/*" "$(kafka_logging_flag "$server")" "$@"
+}
+
+# kafka_broker_launch <server> <host> <port> <controller port> <min heap> <max heap> [property…]
+#
+# One KRaft broker (broker and controller in one JVM) with its data under .data/<server>: the
+# 3.9 broker and the 4.x one differ only in their jars, logging, address, heap and the extra
+# properties given. Replication factors of 1 because there is one broker; no initial rebalance
+# delay so a test's consumer joins its group at once.
+kafka_broker_launch() {
+  local server=$1 host=$2 port=$3 controller_port=$4 min_heap=$5 max_heap=$6
+  shift 6
+  local dir="$DATA_DIR/$server" bind advertised controller extra
   mkdir -p "$dir/logs"
-  bind=$(bind_address "$KAFKA_HOST")
-  advertised=$(join_host_port "$KAFKA_HOST" "$KAFKA_PORT")
-  controller=$(join_host_port "$bind" "$KAFKA_CONTROLLER_PORT")
+  bind=$(bind_address "$host")
+  advertised=$(join_host_port "$host" "$port")
+  controller=$(join_host_port "$bind" "$controller_port")
+  extra=$(printf '%s\n' "$@")
   # Regenerated on each start from the environment; the storage format below is kept.
-  # Replication factors of 1 because there is one broker; no initial rebalance delay so a test's
-  # consumer joins its group at once.
   cat >"$dir/server.properties" <<EOF
 # Written by scripts/servers.sh on each start; edits are lost.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$controller
-listeners=PLAINTEXT://$(join_host_port "$bind" "$KAFKA_PORT"),CONTROLLER://$controller
+listeners=PLAINTEXT://$(join_host_port "$bind" "$port"),CONTROLLER://$controller
 advertised.listeners=PLAINTEXT://$advertised
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
@@ -554,27 +572,32 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 delete.topic.enable=true
+$extra
 EOF
   if [[ ! -s $dir/cluster.id ]]; then
     local id
-    id=$(kafka_java kafka.tools.StorageTool random-uuid 2>>"$(log_file kafka)" | tail -n 1)
+    id=$(kafka_tool "$server" kafka.tools.StorageTool random-uuid 2>>"$(log_file "$server")" |
+      tail -n 1)
     # A cluster id is a UUID in URL-safe base64 without padding: 22 characters.
     [[ $id =~ ^[A-Za-z0-9_-]{22}$ ]] ||
-      die "kafka: StorageTool random-uuid printed '$id', not a cluster id; see .data/logs/kafka.log"
+      die "$server: StorageTool random-uuid printed '$id', not a cluster id; see .data/logs/$server.log"
     printf '%s\n' "$id" >"$dir/cluster.id"
   fi
   if [[ ! -f $dir/logs/meta.properties ]]; then
-    say "kafka: formatting storage in ${dir#"$ROOT"/}/logs"
-    kafka_java kafka.tools.StorageTool format -t "$(<"$dir/cluster.id")" \
-      -c "$dir/server.properties" --ignore-formatted >>"$(log_file kafka)" 2>&1 || {
-      log_tail kafka
-      die "kafka: formatting storage failed"
+    say "$server: formatting storage in ${dir#"$ROOT"/}/logs"
+    kafka_tool "$server" kafka.tools.StorageTool format -t "$(<"$dir/cluster.id")" \
+      -c "$dir/server.properties" --ignore-formatted >>"$(log_file "$server")" 2>&1 || {
+      log_tail "$server"
+      die "$server: formatting storage failed"
     }
   fi
-  spawn kafka java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$HARNESS_DIR/kafka/log4j.properties" \
-    -cp "$CACHE_DIR/kafka/libs/*" kafka.Kafka "$dir/server.properties"
+  spawn "$server" java "-Xms$min_heap" "-Xmx$max_heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true "$(kafka_logging_flag "$server")" \
+    -cp "$CACHE_DIR/$server/libs/*" kafka.Kafka "$dir/server.properties"
+}
+
+kafka_launch() {
+  kafka_broker_launch kafka "$KAFKA_HOST" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" 256m 512m
 }
 
 kafka_probe() { node_probe kafka; }
@@ -599,64 +622,10 @@ kafka4_install() {
   resolve_jars kafka4
 }
 
-kafka4_java() {
-  java -cp "$CACHE_DIR/kafka4/libs/*" \
-    -Dlog4j2.configurationFile="$HARNESS_DIR/kafka4/log4j2.xml" "$@"
-}
-
+# The share-group state topic, new in 4.x, would otherwise ask for 3 replicas.
 kafka4_launch() {
-  local dir="$DATA_DIR/kafka4" bind advertised controller
-  mkdir -p "$dir/logs"
-  bind=$(bind_address "$KAFKA4_HOST")
-  advertised=$(join_host_port "$KAFKA4_HOST" "$KAFKA4_PORT")
-  controller=$(join_host_port "$bind" "$KAFKA4_CONTROLLER_PORT")
-  # Regenerated on each start from the environment; the storage format below is kept.
-  # Replication factors of 1 because there is one broker (the share-group state topic, new in
-  # 4.x, would otherwise ask for 3); no initial rebalance delay so a test's consumer joins its
-  # group at once.
-  cat >"$dir/server.properties" <<EOF
-# Written by scripts/servers.sh on each start; edits are lost.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@$controller
-listeners=PLAINTEXT://$(join_host_port "$bind" "$KAFKA4_PORT"),CONTROLLER://$controller
-advertised.listeners=PLAINTEXT://$advertised
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-log.dirs=$dir/logs
-num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
-delete.topic.enable=true
-EOF
-  if [[ ! -s $dir/cluster.id ]]; then
-    local id
-    id=$(kafka4_java kafka.tools.StorageTool random-uuid 2>>"$(log_file kafka4)" | tail -n 1)
-    # A cluster id is a UUID in URL-safe base64 without padding: 22 characters.
-    [[ $id =~ ^[A-Za-z0-9_-]{22}$ ]] ||
-      die "kafka4: StorageTool random-uuid printed '$id', not a cluster id; see .data/logs/kafka4.log"
-    printf '%s\n' "$id" >"$dir/cluster.id"
-  fi
-  if [[ ! -f $dir/logs/meta.properties ]]; then
-    say "kafka4: formatting storage in ${dir#"$ROOT"/}/logs"
-    kafka4_java kafka.tools.StorageTool format -t "$(<"$dir/cluster.id")" \
-      -c "$dir/server.properties" --ignore-formatted >>"$(log_file kafka4)" 2>&1 || {
-      log_tail kafka4
-      die "kafka4: formatting storage failed"
-    }
-  fi
-  spawn kafka4 java -Xms128m -Xmx384m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$HARNESS_DIR/kafka4/log4j2.xml" \
-    -cp "$CACHE_DIR/kafka4/libs/*" kafka.Kafka "$dir/server.properties"
+  kafka_broker_launch kafka4 "$KAFKA4_HOST" "$KAFKA4_PORT" "$KAFKA4_CONTROLLER_PORT" 128m 384m \
+    share.coordinator.state.topic.replication.factor=1 share.coordinator.state.topic.min.isr=1
 }
 
 # The 3.9 broker's probe (scripts/harness/ready.ts), pointed at this one.
