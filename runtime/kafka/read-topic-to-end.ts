@@ -2,12 +2,29 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaReadError } from '../errors/kafka-read-error.ts';
 
+/** Where each partition of a topic starts (`low`) and ends (`offset`), as kafkajs' admin lists them. */
+export type TopicEnds = ReadonlyArray<{ partition: number; offset: string; low: string }>;
+
+export interface ReadTopicOptions {
+  /**
+   * Read what is not committed too (records of open and aborted transactions). Default false:
+   * read_committed.
+   */
+  readUncommitted?: boolean;
+  /**
+   * Where to read up to, asked once the topic is known to exist. Default: the admin's
+   * `fetchTopicOffsets`, each partition's last stable offset.
+   */
+  ends?: (admin: Admin, topic: string) => Promise<TopicEnds>;
+}
+
 /**
  * Reads a whole topic once, from the start of every partition up to where it ended when the read
  * began, with read_committed: everything committed by then, nothing of a transaction still open
  * (kafkajs' admin lists offsets read_committed, so the end is each partition's last stable
  * offset). A topic that does not exist reads as empty. Throws KafkaReadError when the end is not
- * reached within `timeoutMs` or the consumer crashes.
+ * reached within `timeoutMs` or the consumer crashes. `options` reads uncommitted records too or
+ * up to other ends (a test's checks).
  */
 export async function readTopicToEnd(
   kafka: Kafka,
@@ -15,10 +32,12 @@ export async function readTopicToEnd(
   topic: string,
   onMessage: (message: KafkaMessage, partition: number) => void,
   timeoutMs: number,
+  options: ReadTopicOptions = {},
 ): Promise<void> {
   if (!(await admin.listTopics()).includes(topic)) return;
   const remaining = new Map<number, bigint>();
-  for (const { partition, offset, low } of await admin.fetchTopicOffsets(topic))
+  const ends = options.ends ?? ((a: Admin, t: string) => a.fetchTopicOffsets(t));
+  for (const { partition, offset, low } of await ends(admin, topic))
     if (BigInt(offset) > BigInt(low)) remaining.set(partition, BigInt(offset));
   if (remaining.size === 0) return;
   // kafkajs reads only through a consumer group: one of its own, never committing, so that no
@@ -26,6 +45,7 @@ export async function readTopicToEnd(
   const consumer = kafka.consumer({
     groupId: `${topic}.reader.${randomUUID()}`,
     maxWaitTimeInMs: 50,
+    readUncommitted: options.readUncommitted ?? false,
     allowAutoTopicCreation: false,
     retry: { retries: 2 },
   });

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import avro from 'avsc';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
-import { withDeadline } from '../helpers/deadline.ts';
+import { readTopicToEnd, type TopicEnds } from '../../runtime/kafka/read-topic-to-end.ts';
 import { schemaFile } from './capture-fixtures.ts';
 
 /** Checks of what the Kafka bridge wrote to a topic, for its integration and fault tests. */
@@ -15,8 +14,8 @@ export interface Read {
 }
 
 /**
- * Reads a topic from the start up to where it ends now (its last stable offset, which is also
- * its end once no transaction is open), through a consumer group of its own.
+ * Reads a topic from the start up to where it ends once its offsets settle (below), read_committed
+ * unless `readUncommitted`. A topic that does not exist reads as empty.
  */
 export async function readTopic(
   kafka: Kafka,
@@ -25,38 +24,14 @@ export async function readTopic(
   readUncommitted = false,
 ): Promise<Read[]> {
   const read: Read[] = [];
-  const remaining = new Map<number, bigint>();
-  for (const { partition, offset, low } of await settledOffsets(admin, topic))
-    if (BigInt(offset) > BigInt(low)) remaining.set(partition, BigInt(offset));
-  if (remaining.size === 0) return read;
-  const consumer = kafka.consumer({
-    groupId: `reader-${randomUUID()}`,
-    readUncommitted,
-    maxWaitTimeInMs: 50,
-  });
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    const end = remaining.get(payload.partition);
-    if (end !== undefined && payload.lastOffset !== null && BigInt(payload.lastOffset) + 1n >= end)
-      remaining.delete(payload.partition);
-    if (remaining.size === 0) finish();
-  });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) read.push({ message, partition: batch.partition });
-      },
-    });
-    await withDeadline(done, 60_000, `reading ${topic} to its end`);
-  } finally {
-    await consumer.disconnect();
-  }
+  await readTopicToEnd(
+    kafka,
+    admin,
+    topic,
+    (message, partition) => read.push({ message, partition }),
+    60_000,
+    { readUncommitted, ends: settledOffsets },
+  );
   return read;
 }
 
@@ -67,10 +42,7 @@ export async function readTopic(
  * below it for a moment, and a read up to it would miss the batch. Three equal answers in a row,
  * 100 ms apart, within 10 s.
  */
-async function settledOffsets(
-  admin: Admin,
-  topic: string,
-): Promise<Array<{ partition: number; offset: string; low: string }>> {
+async function settledOffsets(admin: Admin, topic: string): Promise<TopicEnds> {
   let last = await admin.fetchTopicOffsets(topic);
   let same = 0;
   for (const started = Date.now(); same < 2 && Date.now() - started < 10_000; ) {
