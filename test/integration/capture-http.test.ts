@@ -14,6 +14,7 @@ import {
 import { testEnv } from '../helpers/env.ts';
 import { createTestRedis } from '../helpers/redis.ts';
 import { createTestCapture, keysUnder, schemaFile } from '../support/capture-fixtures.ts';
+import { serveCapture } from '../support/capture-server-fixture.ts';
 import { readLog } from '../support/log-checker.ts';
 
 const P = 4;
@@ -53,27 +54,18 @@ interface Service {
  * are deleted when the test ends.
  */
 async function serve(t: TestContext, options: CaptureServerOptions = {}): Promise<Service> {
-  const ctx = await createTestRedis('capture_http');
-  const prefix = ctx.capturePrefix;
-  let capture: Capture | undefined;
-  let app: FastifyInstance | undefined;
-  t.after(async () => {
-    await app?.close();
-    await capture?.close();
-    await ctx.cleanup();
-  });
-  capture = await createTestCapture(prefix, ['todo'], P);
-  app = buildCaptureServer(capture, options);
-  await app.ready();
-  const owned = capture;
+  const served = await serveCapture(
+    t,
+    'capture_http',
+    (prefix) => createTestCapture(prefix, ['todo'], P),
+    () => options,
+  );
+  const { capture: owned, redis, prefix } = served;
   return {
-    app,
-    capture: owned,
-    redis: ctx.redis,
-    prefix,
-    state: () => stateUnder(ctx.redis, prefix),
+    ...served,
+    state: () => stateUnder(redis, prefix),
     events: async (key) =>
-      (await readLog(ctx.redis, owned.keys, owned.registry, 'todo', P)).filter(
+      (await readLog(redis, owned.keys, owned.registry, 'todo', P)).filter(
         (e) => key === undefined || e.key === key,
       ),
   };

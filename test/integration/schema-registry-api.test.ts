@@ -16,6 +16,7 @@ import {
 import { testEnv } from '../helpers/env.ts';
 import { createTestRedis } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
+import { serveCapture } from '../support/capture-server-fixture.ts';
 
 const REGISTRY_TYPE = 'application/vnd.schemaregistry.v1+json';
 
@@ -100,16 +101,8 @@ async function serve(
   options: CaptureServerOptions = {},
   bridgeSection?: unknown,
 ): Promise<Service> {
-  const ctx = await createTestRedis('registry_api');
-  const prefix = ctx.capturePrefix;
-  let capture: Capture | undefined;
-  let app: FastifyInstance | undefined;
-  t.after(async () => {
-    await app?.close();
-    await capture?.close();
-    await ctx.cleanup();
-  });
-  const open = (todo: AvroSchema) =>
+  let v1 = 0;
+  const open = (prefix: string, todo: AvroSchema) =>
     createCapture({
       redis: { url: testEnv.redisUrl },
       prefix,
@@ -118,20 +111,25 @@ async function serve(
         user: { schema: schemaFile('user'), partitions: 1 },
       },
     });
-  const first = await open(todoV1 as unknown as AvroSchema);
-  const v1 = first.schemaOf('todo').id;
-  await first.upsert('todo', recordV1);
-  await first.close();
-  capture = await open(todoV2);
   const entities = new Map([
     ['todo', { partitions: 1 }],
     ['user', { partitions: 1 }],
   ]);
-  app = buildCaptureServer(capture, {
-    ...options,
-    kafkaTopics: resolveKafkaTopics(bridgeSection, prefix, entities),
-  });
-  await app.ready();
+  const { app, capture, redis, prefix } = await serveCapture(
+    t,
+    'registry_api',
+    async (prefix) => {
+      const first = await open(prefix, todoV1 as unknown as AvroSchema);
+      v1 = first.schemaOf('todo').id;
+      await first.upsert('todo', recordV1);
+      await first.close();
+      return open(prefix, todoV2);
+    },
+    (prefix) => ({
+      ...options,
+      kafkaTopics: resolveKafkaTopics(bridgeSection, prefix, entities),
+    }),
+  );
   const written = await app.inject({
     method: 'PUT',
     url: '/entities/todo/t2',
@@ -144,11 +142,11 @@ async function serve(
     app,
     capture,
     prefix,
-    redis: ctx.redis,
+    redis,
     ids: { v1, v2: capture.schemaOf('todo').id },
     subject: `${prefix}.todo-value`,
     events: async () =>
-      (await ctx.redis.xrangeBuffer(keys.stream('todo', 0), '-', '+')).map(([id, fields]) =>
+      (await redis.xrangeBuffer(keys.stream('todo', 0), '-', '+')).map(([id, fields]) =>
         decodeEnvelope(id.toString(), fields),
       ),
   };
