@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The real servers the integration tests run against, installed and run from this checkout
-# without Docker: Redis 7, PostgreSQL 15, Apache Kafka 3.9 and 4.x (single-node KRaft each, so
-# Kafka tests run on both) and a MongoDB-wire server (mongo-java-server on an H2 file).
+# without Docker: Redis 7 (one server, and a Redis Cluster of six), PostgreSQL 15, Apache Kafka
+# 3.9 and 4.x (single-node KRaft each, so Kafka tests run on both) and a MongoDB-wire server
+# (mongo-java-server on an H2 file).
 #
-#   scripts/servers.sh start  [redis] [postgres] [kafka] [kafka4] [mongo]   (default: all)
+#   scripts/servers.sh start  [redis] [redis-cluster] [postgres] [kafka] [kafka4] [mongo]   (default: all)
 #   scripts/servers.sh stop   [names...]
 #   scripts/servers.sh status [names...]   exit status non-zero when any is down
 #   scripts/servers.sh logs   [-f] [names...]
@@ -20,16 +21,21 @@
 #                  default broker port + 1)
 #   KAFKA4_BROKERS default 127.0.0.1:9192, the Kafka 4.x broker (its controller listens on
 #                  KAFKA4_CONTROLLER_PORT, default broker port + 1)
+#   REDIS_CLUSTER_NODES  default 127.0.0.1:7000,…,127.0.0.1:7005: the harness runs six nodes (three
+#                  masters with a replica each) on consecutive ports from the first one listed.
+#                  Unlike the others it is not exported to the probes: set, it switches every
+#                  client to cluster mode.
 # A server whose host is not loopback (127.0.0.1, localhost, ::1) belongs to the user: start and
 # stop leave it alone, status still checks it.
-# Other knobs: REDIS_APPENDFSYNC (always|everysec|no, default everysec), HARNESS_READY_TIMEOUT
+# Other knobs: REDIS_APPENDFSYNC (always|everysec|no, default everysec), REDIS_CLUSTER_NODE_TIMEOUT
+# (ms a cluster node may be unreachable before its replica takes over, default 2000), HARNESS_READY_TIMEOUT
 # (seconds, default 90), HARNESS_STOP_TIMEOUT (seconds before SIGKILL, default 30).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 
-readonly ALL_SERVERS=(redis postgres kafka kafka4 mongo)
+readonly ALL_SERVERS=(redis redis-cluster postgres kafka kafka4 mongo)
 readonly DATA_DIR="$ROOT/.data"
 readonly CACHE_DIR="$ROOT/.cache"
 readonly LOG_DIR="$DATA_DIR/logs"
@@ -42,6 +48,9 @@ export MONGO_URL="${MONGO_URL:-mongodb://127.0.0.1:27017/cdc}"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
 export KAFKA4_BROKERS="${KAFKA4_BROKERS:-127.0.0.1:9192}"
 readonly REDIS_APPENDFSYNC="${REDIS_APPENDFSYNC:-everysec}"
+# Not exported: the probes would take it as "talk to the cluster" (see the header).
+readonly CLUSTER_NODES_SPEC="${REDIS_CLUSTER_NODES:-127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005}"
+readonly CLUSTER_NODE_TIMEOUT="${REDIS_CLUSTER_NODE_TIMEOUT:-2000}"
 readonly READY_TIMEOUT="${HARNESS_READY_TIMEOUT:-90}"
 readonly STOP_TIMEOUT="${HARNESS_STOP_TIMEOUT:-30}"
 
@@ -208,6 +217,9 @@ resolve_jars() {
 parse_host_port "$REDIS_URL" 6379
 readonly REDIS_HOST=$HOST REDIS_PORT=$PORT
 
+parse_host_port "$CLUSTER_NODES_SPEC" 7000
+readonly CLUSTER_HOST=$HOST CLUSTER_PORT=$PORT
+
 parse_host_port "$POSTGRES_URL" 5432
 readonly PG_HOST=$HOST PG_PORT=$PORT
 pg_authority=${POSTGRES_URL#*://}
@@ -240,6 +252,7 @@ readonly KAFKA4_CONTROLLER_PORT="${KAFKA4_CONTROLLER_PORT:-$((KAFKA4_PORT + 1))}
 server_host() {
   case $1 in
     redis) printf '%s' "$REDIS_HOST" ;;
+    redis-cluster) printf '%s' "$CLUSTER_HOST" ;;
     postgres) printf '%s' "$PG_HOST" ;;
     kafka) printf '%s' "$KAFKA_HOST" ;;
     kafka4) printf '%s' "$KAFKA4_HOST" ;;
@@ -250,6 +263,7 @@ server_host() {
 server_port() {
   case $1 in
     redis) printf '%s' "$REDIS_PORT" ;;
+    redis-cluster) printf '%s' "$CLUSTER_PORT" ;;
     postgres) printf '%s' "$PG_PORT" ;;
     kafka) printf '%s' "$KAFKA_PORT" ;;
     kafka4) printf '%s' "$KAFKA4_PORT" ;;
@@ -260,6 +274,7 @@ server_port() {
 server_url() {
   case $1 in
     redis) redact "$REDIS_URL" ;;
+    redis-cluster) cluster_node_list ;;
     postgres) redact "$POSTGRES_URL" ;;
     kafka) printf '%s\n' "$KAFKA_BROKERS" ;;
     kafka4) printf '%s\n' "$KAFKA4_BROKERS" ;;
@@ -324,6 +339,180 @@ redis_probe() {
   else
     node_probe redis
   fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis Cluster: six nodes (three masters with a replica each) of the same redis-server, on
+# consecutive ports from the first of REDIS_CLUSTER_NODES, for the tests of cluster mode. Each
+# node has its own folder (.data/redis-cluster/<port>: config, AOF, nodes.conf), log
+# (.data/logs/redis-cluster-<port>.log) and pid file; the cluster's creation is logged in
+# .data/logs/redis-cluster.log. A node remembers the cluster in its nodes.conf, so a restart
+# rejoins it and only a first start (every node empty) creates it.
+
+readonly CLUSTER_NODE_COUNT=6
+
+cluster_ports() { seq "$CLUSTER_PORT" $((CLUSTER_PORT + CLUSTER_NODE_COUNT - 1)); }
+
+# The nodes a probe checks: the harness's six when it runs them, else the ones listed.
+cluster_probe_nodes() {
+  local port
+  if is_managed redis-cluster; then
+    for port in $(cluster_ports); do join_host_port "$(bind_address "$CLUSTER_HOST")" "$port" && echo; done
+  else
+    tr ',' '\n' <<<"$CLUSTER_NODES_SPEC" | sed '/^ *$/d'
+  fi
+}
+
+cluster_node_list() { cluster_probe_nodes | paste -sd, -; }
+
+cluster_node_pid() {
+  local pid
+  pid=$(cat "$(pid_file "redis-cluster-$1")" 2>/dev/null) || return 1
+  # Redis puts its address in its process title, which tells the nodes and the single server apart.
+  process_matches "$pid" redis-server && process_matches "$pid" ":$1" && printf '%s' "$pid"
+}
+
+# All six pids, or failure when any node is down (start then launches the missing ones).
+redis-cluster_running_pid() {
+  local port pid pids=()
+  for port in $(cluster_ports); do
+    pid=$(cluster_node_pid "$port") || return 1
+    pids+=("$pid")
+  done
+  printf '%s' "${pids[*]}"
+}
+
+redis-cluster_install() { redis_install; }
+
+# The ports of the nodes not running (each also binds its cluster bus on port + 10000).
+cluster_free_ports_needed() {
+  local port
+  for port in $(cluster_ports); do
+    cluster_node_pid "$port" >/dev/null || printf '%s %s ' "$port" $((port + 10000))
+  done
+}
+
+# redis-cli against one node: cluster_cli <host:port> <command...>
+cluster_cli() {
+  local node=$1
+  shift
+  timeout 5 redis-cli -h "${node%:*}" -p "${node##*:}" --no-auth-warning "$@"
+}
+
+redis-cluster_launch() {
+  local port dir
+  is_uint "$CLUSTER_NODE_TIMEOUT" || die "REDIS_CLUSTER_NODE_TIMEOUT must be a whole number of milliseconds"
+  for port in $(cluster_ports); do
+    cluster_node_pid "$port" >/dev/null && continue
+    dir="$DATA_DIR/redis-cluster/$port"
+    mkdir -p "$dir"
+    # As for the single server, regenerated on each start; nodes.conf is Redis's own and stays.
+    cat >"$dir/redis.conf" <<CONF
+# Written by scripts/servers.sh on each start; edits are lost.
+bind $(bind_address "$CLUSTER_HOST")
+port $port
+protected-mode yes
+daemonize no
+logfile ""
+dir "$dir"
+cluster-enabled yes
+cluster-config-file nodes.conf
+cluster-node-timeout $CLUSTER_NODE_TIMEOUT
+appendonly yes
+appendfilename "appendonly.aof"
+appendfsync $REDIS_APPENDFSYNC
+save ""
+CONF
+    spawn "redis-cluster-$port" redis-server "$dir/redis.conf"
+  done
+  cluster_create
+}
+
+# Creates the cluster when every node is new; a cluster the nodes already form is left as it is.
+cluster_create() {
+  local node nodes=() fresh=0 formed=0 deadline=$((SECONDS + READY_TIMEOUT)) info known
+  mapfile -t nodes < <(cluster_probe_nodes)
+  for node in "${nodes[@]}"; do
+    until [[ $(cluster_cli "$node" ping 2>/dev/null) == PONG ]]; do
+      ((SECONDS < deadline)) || {
+        log_tail "redis-cluster-${node##*:}"
+        die "redis-cluster: node $node did not answer PING within ${READY_TIMEOUT}s"
+      }
+      sleep 0.2
+    done
+    info=$(cluster_cli "$node" cluster info) || die "redis-cluster: CLUSTER INFO failed on $node: $info"
+    known=$(sed -n 's/^cluster_known_nodes:\([0-9]*\).*/\1/p' <<<"$info")
+    if [[ $known == 1 ]]; then fresh=$((fresh + 1)); else formed=$((formed + 1)); fi
+  done
+  if ((formed == ${#nodes[@]})); then return 0; fi
+  if ((fresh != ${#nodes[@]})); then
+    die "redis-cluster: $formed nodes belong to a cluster and $fresh are new; stop it and delete .data/redis-cluster to create it again"
+  fi
+  say "redis-cluster: creating the cluster (3 masters with a replica each; output in ${LOG_DIR#"$ROOT"/}/redis-cluster.log)"
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes \
+    >>"$(log_file redis-cluster)" 2>&1 || {
+    log_tail redis-cluster
+    die "redis-cluster: redis-cli --cluster create failed"
+  }
+}
+
+# Ready when every node answers, sees the cluster as ok with all 16384 slots served, and (for
+# the harness's cluster) knows all six nodes, none of them failing, three of them replicas.
+redis-cluster_probe() {
+  local node info nodes_table
+  for node in $(cluster_probe_nodes); do
+    info=$(cluster_cli "$node" cluster info 2>&1) || {
+      printf '%s: %s\n' "$node" "$info"
+      return 1
+    }
+    if [[ $info != *cluster_state:ok* || $info != *cluster_slots_ok:16384* ]]; then
+      printf '%s: %s\n' "$node" "$(grep -E '^cluster_(state|slots_ok)' <<<"$info" | tr -d '\r' | paste -sd' ' -)"
+      return 1
+    fi
+  done
+  if is_managed redis-cluster; then
+    nodes_table=$(cluster_cli "$(cluster_probe_nodes | head -n 1)" cluster nodes) || return 1
+    if [[ $(grep -c ' connected' <<<"$nodes_table") -ne $CLUSTER_NODE_COUNT ]] ||
+      grep -q 'fail' <<<"$nodes_table" ||
+      [[ $(grep -c 'slave' <<<"$nodes_table") -ne $((CLUSTER_NODE_COUNT / 2)) ]]; then
+      printf 'the cluster is still forming:\n%s\n' "$nodes_table"
+      return 1
+    fi
+  fi
+}
+
+# Every node gets SIGTERM first, then all are awaited: stopped one by one, a replica would fail
+# over for a master stopped before it.
+redis_cluster_stop() {
+  local port pid file pids=() ports=() waited=0 i
+  for port in $(cluster_ports); do
+    file=$(pid_file "redis-cluster-$port")
+    if pid=$(cluster_node_pid "$port"); then
+      pids+=("$pid")
+      ports+=("$port")
+    elif [[ -f $file ]]; then
+      rm -f "$file"
+    fi
+  done
+  if [[ ${#pids[@]} -eq 0 ]]; then
+    say "redis-cluster: not running"
+    return 0
+  fi
+  say "redis-cluster: stopping (pids ${pids[*]})"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for i in "${!pids[@]}"; do
+    while kill -0 "${pids[$i]}" 2>/dev/null; do
+      if ((waited >= STOP_TIMEOUT * 10)); then
+        warn "redis-cluster: node ${ports[$i]} still running ${STOP_TIMEOUT}s after SIGTERM; sending SIGKILL"
+        kill -KILL "${pids[$i]}" 2>/dev/null || true
+        break
+      fi
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    file=$(pid_file "redis-cluster-${ports[$i]}")
+    if [[ $(cat "$file" 2>/dev/null) == "${pids[$i]}" ]]; then rm -f "$file"; fi
+  done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -678,6 +867,8 @@ server_ports() {
     printf '%s %s' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
   elif [[ $1 == kafka4 ]]; then
     printf '%s %s' "$KAFKA4_PORT" "$KAFKA4_CONTROLLER_PORT"
+  elif [[ $1 == redis-cluster ]]; then
+    cluster_free_ports_needed
   else
     server_port "$1"
   fi
@@ -754,7 +945,7 @@ take_lock() {
 # Orders the requested names for launching: the JVMs first so they boot while the rest start.
 launch_order() {
   local name wanted
-  for name in kafka kafka4 mongo redis postgres; do
+  for name in kafka kafka4 mongo redis redis-cluster postgres; do
     for wanted in "$@"; do
       if [[ $name == "$wanted" ]]; then
         printf '%s\n' "$name"
@@ -807,7 +998,11 @@ cmd_stop() {
       say "$name: $(server_url "$name") is not on this machine's loopback; leaving it to its owner"
       continue
     fi
-    if [[ $name == postgres ]]; then postgres_stop; else stop_process "$name"; fi
+    case $name in
+      postgres) postgres_stop ;;
+      redis-cluster) redis_cluster_stop ;;
+      *) stop_process "$name" ;;
+    esac
   done
 }
 
@@ -826,7 +1021,7 @@ cmd_status() {
     else
       owner="managed (not running)"
     fi
-    printf '%-9s %-45s %-8s %s\n' "$name" "$(server_url "$name")" "$health" "$owner"
+    printf '%-13s %-45s %-8s %s\n' "$name" "$(server_url "$name")" "$health" "$owner"
   done
   return "$down"
 }
@@ -843,6 +1038,12 @@ cmd_logs() {
     file=$(log_file "$name")
     # Relative names: tail prints them as headers, and the script runs from the repo root.
     if [[ -f $file ]]; then files+=("${file#"$ROOT"/}"); else say "$name: no log yet (${file#"$ROOT"/})"; fi
+    if [[ $name == redis-cluster ]]; then
+      for file in $(cluster_ports); do
+        file=$(log_file "redis-cluster-$file")
+        if [[ -f $file ]]; then files+=("${file#"$ROOT"/}"); fi
+      done
+    fi
   done
   [[ ${#files[@]} -gt 0 ]] || return 0
   if [[ $follow -eq 1 ]]; then
@@ -856,13 +1057,13 @@ cmd_logs() {
 
 check_name() {
   case $1 in
-    redis | postgres | kafka | kafka4 | mongo) ;;
+    redis | redis-cluster | postgres | kafka | kafka4 | mongo) ;;
     *) die "unknown server '$1' (expected: ${ALL_SERVERS[*]})" ;;
   esac
 }
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
