@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
  * Lua scripts, one per file named `<name>-<numberOfKeys>.lua` (or `<name>.lua` when the number of
@@ -13,10 +14,29 @@ const SCRIPTS = [
   'advance-watermark-1',
   'renew-lease-1',
   'release-lease-1',
+  'read-leased-2',
+  'claim-leased-2',
   'add-dead-letter-2',
   'remove-dead-letters-2',
   'remove-replay-request-1',
 ] as const;
+
+/** A script's file name, without `.lua`. */
+export type ScriptFile = (typeof SCRIPTS)[number];
+
+/** A script's text. */
+function scriptLua(file: ScriptFile): string {
+  return readFileSync(new URL(`./${file}.lua`, import.meta.url), 'utf8');
+}
+
+/**
+ * A script's text and SHA1, for a connection that sends EVALSHA itself (the sink's read
+ * connection, which is not an ioredis one).
+ */
+export function scriptSource(file: ScriptFile): { lua: string; sha: string } {
+  const lua = scriptLua(file);
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
 
 /** `<name>-<keys>` has a fixed number of keys; a name without one takes it as its first argument. */
 function parseFile(file: string): { name: string; numberOfKeys: number | undefined } {
@@ -28,15 +48,18 @@ function parseFile(file: string): { name: string; numberOfKeys: number | undefin
   };
 }
 
-/** Registers the project's scripts on a connection (idempotent). */
-export function defineCommands(redis: Redis): CdcRedis {
+/**
+ * Registers the project's scripts on a connection, one server or a Redis Cluster (on a cluster
+ * ioredis sends each call to the node of its first key's slot), idempotently.
+ */
+export function defineCommands<R extends Redis | Cluster>(redis: R): R {
   for (const file of SCRIPTS) {
     const { name, numberOfKeys } = parseFile(file);
     if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue;
-    const lua = readFileSync(new URL(`./${file}.lua`, import.meta.url), 'utf8');
+    const lua = scriptLua(file);
     redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { numberOfKeys, lua });
   }
-  return redis as CdcRedis;
+  return redis;
 }
 
 /** Argument value accepted by a script: strings, numbers or binary payloads. */
@@ -81,6 +104,30 @@ declare module 'ioredis' {
     ): Result<number, Context>;
     renewLease(lease: string, holder: string, ttlMs: number): Result<number, Context>;
     releaseLease(lease: string, holder: string): Result<number, Context>;
+    /**
+     * XREADGROUP for the lease holder only: 0 when the lease is not `holder`'s, else the read,
+     * or the stream's last id when a read of new entries (`>`) found none (read-leased-2.lua).
+     * The sink reads through its own connection (`LeasedStreamRead`); this is for the rest.
+     */
+    readLeased(
+      lease: string,
+      stream: string,
+      holder: string,
+      group: string,
+      consumer: string,
+      count: number,
+      cursor: string,
+    ): Result<unknown, Context>;
+    /** One XAUTOCLAIM step for the lease holder only: 0 when the lease is not `holder`'s. */
+    claimLeased(
+      lease: string,
+      stream: string,
+      holder: string,
+      group: string,
+      consumer: string,
+      cursor: string,
+      count: number,
+    ): Result<0 | [string, string[], string[]], Context>;
     addDeadLetter(
       stream: string,
       index: string,
