@@ -73,6 +73,23 @@ export class StreamReadConnection {
     return this.send(socket, args, timeoutMs);
   }
 
+  /**
+   * Sends several commands in one write (one round trip) and resolves once each has its reply
+   * or failed, in order: a caller can tell the commands that ran from those that did not (an
+   * error reply of one says nothing of the others).
+   */
+  async pipeline(
+    commands: ReadonlyArray<ReadonlyArray<string | number>>,
+    timeoutMs: number,
+  ): Promise<Array<PromiseSettledResult<RespReply>>> {
+    const socket = await this.open();
+    const replies = commands.map((args) => this.expect(socket, String(args[0]), timeoutMs));
+    let encoded = '';
+    for (const args of commands) encoded += encodeCommand(args);
+    socket.write(encoded);
+    return Promise.allSettled(replies);
+  }
+
   /** Closes the connection; commands in flight reject. */
   close(): void {
     this.closed = true;
@@ -80,13 +97,18 @@ export class StreamReadConnection {
   }
 
   private send(socket: Socket, args: ReadonlyArray<string | number>, timeoutMs: number) {
-    const command = String(args[0]);
+    const reply = this.expect(socket, String(args[0]), timeoutMs);
+    socket.write(encodeCommand(args));
+    return reply;
+  }
+
+  /** The reply to the next command written to `socket` (the caller writes it right after). */
+  private expect(socket: Socket, command: string, timeoutMs: number): Promise<RespReply> {
     return new Promise<RespReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(new RedisReadError(`no reply to ${command} within ${timeoutMs} ms`), socket);
       }, timeoutMs);
       this.waiting.push({ command, resolve, reject, timer });
-      socket.write(encodeCommand(args));
     });
   }
 
