@@ -191,7 +191,13 @@ export class SinkRunner {
   }
 
   private async readDecoded(): Promise<DecodedRead[]> {
-    return this.parts.decoder.decode(await this.parts.source.read([...this.owned.values()]));
+    const partitions = [...this.owned.values()];
+    const { reads, refused } = await this.parts.source.read(partitions);
+    // Read refused (the lease went while this instance was paused, say): nothing of those
+    // partitions was delivered to it, and it must stop applying them now, not at the next beat.
+    if (refused.length > 0)
+      this.parts.takeover.refused(partitions.filter((p) => refused.includes(p.ref)));
+    return this.parts.decoder.decode(reads);
   }
 
   /** Reading ahead waits while partitions change hands or read their pending entries. */

@@ -444,9 +444,9 @@ describe('Redis over TLS (a redis-server of its own, TLS port only)', { timeout:
       );
 
       // The stream reads ran on the server over TLS (it has no other port): the runner's read
-      // connection is there, blocked in or just back from XREADGROUP.
-      await waitFor('the read connection in XREADGROUP', async () =>
-        (await clientCommands(s.admin)).includes('xreadgroup'),
+      // connection is there, waiting for new entries in XREAD (only it sends that command).
+      await waitFor('the read connection in XREAD', async () =>
+        (await clientCommands(s.admin)).includes('xread'),
       );
 
       // A write-through returns once the sink applied it: the capture's pub/sub connection

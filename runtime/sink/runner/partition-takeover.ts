@@ -44,16 +44,36 @@ export class PartitionTakeover {
     const { acquired, lost, surplus } = await this.leases.heartbeat(all);
     this.acquired.push(...acquired);
     for (const ref of lost) {
+      const partition = this.owned.get(partitionIdOf(ref));
       // Lost (lease expired): entries read of it must not be applied by this instance any more.
-      this.epoch.changed();
-      this.owned.delete(partitionIdOf(ref));
-      this.instrumentation.emit('sink.partition.released', { sink: this.sink.name, ...ref });
-      this.logger?.warn(ref, 'partition lease lost');
+      if (partition) this.lose(partition, 'partition lease lost');
     }
     for (const ref of surplus) {
       const id = partitionIdOf(ref);
       if (!this.surplus.some((r) => partitionIdOf(r) === id)) this.surplus.push(ref);
     }
+  }
+
+  /**
+   * The source refused to read these partitions: their leases are not this instance's any more
+   * (it was paused past them, say), which the heartbeat has not seen yet. They are dropped as
+   * the heartbeat would drop them; it finds the leases gone on its next beat and keeps quiet.
+   * Only the partitions as they were read are dropped: one taken again since stays.
+   */
+  refused(partitions: readonly OwnedPartition[]): void {
+    for (const partition of partitions)
+      if (this.owned.get(partition.id) === partition)
+        this.lose(partition, 'partition lease lost (a read was refused)');
+  }
+
+  private lose(partition: OwnedPartition, message: string): void {
+    this.epoch.changed();
+    this.owned.delete(partition.id);
+    this.instrumentation.emit('sink.partition.released', {
+      sink: this.sink.name,
+      ...partition.ref,
+    });
+    this.logger?.warn(partition.ref, message);
   }
 
   /** Hands back surplus partitions and takes acquired ones. */
@@ -79,7 +99,14 @@ export class PartitionTakeover {
   private async take(ref: PartitionRef, stored: ReadonlyMap<string, string>): Promise<void> {
     const id = partitionIdOf(ref);
     const committed = stored.get(id) ?? ZERO_ID;
-    const { deliveries, reclaimed } = await this.source.take(ref, committed);
+    const takeover = await this.source.take(ref, committed);
+    if (!takeover) {
+      // The lease went between winning it and taking the partition (a pause): another instance
+      // owns it, and the heartbeat finds the lease gone on its next beat.
+      this.logger?.warn(ref, 'partition lease lost before it was taken');
+      return;
+    }
+    const { deliveries, reclaimed } = takeover;
     if (reclaimed > 0)
       this.instrumentation.emit('sink.entries.reclaimed', {
         sink: this.sink.name,

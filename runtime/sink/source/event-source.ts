@@ -31,15 +31,18 @@ export interface EventSource {
    * Takes a partition over at `committed`, the offset stored in the target: claims what earlier
    * owners left undone, notes how often each of those entries was delivered, and moves the
    * source's position back to `committed` if it is ahead of it (the target was restored, or its
-   * offsets dropped), so that the gap is read again.
+   * offsets dropped), so that the gap is read again. Undefined from a source that checks leases
+   * when this instance no longer holds the partition's lease: nothing was claimed.
    */
-  take(partition: PartitionRef, committed: string): Promise<Takeover>;
+  take(partition: PartitionRef, committed: string): Promise<Takeover | undefined>;
   /**
    * One batch for these partitions, in order per partition: this consumer's entries delivered
    * and not applied first (from each partition's `offsets.cursor`, moving it on), else new
    * entries, waiting up to the block time for some. Bounded by the batch size over all of them.
+   * A source that checks leases as it reads reads nothing of a partition whose lease this
+   * instance no longer holds, and names it in `refused`.
    */
-  read(partitions: readonly ReadPosition[]): Promise<SourceRead[]>;
+  read(partitions: readonly ReadPosition[]): Promise<SourceBatch>;
   /** These entries are applied and committed in the target: never deliver them again. */
   acknowledge(acks: readonly Acknowledgement[]): Promise<void>;
   /**
@@ -71,6 +74,17 @@ export function versionInFields(fields: readonly Buffer[]): string | undefined {
 export interface ReadPosition {
   readonly ref: PartitionRef;
   readonly offsets: PartitionOffsets;
+}
+
+/** What one read returned. */
+export interface SourceBatch {
+  /** Per partition with entries (or, for a read of pending entries, without), in order. */
+  readonly reads: SourceRead[];
+  /**
+   * Partitions not read because this instance no longer holds their leases (another instance
+   * took them while this one was paused, say): nothing of them was delivered to it.
+   */
+  readonly refused: readonly PartitionRef[];
 }
 
 /** What taking a partition over found. */

@@ -12,6 +12,7 @@ import type {
   Acknowledgement,
   EventSource,
   ReadPosition,
+  SourceBatch,
   SourceRead,
   Takeover,
 } from './event-source.ts';
@@ -145,7 +146,7 @@ export class KafkaSource implements EventSource {
     return { deliveries: new Map(), reclaimed: 0 };
   }
 
-  async read(positions: readonly ReadPosition[]): Promise<SourceRead[]> {
+  async read(positions: readonly ReadPosition[]): Promise<SourceBatch> {
     const reading = new Set<FeedPartition>();
     for (const { ref, offsets } of positions) {
       const fp = this.partitionOf(ref);
@@ -164,7 +165,9 @@ export class KafkaSource implements EventSource {
       await this.feed.waitFor([...reading], this.options.blockMs);
       reads = this.collect(positions);
     }
-    return reads;
+    // No lease check: Kafka keeps nothing per reader that a new owner would miss (it seeks to
+    // the target's offset), and the runner drops what it read once the lease is gone.
+    return { reads, refused: [] };
   }
 
   /** What the buffers hold for these partitions, the batch size shared out over them. */

@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
+import { defineCommands } from '../../commands/index.ts';
 import { consumerGroups } from '../../consumer-groups.ts';
 import type { Keys } from '../../keys.ts';
 import { type PartitionLag, partitionLag } from '../../lag.ts';
 import type { PartitionRef } from '../../partition-id.ts';
 import { isBusyGroup } from '../../redis-errors.ts';
-import { type StreamEntries, streamEntries } from '../../resp/stream-entries.ts';
+import { streamEntries } from '../../resp/stream-entries.ts';
 import { StreamReadConnection } from '../../resp/stream-read-connection.ts';
 import { compareStreamIds, ZERO_ID } from '../../stream-id.ts';
 import { moveGroupBack } from '../move-group-back.ts';
@@ -12,9 +13,11 @@ import type {
   Acknowledgement,
   EventSource,
   ReadPosition,
+  SourceBatch,
   SourceRead,
   Takeover,
 } from './event-source.ts';
+import { LeasedStreamRead } from './leased-stream-read.ts';
 import { StreamRead } from './stream-read.ts';
 
 /** How a RedisStreamSource reads. */
@@ -24,7 +27,7 @@ export interface RedisStreamSourceOptions {
   keys: Keys;
   /** The consumer group: the sink's name. */
   group: string;
-  /** This instance's consumer name in the group. */
+  /** This instance's consumer name in the group, and the value of the leases it holds. */
   consumer: string;
   /** Most entries per read, over all the partitions read. */
   batchSize: number;
@@ -39,16 +42,29 @@ export interface RedisStreamSourceOptions {
  * streams, XACK, XAUTOCLAIM and XPENDING at takeover, XGROUP SETID (with ENTRIESREAD) to move
  * back. Reads go over a connection of their own (`StreamReadConnection`: same server, user, TLS
  * and database) so blocking reads never hold up commands, and their replies stay one buffer.
+ *
+ * Every read and claim through the group is made only while this instance holds the
+ * partition's lease, checked in the same script (read-leased-2.lua, claim-leased-2.lua): an
+ * instance paused past its lease would otherwise, on resuming, take entries into its own
+ * pending list that the new owner never reads. A wait for new entries is a plain XREAD BLOCK,
+ * which delivers nothing to the group, followed by a checked read.
  */
 export class RedisStreamSource implements EventSource {
   private readonly reader: StreamReadConnection;
+  private readonly leased: LeasedStreamRead;
 
   constructor(private readonly options: RedisStreamSourceOptions) {
     this.reader = StreamReadConnection.like(options.redis);
+    this.leased = new LeasedStreamRead(this.reader, options.group, options.consumer);
+    defineCommands(options.redis);
   }
 
   private stream(ref: PartitionRef): string {
     return this.options.keys.stream(ref.entity, ref.partition);
+  }
+
+  private lease(ref: PartitionRef): string {
+    return this.options.keys.lease(ref.entity, ref.partition, this.options.group);
   }
 
   async open(partitions: readonly PartitionRef[]): Promise<void> {
@@ -63,23 +79,27 @@ export class RedisStreamSource implements EventSource {
     }
   }
 
-  async take(ref: PartitionRef, committed: string): Promise<Takeover> {
+  async take(ref: PartitionRef, committed: string): Promise<Takeover | undefined> {
     const { redis, group, consumer } = this.options;
     const stream = this.stream(ref);
-    // Whatever earlier owners left pending is this consumer's now: it holds the lease.
+    const lease = this.lease(ref);
+    // Whatever earlier owners left pending is this consumer's now: it holds the lease. Each
+    // step checks that it still does, or it would take the pending entries of the owner after
+    // it (which reads only its own) if it paused past its lease since winning it.
     let cursor = ZERO_ID;
     let reclaimed = 0;
     do {
-      const [next, ids] = (await redis.xautoclaim(
+      const claimed = await redis.claimLeased(
+        lease,
         stream,
+        consumer,
         group,
         consumer,
-        0,
         cursor,
-        'COUNT',
-        1000,
-        'JUSTID',
-      )) as [string, string[]];
+        CLAIM_COUNT,
+      );
+      if (claimed === 0) return undefined;
+      const [next, ids] = claimed;
       reclaimed += ids.length;
       cursor = next;
     } while (cursor !== ZERO_ID);
@@ -107,45 +127,85 @@ export class RedisStreamSource implements EventSource {
     this.options.onGroupMovedBack?.({ stream, from: delivered, to: committed, entries });
   }
 
-  async read(partitions: readonly ReadPosition[]): Promise<SourceRead[]> {
+  async read(partitions: readonly ReadPosition[]): Promise<SourceBatch> {
     const behind = partitions.filter((p) => !p.offsets.caughtUp);
     if (behind.length > 0) {
       // This consumer's own pending entries first, in order, without blocking.
-      const reads = await this.readGroup(
+      const batch = await this.readGroup(
         behind,
         behind.map((p) => p.offsets.cursor),
-        false,
       );
-      for (const position of behind)
-        position.offsets.pendingRead(reads.find((r) => r.ref === position.ref)?.ids ?? []);
-      return reads;
+      for (const position of behind) {
+        // A refused partition read nothing: where it stood does not matter, it is dropped.
+        if (batch.refused.includes(position.ref)) continue;
+        position.offsets.pendingRead(batch.reads.find((r) => r.ref === position.ref)?.ids ?? []);
+      }
+      return { reads: batch.reads, refused: batch.refused };
     }
-    return this.readGroup(
-      partitions,
-      partitions.map(() => '>'),
-      true,
+    const cursors = partitions.map(() => NEW_ENTRIES);
+    const batch = await this.readGroup(partitions, cursors);
+    // A refused partition is reported at once (not after a wait) so the runner drops it.
+    if (batch.reads.length > 0 || batch.refused.length > 0 || batch.waitFrom.length === 0)
+      return { reads: batch.reads, refused: batch.refused };
+    // Nothing new anywhere: wait without reading through the group (a blocking XREADGROUP
+    // would deliver whatever arrives to this consumer whether or not it still holds the
+    // leases by then), from each stream's last entry so nothing added meanwhile is missed.
+    const { waitFrom } = batch;
+    const { blockMs } = this.options;
+    const woken = await this.reader.command(
+      [
+        'XREAD',
+        'COUNT',
+        1,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        ...waitFrom.map((w) => this.stream(w.position.ref)),
+        ...waitFrom.map((w) => w.last),
+      ],
+      blockMs + READ_TIMEOUT_MARGIN_MS,
     );
+    if (streamEntries(woken).length === 0) return { reads: [], refused: [] };
+    const again = await this.readGroup(
+      waitFrom.map((w) => w.position),
+      waitFrom.map(() => NEW_ENTRIES),
+    );
+    return { reads: again.reads, refused: again.refused };
   }
 
-  /** One XREADGROUP over these partitions from these cursors, blocking or not. */
+  /**
+   * One lease-checked XREADGROUP per partition from these cursors, in one round trip, never
+   * blocking. Besides the reads: the partitions refused (lease gone) and, for reads of new
+   * entries that found none, where to wait for more.
+   */
   private async readGroup(
     partitions: readonly ReadPosition[],
     cursors: readonly string[],
-    block: boolean,
-  ): Promise<StreamRead[]> {
-    const { blockMs, batchSize, group, consumer } = this.options;
-    const streams = partitions.map((p) => this.stream(p.ref));
+  ): Promise<GroupRead> {
+    const { blockMs, batchSize } = this.options;
     // batchSize bounds a whole batch (and so memory), shared out over the streams read.
-    const count = Math.max(1, Math.ceil(batchSize / streams.length));
-    const command = ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', count];
-    if (block) command.push('BLOCK', blockMs);
-    command.push('STREAMS', ...streams, ...cursors);
-    // A reply that does not come well after the block time means a dead connection.
-    const reply = await this.reader.command(command, blockMs + READ_TIMEOUT_MARGIN_MS);
-    return streamEntries(reply).flatMap((entries: StreamEntries) => {
-      const at = streams.indexOf(entries.stream);
-      return at < 0 ? [] : [new StreamRead(partitions[at]!.ref, entries)];
-    });
+    const count = Math.max(1, Math.ceil(batchSize / partitions.length));
+    const results = await this.leased.read(
+      partitions.map((p, i) => ({
+        stream: this.stream(p.ref),
+        lease: this.lease(p.ref),
+        cursor: cursors[i]!,
+      })),
+      count,
+      // A reply that does not come well after the block time means a dead connection.
+      blockMs + READ_TIMEOUT_MARGIN_MS,
+    );
+    const reads: SourceRead[] = [];
+    const refused: PartitionRef[] = [];
+    const waitFrom: Array<{ position: ReadPosition; last: string }> = [];
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i]!;
+      const position = partitions[i]!;
+      if (result.kind === 'refused') refused.push(position.ref);
+      else if (result.kind === 'nothing-new') waitFrom.push({ position, last: result.last });
+      else if (result.entries) reads.push(new StreamRead(position.ref, result.entries));
+    }
+    return { reads, refused, waitFrom };
   }
 
   async acknowledge(acks: readonly Acknowledgement[]): Promise<void> {
@@ -175,3 +235,15 @@ export class RedisStreamSource implements EventSource {
 
 /** How much longer than its block time a read may take before its connection counts as dead. */
 const READ_TIMEOUT_MARGIN_MS = 30_000;
+
+/** Most pending entries claimed per step at takeover. */
+const CLAIM_COUNT = 1000;
+
+/** XREADGROUP's id for entries never delivered to the group. */
+const NEW_ENTRIES = '>';
+
+/** A lease-checked read of several partitions. */
+interface GroupRead extends SourceBatch {
+  /** Partitions where a read of new entries found none, with the stream's last entry id. */
+  readonly waitFrom: ReadonlyArray<{ readonly position: ReadPosition; readonly last: string }>;
+}

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { consumerGroups } from '../../runtime/consumer-groups.ts';
+import { RedisStreamSource } from '../../runtime/sink/source/redis-stream-source.ts';
+import {
+  createPostgresSinkFixture,
+  type PostgresSinkFixture,
+} from '../support/postgres-sink-fixture.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const P = 2;
+
+/** Entries of an entity pending for `consumer` in the sink's group, per partition. */
+async function pendingFor(
+  f: PostgresSinkFixture,
+  consumer: string,
+  entity = 'todo',
+): Promise<number[]> {
+  const counts: number[] = [];
+  for (let p = 0; p < P; p++) {
+    const [, , , consumers] = (await f.redisCtx.redis.xpending(
+      f.capture.keys.stream(entity, p),
+      'postgres',
+    )) as [number, string | null, string | null, Array<[string, string]> | null];
+    counts.push(Number(consumers?.find(([name]) => name === consumer)?.[1] ?? 0));
+  }
+  return counts;
+}
+
+/** The group's last delivered id in each partition. */
+async function lastDelivered(f: PostgresSinkFixture): Promise<string[]> {
+  const ids: string[] = [];
+  for (let p = 0; p < P; p++) {
+    const groups = await consumerGroups(f.redisCtx.redis, f.capture.keys.stream('todo', p));
+    ids.push(groups.find((g) => g.name === 'postgres')?.lastDelivered ?? '');
+  }
+  return ids;
+}
+
+// An instance paused past its lease (a long collection, a frozen VM) that resumes before its
+// heartbeat sees the lease gone must not read through the group: what it read would be pending
+// for it, the new owner reads only its own pending entries and new ones, and the former owner
+// drops what it read. Reads and takeover claims check the lease in the same script.
+describe('reads and claims only while the lease is held (real Redis and PostgreSQL)', () => {
+  let f: PostgresSinkFixture;
+
+  before(async () => {
+    f = await createPostgresSinkFixture('leased_read', ['todo'], P);
+  });
+
+  after(() => f.cleanup());
+
+  test('a runner whose leases another instance took reads nothing of those partitions; their entries stay for the new owner', async () => {
+    // A long lease: its heartbeat (every 10 s) will not see the leases go during the test, as
+    // for an instance that just resumed from a pause.
+    const a = await f.startRunner('a', {}, 'postgres', { leaseMs: 30_000 });
+    await f.capture.upsert('todo', { id: 'first', name: 'before' });
+    await waitFor('first applied', () => f.appliedAll('todo'));
+    assert.equal(a.ownedPartitions().length, P);
+    const delivered = await lastDelivered(f);
+
+    // Another instance takes every partition while `a` is blocked waiting for entries.
+    for (let p = 0; p < P; p++)
+      await f.redisCtx.redis.set(f.capture.keys.lease('todo', p, 'postgres'), 'b', 'PX', 60_000);
+    await f.capture.writeMany(
+      'todo',
+      Array.from({ length: 40 }, (_, i) => ({
+        op: 'upsert' as const,
+        record: { id: `k${i}`, name: `written ${i}` },
+      })),
+    );
+    // `a` reads every 100 ms: plenty of reads in this time.
+    await sleep(1000);
+
+    assert.deepEqual(
+      await lastDelivered(f),
+      delivered,
+      'entries were delivered to the former owner',
+    );
+    assert.deepEqual(await pendingFor(f, 'a'), [0, 0]);
+    const rows = await f.rows('todo');
+    assert.equal(rows.get('first')?.name, 'before');
+    assert.equal(
+      [...rows.keys()].filter((id) => id.startsWith('k')).length,
+      0,
+      'the former owner applied entries of partitions it no longer owns',
+    );
+    assert.deepEqual(a.ownedPartitions(), [], 'the refused partitions are still owned');
+
+    // The new owner gets every entry.
+    await a.stop();
+    for (let p = 0; p < P; p++)
+      await f.redisCtx.redis.del(f.capture.keys.lease('todo', p, 'postgres'));
+    const b = await f.startRunner('b');
+    await waitFor('the new owner caught up', () => f.appliedAll('todo'), 20_000);
+    const after = await f.rows('todo');
+    for (let i = 0; i < 40; i++) assert.equal(after.get(`k${i}`)?.name, `written ${i}`);
+    await b.stop();
+  });
+
+  test('a takeover whose lease went meanwhile claims nothing of what the owner after it has pending', async () => {
+    // A stream of its own, which no runner of the fixture reads.
+    const ref = { entity: 'claimed', partition: 0 };
+    const { redis } = f.redisCtx;
+    const { keys } = f.capture;
+    const stream = keys.stream('claimed', 0);
+    const lease = keys.lease('claimed', 0, 'postgres');
+    const source = new RedisStreamSource({
+      redis,
+      keys,
+      group: 'postgres',
+      consumer: 'late',
+      batchSize: 100,
+      blockMs: 100,
+    });
+    try {
+      await source.open([ref, { entity: 'claimed', partition: 1 }]);
+      await redis.set(lease, 'owner', 'PX', 60_000);
+      for (let i = 0; i < 5; i++) await redis.xadd(stream, '*', 'n', String(i));
+      // The owner read them and has not applied them yet.
+      await redis.xreadgroup('GROUP', 'postgres', 'owner', 'COUNT', 100, 'STREAMS', stream, '>');
+      assert.equal((await pendingFor(f, 'owner', 'claimed'))[0], 5);
+
+      assert.equal(await source.take(ref, '0-0'), undefined);
+      assert.equal((await pendingFor(f, 'owner', 'claimed'))[0], 5);
+      assert.equal((await pendingFor(f, 'late', 'claimed'))[0], 0);
+
+      // With the lease, the same takeover claims them.
+      await redis.set(lease, 'late', 'PX', 60_000);
+      const takeover = await source.take(ref, '0-0');
+      assert.equal(takeover?.reclaimed, 5);
+      assert.equal((await pendingFor(f, 'late', 'claimed'))[0], 5);
+    } finally {
+      source.close();
+    }
+  });
+
+  test('a runner reads on after the server lost its scripts (SCRIPT FLUSH)', async () => {
+    const runner = await f.startRunner('c');
+    await f.capture.upsert('todo', { id: 'flush-1', name: 'before the flush' });
+    await waitFor('applied before the flush', async () => (await f.rows('todo')).has('flush-1'));
+    await f.redisCtx.redis.script('FLUSH');
+    await f.capture.upsert('todo', { id: 'flush-2', name: 'after the flush' });
+    await waitFor('applied after the flush', async () => (await f.rows('todo')).has('flush-2'));
+    await runner.stop();
+  });
+});
