@@ -1,29 +1,82 @@
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from './errors/config-error.ts';
+import type { RedisClient } from './redis-client.ts';
+import {
+  checkClusterNodes,
+  parseClusterNodes,
+  type RedisClusterNode,
+  type RedisClusterSeeds,
+} from './redis-cluster-nodes.ts';
 
 /** How to reach Redis. ACL users and TLS are plain configuration. */
 export interface RedisConnectionOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. Default `redis://127.0.0.1:6379`. */
   url?: string;
+  /**
+   * A Redis Cluster's seed nodes instead of `url` (which is then not used): `host:port,…` (or
+   * `rediss://host:port,…` for TLS, like the URL), or the nodes themselves. Only components that
+   * open their connection with `connectRedisClient` run on a cluster.
+   */
+  clusterNodes?: string | readonly RedisClusterNode[];
   /** ACL user name; overrides the URL's. */
   username?: string;
   /** Password of the ACL user (or of `default`); overrides the URL's. */
   password?: string;
   /** TLS files; setting any of them turns TLS on even for a `redis://` URL. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string; rejectUnauthorized?: boolean };
-  /** Extra ioredis options, merged last. */
+  /** Extra ioredis options, merged last (on a cluster: of every node's connection). */
   options?: RedisOptions;
+  /** Extra ioredis Cluster options, merged last; only used with `clusterNodes`. */
+  clusterOptions?: Omit<ClusterOptions, 'redisOptions'>;
 }
 
-/** Opens an ioredis connection (lazily connected by ioredis itself). */
+/**
+ * Opens an ioredis connection to one server (lazily connected by ioredis itself), for the
+ * components that do not run on a Redis Cluster yet: cluster nodes configured are refused.
+ */
 export function connectRedis(connection: RedisConnectionOptions = {}): Redis {
+  if (connection.clusterNodes !== undefined) {
+    throw new ConfigError(
+      'this component needs a single Redis server (REDIS_URL): only capture and its schema ' +
+        'registry run on a Redis Cluster so far; unset REDIS_CLUSTER_NODES for it',
+    );
+  }
+  return openServer(connection);
+}
+
+/**
+ * Opens a connection to a Redis Cluster when `clusterNodes` is set, to one server otherwise, with
+ * the same ACL user, password and TLS either way. Callers send commands whose keys share a slot
+ * (see `runtime/keys.ts`), so their code is the same for both.
+ */
+export function connectRedisClient(connection: RedisConnectionOptions = {}): RedisClient {
+  if (connection.clusterNodes === undefined) return openServer(connection);
+  const seeds: RedisClusterSeeds =
+    typeof connection.clusterNodes === 'string'
+      ? parseClusterNodes(connection.clusterNodes)
+      : { nodes: checkClusterNodes(connection.clusterNodes), tls: false };
+  const redisOptions = nodeOptions(connection, seeds.tls);
+  return new Cluster(seeds.nodes, { ...connection.clusterOptions, redisOptions });
+}
+
+function openServer(connection: RedisConnectionOptions): Redis {
   const url = connection.url ?? 'redis://127.0.0.1:6379';
   if (!/^rediss?:\/\//.test(url))
     throw new ConfigError(`Redis URL must start with redis:// or rediss://, got "${url}"`);
+  return new Redis(url, nodeOptions(connection, false));
+}
+
+/**
+ * The ioredis options of one connection: the ACL user, TLS files, then the caller's extras.
+ * `tlsOn` turns TLS on without files (a `rediss://` cluster node list; a server's `rediss://` URL
+ * does that inside ioredis).
+ */
+function nodeOptions(connection: RedisConnectionOptions, tlsOn: boolean): RedisOptions {
   const options: RedisOptions = { ...connection.options };
   if (connection.username !== undefined) options.username = connection.username;
   if (connection.password !== undefined) options.password = connection.password;
+  if (tlsOn && options.tls === undefined) options.tls = {};
   const tls = connection.tls;
   if (tls && (tls.caFile || tls.certFile || tls.keyFile || tls.rejectUnauthorized !== undefined)) {
     // The files join whatever TLS options `options` carries (a pin, a server name), never replace them.
@@ -37,5 +90,5 @@ export function connectRedis(connection: RedisConnectionOptions = {}): Redis {
         : {}),
     };
   }
-  return new Redis(url, options);
+  return options;
 }

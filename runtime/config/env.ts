@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error.ts';
+import { parseClusterNodes } from '../redis-cluster-nodes.ts';
 import type { RedisConnectionOptions } from '../redis-connection.ts';
 
 /** Environment variables as passed to a service's main; nothing deeper reads process.env. */
@@ -32,14 +33,20 @@ export function envBoolean(env: Env, name: string, fallback: boolean): boolean {
 }
 
 /**
- * Redis connection from the environment: `REDIS_URL` (use `rediss://` for TLS), `REDIS_USERNAME`
- * and `REDIS_PASSWORD` for an ACL user, `REDIS_TLS_CA`, `REDIS_TLS_CERT`, `REDIS_TLS_KEY` (file
- * paths) for TLS with a private CA or client certificates.
+ * Redis connection from the environment: `REDIS_URL` (use `rediss://` for TLS), or
+ * `REDIS_CLUSTER_NODES` (`host:port,…`, `rediss://host:port,…` for TLS) for a Redis Cluster,
+ * which then takes precedence; `REDIS_USERNAME` and `REDIS_PASSWORD` for an ACL user,
+ * `REDIS_TLS_CA`, `REDIS_TLS_CERT`, `REDIS_TLS_KEY` (file paths) for TLS with a private CA or
+ * client certificates, for either.
  */
 export function redisFromEnv(env: Env): RedisConnectionOptions {
-  const options: RedisConnectionOptions = {
-    url: envString(env, 'REDIS_URL', 'redis://127.0.0.1:6379'),
-  };
+  const clusterNodes = envOptional(env, 'REDIS_CLUSTER_NODES');
+  // Read here, at the boundary, so a bad list stops the service before it connects anywhere.
+  if (clusterNodes !== undefined) parseClusterNodes(clusterNodes);
+  const options: RedisConnectionOptions =
+    clusterNodes !== undefined
+      ? { clusterNodes }
+      : { url: envString(env, 'REDIS_URL', 'redis://127.0.0.1:6379') };
   const username = envOptional(env, 'REDIS_USERNAME');
   const password = envOptional(env, 'REDIS_PASSWORD');
   if (username) options.username = username;
