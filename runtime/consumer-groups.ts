@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import { isNoSuchKey } from './redis-errors.ts';
 
 /** One consumer group of a stream, as XINFO GROUPS reports it. */
@@ -19,7 +19,10 @@ export interface ConsumerGroupInfo {
  * The consumer groups of a stream; none when the stream does not exist. XINFO GROUPS answers
  * each group as a flat list of field names and values.
  */
-export async function consumerGroups(redis: Redis, stream: string): Promise<ConsumerGroupInfo[]> {
+export async function consumerGroups(
+  redis: RedisClient,
+  stream: string,
+): Promise<ConsumerGroupInfo[]> {
   let raw: Array<Array<string | number | null>>;
   try {
     raw = (await redis.xinfo('GROUPS', stream)) as Array<Array<string | number | null>>;

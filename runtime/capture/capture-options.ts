@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { ConfigError } from '../errors/config-error.ts';
 import type { Instrumentation } from '../instrumentation/instrumentation.ts';
+import type { RedisClient } from '../redis-client.ts';
 import type { RedisConnectionOptions } from '../redis-connection.ts';
 import type { AvroSchema } from '../schema/avro-schema.ts';
 
@@ -29,8 +29,11 @@ export interface EntityOptions {
 
 /** Options of createCapture. */
 export interface CaptureOptions {
-  /** An open ioredis connection to use, or how to open one. Default `redis://127.0.0.1:6379`. */
-  redis?: Redis | RedisConnectionOptions;
+  /**
+   * An open ioredis connection (one server or a Redis Cluster) to use, or how to open one.
+   * Default `redis://127.0.0.1:6379`.
+   */
+  redis?: RedisClient | RedisConnectionOptions;
   /** Prefix of every Redis key. Default `cdc`. */
   prefix?: string;
   /** The entities this capture writes. */

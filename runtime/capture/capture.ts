@@ -1,5 +1,4 @@
 import type avro from 'avsc';
-import { Redis } from 'ioredis';
 import { CaptureWriteCode, defineCommands } from '../commands/index.ts';
 import { consumerGroups } from '../consumer-groups.ts';
 import { ConfigError } from '../errors/config-error.ts';
@@ -12,7 +11,8 @@ import { WriteThroughFailedError } from '../errors/write-through-failed-error.ts
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
-import { connectRedis } from '../redis-connection.ts';
+import { isRedisClient, type RedisClient } from '../redis-client.ts';
+import { connectRedisClient } from '../redis-connection.ts';
 import { commandFailure } from '../redis-errors.ts';
 import { type RetryOptions, retry } from '../retry.ts';
 import { recordFields } from '../schema/avro-schema.ts';
@@ -107,19 +107,19 @@ export class Capture {
   readonly keys: Keys;
   readonly registry: SchemaRegistry;
   readonly instrumentation: Instrumentation;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly ownsRedis: boolean;
   private readonly entities = new Map<string, EntityState>();
   private readonly idempotencyWindowMs: number;
   private readonly writeThroughTimeoutMs: number;
   private waiter: WatermarkWaiter | undefined;
-  private subscriber: Redis | undefined;
+  private subscriber: RedisClient | undefined;
   private readonly groupsCache = new Map<string, { at: number; groups: string[] }>();
 
   private constructor(options: CaptureOptions) {
     this.keys = new Keys(options.prefix ?? 'cdc');
-    this.ownsRedis = !(options.redis instanceof Redis);
-    this.redis = options.redis instanceof Redis ? options.redis : connectRedis(options.redis);
+    this.ownsRedis = !isRedisClient(options.redis);
+    this.redis = isRedisClient(options.redis) ? options.redis : connectRedisClient(options.redis);
     defineCommands(this.redis);
     this.registry = new SchemaRegistry(this.redis, this.keys);
     this.instrumentation = options.instrumentation ?? new Instrumentation();
@@ -245,7 +245,11 @@ export class Capture {
   /**
    * Writes many changes of one entity in one pipeline. Every write is validated first: if any is
    * invalid nothing is written and the ValidationError names the index of each bad write. Each
-   * write is atomic on its own; a batch cut by a disconnect leaves a prefix of whole writes.
+   * write is atomic on its own, and so is each script call (one partition, up to WRITE_CHUNK
+   * writes), never the batch: a batch cut by a disconnect leaves whole writes only, and on a
+   * Redis Cluster, where partitions live on different nodes, a batch that fails on one node may
+   * have been written on the others. A retry with the same batch idempotency key then writes only
+   * what is missing.
    */
   async writeMany(
     entity: string,
@@ -547,21 +551,20 @@ export class Capture {
         timedOut,
       });
     }
-    // Every sink is past the events; those it dead-lettered or held left a mark (one round trip).
-    const pipeline = this.redis.pipeline();
-    for (const r of results) {
-      pipeline.mget(
-        sinks.map((sink) => this.keys.notApplied(entity.name, r.partition, sink, r.id)),
-      );
-    }
-    const replies =
-      (await pipeline.exec().catch((err: unknown) => {
-        throw commandFailure(err, 'MGET');
-      })) ?? [];
+    // Every sink is past the events; those it dead-lettered or held left a mark. One MGET per
+    // result, all sent at once (one round trip): a result's marks share its partition's slot, but
+    // a pipeline could not span the cluster nodes different partitions live on.
+    const replies = await Promise.allSettled(
+      results.map((r) =>
+        this.redis.mget(
+          sinks.map((sink) => this.keys.notApplied(entity.name, r.partition, sink, r.id)),
+        ),
+      ),
+    );
     results.forEach((r, i) => {
-      const [err, marks] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw commandFailure(err, 'MGET');
-      const values = marks as Array<string | null>;
+      const reply = replies[i]!;
+      if (reply.status === 'rejected') throw commandFailure(reply.reason, 'MGET');
+      const values = reply.value;
       const failed = values.findIndex((m) => m !== null);
       if (failed >= 0) throw new WriteThroughFailedError(r.id, sinks[failed]!, values[failed]!);
     });

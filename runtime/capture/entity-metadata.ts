@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { ConfigError } from '../errors/config-error.ts';
 import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 
 /** What every writer and reader of an entity must agree on. */
 export interface EntityMetadata {
@@ -18,7 +18,7 @@ export interface EntityMetadata {
  */
 export class EntityMetadataStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type avro from 'avsc';
-import type { Redis } from 'ioredis';
 import { defineCommands, RegisterSchemaCode, RestoreSchemaCode } from '../commands/index.ts';
 import { ConflictError } from '../errors/conflict-error.ts';
 import { SchemaCompatibilityError } from '../errors/schema-compatibility-error.ts';
@@ -8,6 +7,7 @@ import { SchemaMirrorConflictError } from '../errors/schema-mirror-conflict-erro
 import { SchemaNotFoundError } from '../errors/schema-not-found-error.ts';
 import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { retry } from '../retry.ts';
 import { type AvroSchema, fingerprintOf, parseSchema } from './avro-schema.ts';
 
@@ -76,7 +76,7 @@ export class SchemaRegistry {
   private readonly resolvers = new Map<string, avro.Resolver>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     defineCommands(redis);

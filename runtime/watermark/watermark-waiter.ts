@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { WriteThroughTimeoutError } from '../errors/write-through-timeout-error.ts';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { compareStreamIds } from '../stream-id.ts';
 import { parseWatermarkMessage } from './watermark-message.ts';
 
@@ -29,8 +29,8 @@ export class WatermarkWaiter {
   private readonly pollIntervalMs: number;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly redis: RedisClient,
+    private readonly subscriber: RedisClient,
     private readonly keys: Keys,
     options: WatermarkWaiterOptions = {},
   ) {
