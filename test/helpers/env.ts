@@ -7,6 +7,11 @@
 export interface TestEnv {
   /** `REDIS_URL`, default `redis://127.0.0.1:6379`. */
   readonly redisUrl: string;
+  /**
+   * `REDIS_CLUSTER_NODES` (`host:port,…`), unset by default. Set, the tests that run on a Redis
+   * Cluster use it instead of `REDIS_URL` (`scripts/test.sh cluster`), and the others skip.
+   */
+  readonly redisClusterNodes: string | undefined;
   /** `POSTGRES_URL`, default `postgres://cdc:cdc@127.0.0.1:5432/cdc`. */
   readonly postgresUrl: string;
   /** `MONGO_URL`, default `mongodb://127.0.0.1:27017/cdc`. */
@@ -31,6 +36,7 @@ function brokerList(value: string): string[] {
 
 export const testEnv: TestEnv = {
   redisUrl: fromEnv('REDIS_URL', 'redis://127.0.0.1:6379'),
+  redisClusterNodes: process.env.REDIS_CLUSTER_NODES?.trim() || undefined,
   postgresUrl: fromEnv('POSTGRES_URL', 'postgres://cdc:cdc@127.0.0.1:5432/cdc'),
   mongoUrl: fromEnv('MONGO_URL', 'mongodb://127.0.0.1:27017/cdc'),
   kafkaBrokers: brokerList(fromEnv('KAFKA_BROKERS', '127.0.0.1:9092')),
@@ -49,3 +55,15 @@ export function redactUrl(url: string): string {
     return url;
   }
 }
+
+/**
+ * For a test's `skip` option: in cluster mode (`REDIS_CLUSTER_NODES` set), why it cannot run on
+ * a Redis Cluster yet, naming what is missing; otherwise false, and it runs.
+ */
+export function notOnClusterYet(missing: string): string | false {
+  return testEnv.redisClusterNodes === undefined ? false : `not on a Redis Cluster yet: ${missing}`;
+}
+
+/** Why the sink tests skip in cluster mode: the one reason shared by every such skip. */
+export const SINKS_NOT_ON_CLUSTER =
+  'sinks read the streams through the hand-written RESP connection (runtime/resp), which is not cluster-aware';

@@ -1,6 +1,6 @@
 import { redactUrl } from './env.ts';
 
-export type ServerName = 'redis' | 'postgres' | 'mongo' | 'kafka' | 'kafka4';
+export type ServerName = 'redis' | 'redis-cluster' | 'postgres' | 'mongo' | 'kafka' | 'kafka4';
 
 /**
  * The error a helper throws when its server does not answer: it names the server, where it

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { Redis } from 'ioredis';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { compareStreamIds } from '../../runtime/stream-id.ts';
 import type { ErrorBody } from '../../services/capture/src/http-errors.ts';
@@ -11,8 +11,7 @@ import {
   buildCaptureServer,
   type CaptureServerOptions,
 } from '../../services/capture/src/server.ts';
-import { testEnv } from '../helpers/env.ts';
-import { createTestRedis } from '../helpers/redis.ts';
+import { connectCuttableTestRedis, createTestRedisClient } from '../helpers/redis.ts';
 import { createTestCapture, keysUnder, schemaFile } from '../support/capture-fixtures.ts';
 import { serveCapture } from '../support/capture-server-fixture.ts';
 import { readLog } from '../support/log-checker.ts';
@@ -41,7 +40,7 @@ interface Service {
   app: FastifyInstance;
   capture: Capture;
   /** A separate connection to inspect Redis with. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Every key under the prefix with its content (streams: length and last id). */
   state(): Promise<Record<string, unknown>>;
@@ -71,7 +70,7 @@ async function serve(t: TestContext, options: CaptureServerOptions = {}): Promis
   };
 }
 
-async function stateUnder(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
+async function stateUnder(redis: RedisClient, prefix: string): Promise<Record<string, unknown>> {
   const state: Record<string, unknown> = {};
   for (const key of await keysUnder(redis, `${prefix}:*`)) {
     const type = await redis.type(key);
@@ -669,12 +668,8 @@ describe('capture HTTP service against real Redis', () => {
     });
 
     test('/healthz is 503 when Redis is unreachable', async (t) => {
-      const ctx = await createTestRedis('capture_http');
-      const redis = new Redis(testEnv.redisUrl, {
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      redis.on('error', () => undefined);
+      const ctx = await createTestRedisClient('capture_http');
+      const redis = await connectCuttableTestRedis();
       const capture = await createCapture({
         redis,
         prefix: ctx.capturePrefix,
@@ -694,12 +689,8 @@ describe('capture HTTP service against real Redis', () => {
     });
 
     test('writes and reads while Redis is unreachable are 503 UNAVAILABLE, saying to retry later', async (t) => {
-      const ctx = await createTestRedis('capture_http');
-      const redis = new Redis(testEnv.redisUrl, {
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      redis.on('error', () => undefined);
+      const ctx = await createTestRedisClient('capture_http');
+      const redis = await connectCuttableTestRedis();
       const capture = await createCapture({
         redis,
         prefix: ctx.capturePrefix,

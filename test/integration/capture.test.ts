@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { defineCommands } from '../../runtime/commands/index.ts';
 import { decodeEnvelope } from '../../runtime/envelope.ts';
@@ -13,8 +13,13 @@ import { UnknownEntityError } from '../../runtime/errors/unknown-entity-error.ts
 import { ValidationError } from '../../runtime/errors/validation-error.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import { redisErrorCode } from '../../runtime/redis-errors.ts';
-import { testEnv } from '../helpers/env.ts';
-import { createTestRedis } from '../helpers/redis.ts';
+import { notOnClusterYet, testEnv } from '../helpers/env.ts';
+import {
+  connectTestRedis,
+  createTestRedisClient,
+  deleteKeys,
+  testRedisOptions,
+} from '../helpers/redis.ts';
 import { createTestCapture, keysUnder, schemaFile } from '../support/capture-fixtures.ts';
 import { assertCacheMatchesLog, readLog } from '../support/log-checker.ts';
 
@@ -28,7 +33,7 @@ async function captureWithHook(
   prefix: string,
   before: () => Promise<void>,
 ): Promise<{ capture: Capture; close(): Promise<void> }> {
-  const redis = defineCommands(new Redis(testEnv.redisUrl));
+  const redis = defineCommands(connectTestRedis());
   const captureWrite = redis.captureWrite.bind(redis);
   redis.captureWrite = async (
     numberOfKeys: number,
@@ -48,12 +53,12 @@ async function captureWithHook(
 }
 
 describe('capture against real Redis', () => {
-  let ctx: Awaited<ReturnType<typeof createTestRedis>>;
+  let ctx: Awaited<ReturnType<typeof createTestRedisClient>>;
   let capture: Capture;
   let prefix: string;
 
   before(async () => {
-    ctx = await createTestRedis('capture');
+    ctx = await createTestRedisClient('capture');
     prefix = ctx.capturePrefix;
     capture = await createTestCapture(prefix, ['todo', 'user'], P);
   });
@@ -148,7 +153,7 @@ describe('capture against real Redis', () => {
 
   test('idempotency records of different keys never collide ("x:y"+"z" vs "x"+"y:z")', async () => {
     const one = await createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix: `${prefix}-one`,
       entities: { todo: { schema: schemaFile('todo'), partitions: 1 } },
     });
@@ -159,8 +164,7 @@ describe('capture against real Redis', () => {
       assert.equal((await one.get('todo', 'x'))?.record.name, 'b');
     } finally {
       await one.close();
-      const stale = await keysUnder(ctx.redis, `${prefix}-one:*`);
-      if (stale.length > 0) await ctx.redis.del(...stale);
+      await deleteKeys(ctx.redis, await keysUnder(ctx.redis, `${prefix}-one:*`));
     }
   });
 
@@ -257,14 +261,13 @@ describe('capture against real Redis', () => {
       );
     } finally {
       await other.close();
-      const stale = await keysUnder(ctx.redis, `${own}:*`);
-      if (stale.length > 0) await ctx.redis.del(...stale);
+      await deleteKeys(ctx.redis, await keysUnder(ctx.redis, `${own}:*`));
     }
   });
 
   test('the idempotency window expires', async () => {
     const short = await createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix,
       entities: { todo: { partitions: P } },
       idempotencyWindowMs: 50,
@@ -304,11 +307,56 @@ describe('capture against real Redis', () => {
     assert.equal(partitionsSeen.size, P, 'keys spread over every partition');
   });
 
+  test('on a Redis Cluster each write touches one slot, the registry one slot, and a batch spans several masters', {
+    skip:
+      testEnv.redisClusterNodes === undefined &&
+      'needs a Redis Cluster: REDIS_CLUSTER_NODES (scripts/test.sh cluster)',
+  }, async () => {
+    const cluster = ctx.redis;
+    assert.ok(cluster instanceof Cluster);
+    const slotOf = (key: string) => cluster.cluster('KEYSLOT', key);
+    const writes = Array.from({ length: 40 }, (_, i) => ({
+      op: 'upsert' as const,
+      record: { id: `slot${i}`, name: 'n' },
+      idempotencyKey: `slot-${i}`,
+    }));
+    const results = await capture.writeMany('todo', writes);
+    const partitionSlots = new Map<number, number>();
+    for (const [i, r] of results.entries()) {
+      const slots = await Promise.all(
+        [
+          capture.keys.stream('todo', r.partition),
+          capture.keys.cache('todo', r.partition, r.key),
+          capture.keys.idempotency('todo', r.partition, r.key, `slot-${i}`),
+          capture.keys.watermark('todo', r.partition, 'some-sink'),
+          capture.keys.notApplied('todo', r.partition, 'some-sink', r.id),
+        ].map(slotOf),
+      );
+      assert.equal(new Set(slots).size, 1, `the keys of write ${i} share a slot`);
+      partitionSlots.set(r.partition, slots[0]!);
+    }
+    assert.equal(partitionSlots.size, P);
+    // The split per partition is real: the partitions' slots are served by more than one master.
+    const masters = new Set([...partitionSlots.values()].map((slot) => cluster.slots[slot]?.[0]));
+    assert.ok(masters.size > 1, `partitions on ${[...masters].join(', ')}`);
+    const registrySlots = await Promise.all(
+      [
+        capture.keys.registrySchemas(),
+        capture.keys.registryVersions('todo'),
+        capture.keys.registryFingerprints(),
+        capture.keys.registrySequence(),
+        capture.keys.entities(),
+      ].map(slotOf),
+    );
+    assert.equal(new Set(registrySlots).size, 1, 'the registry keys share a slot');
+    await assertCacheMatchesLog(ctx.redis, capture.keys, capture.registry, 'todo', P);
+  });
+
   test('concurrent writers to one key leave the cache equal to the last event of the key', async () => {
     const writers = await Promise.all(
       Array.from({ length: 4 }, () =>
         createCapture({
-          redis: { url: testEnv.redisUrl },
+          redis: testRedisOptions(),
           prefix,
           entities: { todo: { partitions: P } },
         }),
@@ -329,7 +377,11 @@ describe('capture against real Redis', () => {
     assert.equal(last.get('hot')?.record?.name, (await capture.get('todo', 'hot'))?.record.name);
   });
 
-  test('cache and log agree when the client connection is killed in the middle of a batch', async () => {
+  test('cache and log agree when the client connection is killed in the middle of a batch', {
+    skip: notOnClusterYet(
+      'the batch is cut by CLIENT KILL of its one connection; a cluster client holds one per master, and killing the one of a given node comes with the failover tests',
+    ),
+  }, async () => {
     const victim = new Redis(testEnv.redisUrl, {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
@@ -425,7 +477,7 @@ describe('capture against real Redis', () => {
     const writers = await Promise.all(
       Array.from({ length: 3 }, () =>
         createCapture({
-          redis: { url: testEnv.redisUrl },
+          redis: testRedisOptions(),
           prefix,
           entities: { todo: { partitions: P } },
         }),
@@ -514,7 +566,7 @@ describe('capture against real Redis', () => {
   test('an entity whose key field is not in its schema is refused and pins nothing', async () => {
     await assert.rejects(
       createCapture({
-        redis: { url: testEnv.redisUrl },
+        redis: testRedisOptions(),
         prefix,
         entities: { gadget: { schema: schemaFile('todo'), keyField: 'serial' } },
       }),
@@ -526,7 +578,7 @@ describe('capture against real Redis', () => {
   test('a capture with a different partition count for an existing entity is refused', async () => {
     await assert.rejects(
       createCapture({
-        redis: { url: testEnv.redisUrl },
+        redis: testRedisOptions(),
         prefix,
         entities: { todo: { partitions: 8 } },
       }),

@@ -3,18 +3,21 @@ import type { AddressInfo } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import { SchemaRegistry as RegistryClient, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { Redis } from 'ioredis';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { type ChangeEvent, decodeEnvelope } from '../../runtime/envelope.ts';
 import { decodeConfluentValue, encodeConfluentValue } from '../../runtime/kafka/confluent-wire.ts';
 import { resolveKafkaTopics } from '../../runtime/kafka/kafka-topics.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import {
   buildCaptureServer,
   type CaptureServerOptions,
 } from '../../services/capture/src/server.ts';
-import { testEnv } from '../helpers/env.ts';
-import { createTestRedis } from '../helpers/redis.ts';
+import {
+  connectCuttableTestRedis,
+  createTestRedisClient,
+  testRedisOptions,
+} from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { serveCapture } from '../support/capture-server-fixture.ts';
 
@@ -65,7 +68,7 @@ interface Service {
   app: FastifyInstance;
   capture: Capture;
   prefix: string;
-  redis: Redis;
+  redis: RedisClient;
   /** The schema ids of todo's versions 1 and 2. */
   ids: { v1: number; v2: number };
   /** The subject of todo's values. */
@@ -104,7 +107,7 @@ async function serve(
   let v1 = 0;
   const open = (prefix: string, todo: AvroSchema) =>
     createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix,
       entities: {
         todo: { schema: todo, partitions: 1 },
@@ -444,12 +447,8 @@ describe('Confluent Schema Registry API of the capture service', () => {
   });
 
   test('a registry that cannot reach Redis answers 503 with error code 50001', async (t) => {
-    const ctx = await createTestRedis('registry_api');
-    const redis = new Redis(testEnv.redisUrl, {
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    redis.on('error', () => undefined);
+    const ctx = await createTestRedisClient('registry_api');
+    const redis = await connectCuttableTestRedis();
     const capture = await createCapture({
       redis,
       prefix: ctx.capturePrefix,

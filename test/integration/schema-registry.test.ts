@@ -5,8 +5,7 @@ import { SchemaCompatibilityError } from '../../runtime/errors/schema-compatibil
 import { Keys } from '../../runtime/keys.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { SchemaRegistry } from '../../runtime/schema/schema-registry.ts';
-import { testEnv } from '../helpers/env.ts';
-import { createTestRedis } from '../helpers/redis.ts';
+import { createTestRedisClient, testRedisOptions } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { readLog } from '../support/log-checker.ts';
 
@@ -17,12 +16,12 @@ const todoV2 = {
 } as unknown as AvroSchema;
 
 describe('schema registry in real Redis', () => {
-  let ctx: Awaited<ReturnType<typeof createTestRedis>>;
+  let ctx: Awaited<ReturnType<typeof createTestRedisClient>>;
   let registry: SchemaRegistry;
   let prefix: string;
 
   before(async () => {
-    ctx = await createTestRedis('registry');
+    ctx = await createTestRedisClient('registry');
     prefix = ctx.capturePrefix;
     registry = new SchemaRegistry(ctx.redis, new Keys(prefix));
   });
@@ -68,14 +67,14 @@ describe('schema registry in real Redis', () => {
 
   test('v1 events still decode with the v2 reader: the new field takes its default', async () => {
     const writerV1 = await createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix,
       entities: { todo: { schema: todoV1 as unknown as AvroSchema, partitions: 1 } },
     });
     await writerV1.upsert('todo', { id: 'old', name: 'from v1' });
     await writerV1.close();
     const writerV2 = await createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix,
       entities: { todo: { schema: todoV2, partitions: 1 } },
     });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createTestRedis } from '../helpers/redis.ts';
+import { createTestRedisClient } from '../helpers/redis.ts';
 
 describe('redis smoke', { timeout: 60_000 }, () => {
   test('an entry added with XADD is read by a group and leaves no pending entry after XACK', async () => {
     // Made inside the test, not in a before hook: Node 20 reports a failed hook as cancelled
     // tests rather than failed ones, and an unreachable server must count as a failure.
-    const t = await createTestRedis('smoke_redis');
+    const t = await createTestRedisClient('smoke_redis');
     try {
       const { redis, prefix } = t;
       const stream = `${prefix}stream`;

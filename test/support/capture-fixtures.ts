@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import type { CaptureOptions } from '../../runtime/capture/capture-options.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
-import { testEnv } from '../helpers/env.ts';
+import { scanKeys, testRedisOptions } from '../helpers/redis.ts';
 
 /** The project's own schema files, as capture options expect them. */
 export function schemaFile(entity: string): AvroSchema {
@@ -12,7 +12,10 @@ export function schemaFile(entity: string): AvroSchema {
   ) as AvroSchema;
 }
 
-/** A capture on the test Redis for these of the project's entities, each with `partitions`. */
+/**
+ * A capture on the tests' Redis (the cluster in cluster mode) for these of the project's
+ * entities, each with `partitions`.
+ */
 export function createTestCapture(
   prefix: string,
   entities: readonly string[],
@@ -20,7 +23,7 @@ export function createTestCapture(
   options: Partial<CaptureOptions> = {},
 ): Promise<Capture> {
   return createCapture({
-    redis: { url: testEnv.redisUrl },
+    redis: testRedisOptions(),
     prefix,
     entities: Object.fromEntries(
       entities.map((entity) => [entity, { schema: schemaFile(entity), partitions }]),
@@ -29,14 +32,7 @@ export function createTestCapture(
   });
 }
 
-/** Every key under a prefix (SCAN, so it works on a busy server). */
-export async function keysUnder(redis: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...batch);
-  } while (cursor !== '0');
-  return found.sort();
+/** Every key under a prefix (SCAN, so it works on a busy server; every master of a cluster). */
+export function keysUnder(redis: RedisClient, pattern: string): Promise<string[]> {
+  return scanKeys(redis, pattern);
 }

@@ -1,19 +1,19 @@
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Capture } from '../../runtime/capture/capture.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 import {
   buildCaptureServer,
   type CaptureServerOptions,
 } from '../../services/capture/src/server.ts';
-import { createTestRedis } from '../helpers/redis.ts';
+import { createTestRedisClient } from '../helpers/redis.ts';
 
 /** A capture and its HTTP server on a key prefix of their own. */
 export interface ServedCapture {
   app: FastifyInstance;
   capture: Capture;
   /** A separate connection to inspect Redis with. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
 }
 
@@ -28,7 +28,7 @@ export async function serveCapture(
   open: (prefix: string) => Promise<Capture>,
   options: (prefix: string) => CaptureServerOptions,
 ): Promise<ServedCapture> {
-  const ctx = await createTestRedis(label);
+  const ctx = await createTestRedisClient(label);
   const prefix = ctx.capturePrefix;
   let capture: Capture | undefined;
   let app: FastifyInstance | undefined;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
 import { decodeEnvelope } from '../../runtime/envelope.ts';
 import type { Keys } from '../../runtime/keys.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 import type { SchemaRegistry } from '../../runtime/schema/schema-registry.ts';
 import { keysUnder } from './capture-fixtures.ts';
 
@@ -15,7 +15,7 @@ export interface LoggedEvent {
 
 /** Reads and decodes every event of an entity, partition by partition. */
 export async function readLog(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   registry: SchemaRegistry,
   entity: string,
@@ -48,7 +48,7 @@ export async function readLog(
  * a delete; and no cache entry exists without an event.
  */
 export async function assertCacheMatchesLog(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   registry: SchemaRegistry,
   entity: string,
