@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Type-checks, lints and runs the tests.
 #
-#   scripts/test.sh [unit|integration|faults|all]   (default: all)
+#   scripts/test.sh [unit|integration|faults|cluster|all]   (default: all)
 #
 # unit runs test/unit/**/*.test.ts; integration starts the real servers (scripts/servers.sh
 # start) and runs test/integration/**/*.test.ts; faults runs test/faults/**/*.test.ts one file
 # at a time, because those tests kill processes and stop servers that other tests would need;
 # all does every suite. A suite with no files is skipped.
+# cluster runs the integration tests of what works on a Redis Cluster so far (capture, its HTTP
+# service, the schema registry) again, against the harness's cluster (servers.sh start
+# redis-cluster) with REDIS_CLUSTER_NODES set (default: its six nodes); it skips the type
+# check, lint and cycle check, which the other modes run, and lists the files it leaves out.
 # Exits non-zero when the type check, the lint, an import cycle or any test fails. The failing
 # tests' reports are also kept in .data/logs/test-failures.txt (printed last by CI, after the
 # server logs).
@@ -17,9 +21,9 @@ cd "$ROOT"
 
 mode=${1:-all}
 case $mode in
-  unit | integration | faults | all) ;;
+  unit | integration | faults | cluster | all) ;;
   *)
-    echo "usage: scripts/test.sh [unit|integration|faults|all]" >&2
+    echo "usage: scripts/test.sh [unit|integration|faults|cluster|all]" >&2
     exit 2
     ;;
 esac
@@ -29,18 +33,25 @@ if [[ ! -d node_modules ]]; then
   npm ci --no-audit --no-fund
 fi
 
-echo "== type check (tsc --noEmit)"
-npx tsc --noEmit -p tsconfig.json
+if [[ $mode != cluster ]]; then
+  echo "== type check (tsc --noEmit)"
+  npx tsc --noEmit -p tsconfig.json
 
-echo "== lint (biome check)"
-npx biome check .
+  echo "== lint (biome check)"
+  npx biome check .
 
-# A cycle between modules makes one of them see the other half-initialised, depending on which is
-# imported first; madge finds them in runtime, services and bench (package.json "circular").
-echo "== import cycles (madge --circular)"
-npm run --silent circular
+  # A cycle between modules makes one of them see the other half-initialised, depending on which
+  # is imported first; madge finds them in runtime, services and bench (package.json "circular").
+  echo "== import cycles (madge --circular)"
+  npm run --silent circular
+fi
 
-if [[ $mode != unit ]]; then
+if [[ $mode == cluster ]]; then
+  # The harness's cluster unless the caller named another; every client of the tests follows it.
+  export REDIS_CLUSTER_NODES="${REDIS_CLUSTER_NODES:-127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005}"
+  echo "== servers (the Redis Cluster only)"
+  bash scripts/servers.sh start redis-cluster
+elif [[ $mode != unit ]]; then
   echo "== servers"
   bash scripts/servers.sh start
 fi
@@ -50,6 +61,16 @@ shopt -s globstar nullglob
 unit_files=(test/unit/**/*.test.ts)
 integration_files=(test/integration/**/*.test.ts)
 fault_files=(test/faults/**/*.test.ts)
+# What runs on a Redis Cluster so far. The other integration files test sinks, the Kafka bridge
+# and the CLI, whose Redis reads are not cluster-aware yet; a test of these files that cannot run
+# on a cluster skips itself there, naming what is missing.
+cluster_files=(
+  test/integration/capture.test.ts
+  test/integration/capture-http.test.ts
+  test/integration/schema-registry.test.ts
+  test/integration/schema-registry-api.test.ts
+  test/integration/smoke-redis.test.ts
+)
 
 summary_dir=$(mktemp -d)
 trap 'rm -rf "$summary_dir"' EXIT
@@ -93,6 +114,14 @@ run_suite() {
 if [[ $mode == unit || $mode == all ]]; then run_suite unit 4 "${unit_files[@]}"; fi
 if [[ $mode == integration || $mode == all ]]; then run_suite integration 4 "${integration_files[@]}"; fi
 if [[ $mode == faults || $mode == all ]]; then run_suite faults 1 "${fault_files[@]}"; fi
+if [[ $mode == cluster ]]; then
+  left_out=()
+  for file in "${integration_files[@]}"; do
+    [[ " ${cluster_files[*]} " == *" $file "* ]] || left_out+=("${file#test/integration/}")
+  done
+  echo "== not run on a Redis Cluster yet (sinks, Kafka bridge, CLI: their Redis reads are not cluster-aware): ${left_out[*]}"
+  run_suite cluster 4 "${cluster_files[@]}"
+fi
 
 echo "tests: $passed_total passed, $failed_total failed"
 exit "$failed"
