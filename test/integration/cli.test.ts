@@ -111,5 +111,10 @@ describe('operator CLI against a running sink', () => {
     });
     assert.equal((await cdc('lag', '--max-behind', 'lots')).code, 2);
     assert.equal((await cdc('lag', '--no-such-option')).code, 2);
+    // A configuration it cannot use is one line that says what to do, exit code 2, no stack.
+    const misconfigured = await runCdc(prefix, { REDIS_URL: 'http://localhost' }, 'lag');
+    assert.equal(misconfigured.code, 2, misconfigured.out);
+    assert.match(misconfigured.out, /^cdc: Redis URL must start with redis:\/\/ or rediss:\/\//);
+    assert.equal(misconfigured.out.trim().split('\n').length, 1, misconfigured.out);
   });
 });

@@ -4,6 +4,8 @@ import type { Redis } from 'ioredis';
 import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
 import { envString, redisFromEnv } from '../../../runtime/config/env.ts';
 import { consumerGroups } from '../../../runtime/consumer-groups.ts';
+import { CdcError } from '../../../runtime/errors/cdc-error.ts';
+import { ConfigError } from '../../../runtime/errors/config-error.ts';
 import { kafkaConnectionFromEnv } from '../../../runtime/kafka/kafka-connection.ts';
 import { Keys } from '../../../runtime/keys.ts';
 import { partitionLag } from '../../../runtime/lag.ts';
@@ -365,4 +367,13 @@ program
     });
   });
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (err) {
+  // The project's own errors say what was wrong and what to do: one line, no stack. A bad
+  // configuration exits with 2 like a usage error, a failed request with 1; anything else is a
+  // bug and keeps its stack.
+  if (!(err instanceof CdcError)) throw err;
+  console.error(`cdc: ${err.message}`);
+  process.exitCode = err instanceof ConfigError ? 2 : 1;
+}
