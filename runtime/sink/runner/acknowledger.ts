@@ -39,7 +39,15 @@ export class Acknowledger {
         id: plan.batch.offset,
       });
     }
-    const acked = this.source.acknowledge(plans.map(({ plan }) => plan));
+    const acks = plans.map(({ plan }) => plan);
+    // One round trip for both where the source lives in this Redis.
+    let acked: Promise<void>;
+    if (this.source.queueAcknowledge) {
+      this.source.queueAcknowledge(watermarks, acks);
+      acked = Promise.resolve();
+    } else {
+      acked = this.source.acknowledge(acks);
+    }
     const announced = watermarks.exec();
     const inFlight = this.acknowledged(acked, announced, plans, durationMs, now);
     // Settled by the next batch or at shutdown; marked handled so a failure cannot crash first.

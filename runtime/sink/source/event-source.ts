@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { ChangeEvent } from '../../envelope.ts';
 import type { PartitionLag } from '../../lag.ts';
 import type { PartitionRef } from '../../partition-id.ts';
@@ -45,6 +46,12 @@ export interface EventSource {
   read(partitions: readonly ReadPosition[]): Promise<SourceBatch>;
   /** These entries are applied and committed in the target: never deliver them again. */
   acknowledge(acks: readonly Acknowledgement[]): Promise<void>;
+  /**
+   * Optional, for a source kept in the runner's own Redis: queues the acknowledgement on a
+   * pipeline the runner sends anyway (with the applied watermarks), instead of a round trip of
+   * its own. The runner checks each queued command's reply.
+   */
+  queueAcknowledge?(pipeline: ChainableCommander, acks: readonly Acknowledgement[]): void;
   /**
    * Replay: the partition is read again after `from` (its offset in the target was moved back
    * first). Returns how many entries will be read again, or undefined if the source cannot say.

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { defineCommands } from '../../commands/index.ts';
 import { consumerGroups } from '../../consumer-groups.ts';
 import type { Keys } from '../../keys.ts';
@@ -210,10 +210,14 @@ export class RedisStreamSource implements EventSource {
 
   async acknowledge(acks: readonly Acknowledgement[]): Promise<void> {
     const pipeline = this.options.redis.pipeline();
+    this.queueAcknowledge(pipeline, acks);
+    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+  }
+
+  queueAcknowledge(pipeline: ChainableCommander, acks: readonly Acknowledgement[]): void {
     // Strings, not the ids' buffers as read: one Buffer argument switches ioredis to building
     // the whole command from buffers, which costs more than writing one string.
     for (const { ref, ids } of acks) pipeline.xack(this.stream(ref), this.options.group, ...ids);
-    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
   }
 
   async rewind(ref: PartitionRef, from: string): Promise<number> {
