@@ -149,22 +149,23 @@ function unwrappedUnionConverter(type: avro.types.UnwrappedUnionType): BsonConve
       return only(value);
     };
   }
+  const branches = type.types.map((t) => ({ type: t, convert: bsonConverter(t) }));
   return (value) => {
-    const branch = type.types.find((t) => t.isValid(value));
-    return branch ? bsonConverter(branch)(value) : bad(expected, value);
+    const branch = branches.find((b) => b.type.isValid(value));
+    return branch ? branch.convert(value) : bad(expected, value);
   };
 }
 
 function wrappedUnionConverter(type: avro.types.WrappedUnionType): BsonConverter {
   const expected = unionNames(type);
-  const branches = new Map(type.types.map((t) => [t.branchName!, t]));
+  const branches = new Map(type.types.map((t) => [t.branchName!, bsonConverter(t)]));
   return (value) => {
     if (value === null) return null;
     if (!isObject(value)) return bad(expected, value);
     const names = Object.keys(value);
-    const branch = names.length === 1 ? branches.get(names[0]!) : undefined;
-    if (!branch) return bad(expected, value);
-    return bsonConverter(branch)(value[names[0]!]);
+    const convert = names.length === 1 ? branches.get(names[0]!) : undefined;
+    if (!convert) return bad(expected, value);
+    return convert(value[names[0]!]);
   };
 }
 

@@ -25,8 +25,7 @@ export interface FieldMapping {
   readonly field: string;
   /** Document field name. */
   readonly documentField: string;
-  readonly type: avro.Type;
-  /** The value's BSON form (bson-value.ts), built with the mapping. */
+  /** The value's BSON form (bson-value.ts), built with the mapping from the field's type. */
   readonly convert: BsonConverter;
 }
 
@@ -104,12 +103,7 @@ export function buildDocumentMapping(
       );
     }
     owners.set(documentField, field.name);
-    fields.push({
-      field: field.name,
-      documentField,
-      type: field.type,
-      convert: bsonConverter(field.type),
-    });
+    fields.push({ field: field.name, documentField, convert: bsonConverter(field.type) });
   }
   return {
     entity,
