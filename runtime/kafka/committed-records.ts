@@ -125,9 +125,12 @@ async function readSpans(
     if (BigInt(payload.firstOffset) > from) return;
     advance(id, BigInt(payload.lastOffset) + 1n);
   });
-  consumer.on(consumer.events.CRASH, ({ payload }) =>
-    finish(new KafkaReadError(`reading ${[...topics].join(', ')} failed`, payload.error)),
-  );
+  // A crash kafkajs restarts from (a retriable error while the broker loads its coordinators)
+  // is waited out: the join after it seeks every open span back to where its read stands.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return;
+    finish(new KafkaReadError(`reading ${[...topics].join(', ')} failed`, payload.error));
+  });
   const timer = setTimeout(() => finish(), timeoutMs);
   try {
     await consumer.connect();

@@ -23,7 +23,7 @@ export interface ReadTopicOptions {
  * began, with read_committed: everything committed by then, nothing of a transaction still open
  * (kafkajs' admin lists offsets read_committed, so the end is each partition's last stable
  * offset). A topic that does not exist reads as empty. Throws KafkaReadError when the end is not
- * reached within `timeoutMs` or the consumer crashes. `options` reads uncommitted records too or
+ * reached within `timeoutMs` or the consumer crashes for good. `options` reads uncommitted records too or
  * up to other ends (a test's checks).
  */
 export async function readTopicToEnd(
@@ -61,9 +61,12 @@ export async function readTopicToEnd(
     if (BigInt(payload.lastOffset) + 1n >= end) remaining.delete(payload.partition);
     if (remaining.size === 0) finish();
   });
-  consumer.on(consumer.events.CRASH, ({ payload }) =>
-    finish(new KafkaReadError(`reading ${topic} failed: ${payload.error.message}`, payload.error)),
-  );
+  // A crash kafkajs restarts from (a retriable error such as GROUP_COORDINATOR_NOT_AVAILABLE
+  // while a broker is still loading its coordinators) is waited out within `timeoutMs`.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return;
+    finish(new KafkaReadError(`reading ${topic} failed: ${payload.error.message}`, payload.error));
+  });
   const timer = setTimeout(
     () =>
       finish(new KafkaReadError(`reading ${topic} did not reach its end within ${timeoutMs} ms`)),

@@ -437,7 +437,13 @@ describe('kafkajs idempotence and transactions', { timeout: 600_000 }, () => {
         });
         // Idempotent: a plain producer retries a whole request when some of its partitions
         // failed, writing the others twice (seen here on a fresh 32-partition topic).
-        const warm = t.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+        // Its own retries are generous: they only wait out a loaded broker taking the new
+        // partitions' leadership, which is not what this test is about.
+        const warm = t.kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 2_000 },
+        });
         try {
           const partitions = 32;
           const topic = await t.createTopic('events', partitions);
