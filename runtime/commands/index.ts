@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis, Result } from 'ioredis';
 
@@ -14,7 +13,6 @@ const SCRIPTS = [
   'advance-watermark-1',
   'renew-lease-1',
   'release-lease-1',
-  'read-leased-2',
   'claim-leased-2',
   'add-dead-letter-2',
   'remove-dead-letters-2',
@@ -27,15 +25,6 @@ export type ScriptFile = (typeof SCRIPTS)[number];
 /** A script's text. */
 function scriptLua(file: ScriptFile): string {
   return readFileSync(new URL(`./${file}.lua`, import.meta.url), 'utf8');
-}
-
-/**
- * A script's text and SHA1, for a connection that sends EVALSHA itself (the sink's read
- * connection, which is not an ioredis one).
- */
-export function scriptSource(file: ScriptFile): { lua: string; sha: string } {
-  const lua = scriptLua(file);
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
 /** `<name>-<keys>` has a fixed number of keys; a name without one takes it as its first argument. */
@@ -104,20 +93,6 @@ declare module 'ioredis' {
     ): Result<number, Context>;
     renewLease(lease: string, holder: string, ttlMs: number): Result<number, Context>;
     releaseLease(lease: string, holder: string): Result<number, Context>;
-    /**
-     * XREADGROUP for the lease holder only: 0 when the lease is not `holder`'s, else the read,
-     * or the stream's last id when a read of new entries (`>`) found none (read-leased-2.lua).
-     * The sink reads through its own connection (`LeasedStreamRead`); this is for the rest.
-     */
-    readLeased(
-      lease: string,
-      stream: string,
-      holder: string,
-      group: string,
-      consumer: string,
-      count: number,
-      cursor: string,
-    ): Result<unknown, Context>;
     /** One XAUTOCLAIM step for the lease holder only: 0 when the lease is not `holder`'s. */
     claimLeased(
       lease: string,

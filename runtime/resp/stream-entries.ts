@@ -21,14 +21,26 @@ export interface StreamEntries {
  * that timed out) has none. Anything but the documented shape is a RedisReadError.
  */
 export function streamEntries(reply: RespReply): StreamEntries[] {
-  let t = 0;
+  return streamEntriesAt(reply, 0).streams;
+}
+
+/**
+ * Like `streamEntries`, for an XREADGROUP reply that starts at token `at` of a larger reply (an
+ * element of EXEC's); `end` is the token after it.
+ */
+export function streamEntriesAt(
+  reply: RespReply,
+  at: number,
+): { streams: StreamEntries[]; end: number } {
+  let t = at;
   const kindAt = (token: number): number => (token < reply.count ? tokenKind(reply, token) : 0);
   const expect = (kind: number, what: string): number => {
     if (kindAt(t) !== kind)
       throw new RedisReadError(`unexpected XREADGROUP reply: ${what} expected at token ${t}`);
     return reply.tokens[t++ * 3 + 1]!;
   };
-  if (reply.count === 0 || tokenKind(reply, 0) === RESP.null) return [];
+  if (at >= reply.count) return { streams: [], end: at };
+  if (tokenKind(reply, at) === RESP.null) return { streams: [], end: at + 1 };
   const out: StreamEntries[] = [];
   const streams = expect(RESP.array, 'an array of streams');
   for (let s = 0; s < streams; s++) {
@@ -66,7 +78,7 @@ export function streamEntries(reply: RespReply): StreamEntries[] {
     }
     out.push({ stream, reply, ids, fieldsAt, fieldItems });
   }
-  return out;
+  return { streams: out, end: t };
 }
 
 /** An entry's fields as separate buffers (views of the reply), or null for a deleted entry. */

@@ -23,6 +23,15 @@ export interface ReadConnectionOptions {
   connectTimeoutMs: number;
 }
 
+/**
+ * One opening of the read connection, as `session()` found it. State the server keeps per
+ * connection (`WATCH`) lives and dies with it: a reconnect makes a new session, and
+ * `pipelineOn` writes nothing once its session is not the current one.
+ */
+export interface ReadSession {
+  readonly id: number;
+}
+
 interface Waiting {
   command: string;
   resolve: (reply: RespReply) => void;
@@ -44,27 +53,14 @@ export class StreamReadConnection {
   private scanner = new RespScanner();
   private readonly waiting: Waiting[] = [];
   private closed = false;
+  /** Openings so far: the current connection's session id. */
+  private opened = 0;
 
   constructor(private readonly options: ReadConnectionOptions) {}
 
   /** A connection to the same server with the same login as an ioredis connection. */
   static like(redis: Redis, name?: string): StreamReadConnection {
-    const o = redis.options;
-    if (o.sentinels && o.sentinels.length > 0)
-      throw new ConfigError('sinks read from a Redis server directly; Sentinel is not supported');
-    if (o.keyPrefix)
-      throw new ConfigError('the ioredis keyPrefix option is not supported; use the CDC prefix');
-    return new StreamReadConnection({
-      host: o.host ?? '127.0.0.1',
-      port: o.port ?? 6379,
-      ...(o.path ? { path: o.path } : {}),
-      ...(o.tls ? { tls: o.tls } : {}),
-      ...(o.username ? { username: o.username } : {}),
-      ...(o.password ? { password: o.password } : {}),
-      ...(o.db ? { db: o.db } : {}),
-      ...((name ?? o.connectionName) ? { name: name ?? o.connectionName } : {}),
-      connectTimeoutMs: o.connectTimeout ?? 10_000,
-    });
+    return new StreamReadConnection(readConnectionOptions(redis, name));
   }
 
   /** Sends one command and resolves with its reply; rejects if no reply came within timeoutMs. */
@@ -82,7 +78,34 @@ export class StreamReadConnection {
     commands: ReadonlyArray<ReadonlyArray<string | number>>,
     timeoutMs: number,
   ): Promise<Array<PromiseSettledResult<RespReply>>> {
-    const socket = await this.open();
+    return this.write(await this.open(), commands, timeoutMs);
+  }
+
+  /** The connection commands go out on now, opened if need be. */
+  async session(): Promise<ReadSession> {
+    await this.open();
+    return { id: this.opened };
+  }
+
+  /**
+   * Like `pipeline`, but only on the connection of `session`: undefined, with nothing written,
+   * when that connection failed or was closed since (a new one would not have its `WATCH`).
+   */
+  async pipelineOn(
+    session: ReadSession,
+    commands: ReadonlyArray<ReadonlyArray<string | number>>,
+    timeoutMs: number,
+  ): Promise<Array<PromiseSettledResult<RespReply>> | undefined> {
+    const socket = this.socket;
+    if (this.closed || socket === undefined || session.id !== this.opened) return undefined;
+    return this.write(socket, commands, timeoutMs);
+  }
+
+  private write(
+    socket: Socket,
+    commands: ReadonlyArray<ReadonlyArray<string | number>>,
+    timeoutMs: number,
+  ): Promise<Array<PromiseSettledResult<RespReply>>> {
     const replies = commands.map((args) => this.expect(socket, String(args[0]), timeoutMs));
     let encoded = '';
     for (const args of commands) encoded += encodeCommand(args);
@@ -158,6 +181,7 @@ export class StreamReadConnection {
       this.fail(new RedisReadError('the Redis read connection was closed by the server'), socket),
     );
     this.socket = socket;
+    this.opened++;
     try {
       const timeout = o.connectTimeoutMs;
       const login: Array<Promise<RespReply>> = [];
@@ -225,4 +249,24 @@ export function encodeCommand(args: ReadonlyArray<string | number>): string {
     out += `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
   }
   return out;
+}
+
+/** The options of a read connection to the same server with the same login as `redis`. */
+export function readConnectionOptions(redis: Redis, name?: string): ReadConnectionOptions {
+  const o = redis.options;
+  if (o.sentinels && o.sentinels.length > 0)
+    throw new ConfigError('sinks read from a Redis server directly; Sentinel is not supported');
+  if (o.keyPrefix)
+    throw new ConfigError('the ioredis keyPrefix option is not supported; use the CDC prefix');
+  return {
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 6379,
+    ...(o.path ? { path: o.path } : {}),
+    ...(o.tls ? { tls: o.tls } : {}),
+    ...(o.username ? { username: o.username } : {}),
+    ...(o.password ? { password: o.password } : {}),
+    ...(o.db ? { db: o.db } : {}),
+    ...((name ?? o.connectionName) ? { name: name ?? o.connectionName } : {}),
+    connectTimeoutMs: o.connectTimeout ?? 10_000,
+  };
 }

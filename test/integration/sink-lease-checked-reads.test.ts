@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { consumerGroups } from '../../runtime/consumer-groups.ts';
+import { type RespReply, tokenText } from '../../runtime/resp/resp-reply.ts';
+import {
+  type ReadSession,
+  readConnectionOptions,
+  StreamReadConnection,
+} from '../../runtime/resp/stream-read-connection.ts';
+import { LeasedStreamRead } from '../../runtime/sink/source/leased-stream-read.ts';
 import { RedisStreamSource } from '../../runtime/sink/source/redis-stream-source.ts';
 import {
   createPostgresSinkFixture,
@@ -36,6 +43,50 @@ async function lastDelivered(f: PostgresSinkFixture): Promise<string[]> {
     ids.push(groups.find((g) => g.name === 'postgres')?.lastDelivered ?? '');
   }
   return ids;
+}
+
+/**
+ * A read connection that runs `between` once, after the reply to the next lease check (`WATCH`
+ * and `MGET`) came and before the reads are sent: what another client does between the two
+ * round trips of a lease-checked read.
+ */
+class InterruptedReadConnection extends StreamReadConnection {
+  between: (() => Promise<void>) | undefined;
+
+  override async pipelineOn(
+    session: ReadSession,
+    commands: ReadonlyArray<ReadonlyArray<string | number>>,
+    timeoutMs: number,
+  ): Promise<Array<PromiseSettledResult<RespReply>> | undefined> {
+    const settled = await super.pipelineOn(session, commands, timeoutMs);
+    const between = this.between;
+    if (between && commands.some((c) => c[0] === 'MGET')) {
+      this.between = undefined;
+      await between();
+    }
+    return settled;
+  }
+}
+
+/** The group's last delivered id and what is pending for `consumer`, on one stream. */
+async function groupState(
+  f: PostgresSinkFixture,
+  stream: string,
+  consumer: string,
+): Promise<{ lastDelivered: string; pending: number }> {
+  const groups = await consumerGroups(f.redisCtx.redis, stream);
+  const pending = (await f.redisCtx.redis.xpending(
+    stream,
+    'postgres',
+    '-',
+    '+',
+    1000,
+    consumer,
+  )) as unknown[];
+  return {
+    lastDelivered: groups.find((g) => g.name === 'postgres')?.lastDelivered ?? '',
+    pending: pending.length,
+  };
 }
 
 // An instance paused past its lease (a long collection, a frozen VM) that resumes before its
@@ -144,5 +195,73 @@ describe('reads and claims only while the lease is held (real Redis and PostgreS
     await f.capture.upsert('todo', { id: 'flush-2', name: 'after the flush' });
     await waitFor('applied after the flush', async () => (await f.rows('todo')).has('flush-2'));
     await runner.stop();
+  });
+
+  describe('a lease that changes between the check and the read', () => {
+    const ref = { entity: 'between', partition: 0 };
+    let stream: string;
+    let lease: string;
+    let reader: InterruptedReadConnection;
+    let leased: LeasedStreamRead;
+
+    before(async () => {
+      const { redis } = f.redisCtx;
+      stream = f.capture.keys.stream(ref.entity, ref.partition);
+      lease = f.capture.keys.lease(ref.entity, ref.partition, 'postgres');
+      await redis.xgroup('CREATE', stream, 'postgres', '0', 'MKSTREAM');
+      for (let i = 0; i < 5; i++) await redis.xadd(stream, '*', 'n', String(i));
+      reader = new InterruptedReadConnection(readConnectionOptions(redis));
+      leased = new LeasedStreamRead(reader, 'postgres', 'a');
+    });
+
+    after(() => reader.close());
+
+    const read = () => leased.read([{ stream, lease, cursor: '>' }], 100, 5_000);
+
+    test('a lease taken by another instance after the check: the read delivers nothing and is refused', async () => {
+      const { redis } = f.redisCtx;
+      await redis.set(lease, 'a', 'PX', 60_000);
+      const before = await groupState(f, stream, 'a');
+      reader.between = async () => {
+        await redis.set(lease, 'b', 'PX', 60_000);
+      };
+      assert.deepEqual(await read(), [{ kind: 'refused' }]);
+      assert.equal(reader.between, undefined, 'the lease was not changed between the round trips');
+      assert.deepEqual(await groupState(f, stream, 'a'), before, 'entries were delivered');
+    });
+
+    test('a lease renewed by its holder after the check: the aborted read is made again and reads', async () => {
+      const { redis } = f.redisCtx;
+      await redis.set(lease, 'a', 'PX', 60_000);
+      reader.between = async () => {
+        // What the holder's heartbeat does (renew-lease-1.lua): the key is touched, not taken.
+        await redis.pexpire(lease, 60_000);
+      };
+      const [result] = await read();
+      assert.equal(reader.between, undefined);
+      assert.equal(result?.kind, 'read');
+      assert.equal(result?.kind === 'read' ? result.entries?.ids.length : 0, 5);
+      assert.equal((await groupState(f, stream, 'a')).pending, 5);
+    });
+
+    test('a read connection killed between the check and the read sends no unwatched read on the next one', async () => {
+      const { redis } = f.redisCtx;
+      await redis.set(lease, 'a', 'PX', 60_000);
+      await redis.xadd(stream, '*', 'n', 'after the kill');
+      const before = await groupState(f, stream, 'a');
+      const clientId = async () => tokenText(await reader.command(['CLIENT', 'ID'], 5_000), 0);
+      const id = await clientId();
+      reader.between = async () => {
+        // The server drops the connection, and with it the WATCH; the lease goes meanwhile.
+        await redis.client('KILL', 'ID', id);
+        await redis.set(lease, 'b', 'PX', 60_000);
+        // Let the read connection see its socket close.
+        await sleep(100);
+      };
+      assert.deepEqual(await read(), [{ kind: 'refused' }]);
+      assert.equal(reader.between, undefined);
+      assert.deepEqual(await groupState(f, stream, 'a'), before, 'entries were delivered');
+      assert.notEqual(await clientId(), id, 'the read connection was not replaced');
+    });
   });
 });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import { scriptSource } from '../../runtime/commands/index.ts';
 import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
@@ -41,10 +40,10 @@ describe('a sink whose read reply is lost with its connection (real Redis and Po
       await capture.upsert('todo', { id: 'first', name: 'before' });
       await waitFor('first applied', caughtUp);
 
-      // The lease-checked read (read-leased-2.lua, sent by its SHA1) returns these entries; the
-      // proxy swallows that reply and closes the connection. Redis has marked the entries
-      // delivered to this consumer all the same.
-      const dropped = proxy.dropReply(scriptSource('read-leased-2').sha, 200);
+      // The lease-checked read (XREADGROUP in MULTI/EXEC) returns these entries; the proxy
+      // swallows EXEC's reply and closes the connection. Redis has marked the entries delivered
+      // to this consumer all the same.
+      const dropped = proxy.dropReply('XREADGROUP', 200);
       await capture.writeMany(
         'todo',
         Array.from({ length: 50 }, (_, i) => ({

@@ -12,6 +12,7 @@ import {
   entryFields,
   type StreamEntries,
   streamEntries,
+  streamEntriesAt,
 } from '../../runtime/resp/stream-entries.ts';
 import { StreamReadConnection } from '../../runtime/resp/stream-read-connection.ts';
 import { withDeadline } from '../helpers/deadline.ts';
@@ -287,6 +288,67 @@ describe('stream read connection', { timeout: 60_000 }, () => {
       assert.deepEqual(readerRows(read), [
         [stream, id, [Buffer.from('k'), Buffer.from([0, 1, 2])]],
       ]);
+    } finally {
+      reader.close();
+      await t.cleanup();
+    }
+  });
+
+  test("pipelineOn sends nothing once its session's connection was killed, and EXEC's XREADGROUP replies parse in place", async () => {
+    const t = await createTestRedis('read_conn_session');
+    const name = `${t.capturePrefix}_reader`;
+    const reader = StreamReadConnection.like(t.redis, name);
+    try {
+      const [first, second] = [`${t.prefix}stream:0`, `${t.prefix}stream:1`];
+      await t.redis.xgroup('CREATE', first, 'sink', '0', 'MKSTREAM');
+      await t.redis.xgroup('CREATE', second, 'sink', '0', 'MKSTREAM');
+      const id = await t.redis.xadd(first, '*', 'k', 'v');
+      const read = (stream: string) => [
+        'XREADGROUP',
+        'GROUP',
+        'sink',
+        'c1',
+        'COUNT',
+        10,
+        'STREAMS',
+        stream,
+        '>',
+      ];
+
+      const session = await reader.session();
+      const killed = await clientId(reader);
+      assert.equal(await t.redis.call('CLIENT', 'KILL', 'ID', killed), 1);
+      await waitFor('the reader saw its connection close', async () =>
+        (await reader.pipelineOn(session, [['PING']], TIMEOUT_MS)) === undefined ? true : undefined,
+      );
+      // Nothing went out: the group delivered nothing.
+      assert.equal(
+        await reader.pipelineOn(session, [['MULTI'], read(first), ['EXEC']], TIMEOUT_MS),
+        undefined,
+      );
+      const [group] = (await t.redis.xinfo('GROUPS', first)) as unknown[][];
+      assert.equal(group?.[group.indexOf('pending') + 1], 0);
+
+      // A new session on a new connection: one EXEC reply holds both reads, one after the other.
+      const next = await reader.session();
+      assert.notEqual(next.id, session.id);
+      assert.notEqual(await clientId(reader), killed);
+      const settled = await reader.pipelineOn(
+        next,
+        [['MULTI'], read(first), read(second), ['EXEC']],
+        TIMEOUT_MS,
+      );
+      const exec = settled?.[3];
+      assert.equal(exec?.status, 'fulfilled');
+      const reply = exec.status === 'fulfilled' ? exec.value : undefined;
+      assert.ok(reply);
+      const firstRead = streamEntriesAt(reply, 1);
+      assert.deepEqual(readerRows(firstRead.streams), [
+        [first, id, [Buffer.from('k'), Buffer.from('v')]],
+      ]);
+      const secondRead = streamEntriesAt(reply, firstRead.end);
+      assert.deepEqual(secondRead.streams, []);
+      assert.equal(secondRead.end, reply.count);
     } finally {
       reader.close();
       await t.cleanup();

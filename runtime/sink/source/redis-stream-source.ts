@@ -44,10 +44,11 @@ export interface RedisStreamSourceOptions {
  * and database) so blocking reads never hold up commands, and their replies stay one buffer.
  *
  * Every read and claim through the group is made only while this instance holds the
- * partition's lease, checked in the same script (read-leased-2.lua, claim-leased-2.lua): an
- * instance paused past its lease would otherwise, on resuming, take entries into its own
- * pending list that the new owner never reads. A wait for new entries is a plain XREAD BLOCK,
- * which delivers nothing to the group, followed by a checked read.
+ * partition's lease: reads in a transaction that runs only if the leases it saw as this
+ * instance's did not change (`LeasedStreamRead`), claims in a script that checks the lease
+ * (claim-leased-2.lua). An instance paused past its lease would otherwise, on resuming, take
+ * entries into its own pending list that the new owner never reads. A wait for new entries is
+ * a plain XREAD BLOCK, which delivers nothing to the group, followed by a checked read.
  */
 export class RedisStreamSource implements EventSource {
   private readonly reader: StreamReadConnection;
@@ -149,33 +150,26 @@ export class RedisStreamSource implements EventSource {
       return { reads: batch.reads, refused: batch.refused };
     // Nothing new anywhere: wait without reading through the group (a blocking XREADGROUP
     // would deliver whatever arrives to this consumer whether or not it still holds the
-    // leases by then), from each stream's last entry so nothing added meanwhile is missed.
+    // leases by then), from each group's last-delivered id so nothing added meanwhile is
+    // missed.
     const { waitFrom } = batch;
     const { blockMs } = this.options;
+    const streams = waitFrom.map((position) => this.stream(position.ref));
+    const from = await this.leased.waitPoints(streams, blockMs + READ_TIMEOUT_MARGIN_MS);
     const woken = await this.reader.command(
-      [
-        'XREAD',
-        'COUNT',
-        1,
-        'BLOCK',
-        blockMs,
-        'STREAMS',
-        ...waitFrom.map((w) => this.stream(w.position.ref)),
-        ...waitFrom.map((w) => w.last),
-      ],
+      ['XREAD', 'COUNT', 1, 'BLOCK', blockMs, 'STREAMS', ...streams, ...from],
       blockMs + READ_TIMEOUT_MARGIN_MS,
     );
     if (streamEntries(woken).length === 0) return { reads: [], refused: [] };
     const again = await this.readGroup(
-      waitFrom.map((w) => w.position),
+      waitFrom,
       waitFrom.map(() => NEW_ENTRIES),
     );
     return { reads: again.reads, refused: again.refused };
   }
 
   /**
-   * One lease-checked XREADGROUP per partition from these cursors, in one round trip, never
-   * blocking. Besides the reads: the partitions refused (lease gone) and, for reads of new
+   * One lease-checked XREADGROUP per partition from these cursors, never blocking. Besides the reads: the partitions refused (lease gone) and, for reads of new
    * entries that found none, where to wait for more.
    */
   private async readGroup(
@@ -197,12 +191,12 @@ export class RedisStreamSource implements EventSource {
     );
     const reads: SourceRead[] = [];
     const refused: PartitionRef[] = [];
-    const waitFrom: Array<{ position: ReadPosition; last: string }> = [];
+    const waitFrom: ReadPosition[] = [];
     for (let i = 0; i < results.length; i++) {
       const result = results[i]!;
       const position = partitions[i]!;
       if (result.kind === 'refused') refused.push(position.ref);
-      else if (result.kind === 'nothing-new') waitFrom.push({ position, last: result.last });
+      else if (result.kind === 'nothing-new') waitFrom.push(position);
       else if (result.entries) reads.push(new StreamRead(position.ref, result.entries));
     }
     return { reads, refused, waitFrom };
@@ -248,6 +242,6 @@ const NEW_ENTRIES = '>';
 
 /** A lease-checked read of several partitions. */
 interface GroupRead extends SourceBatch {
-  /** Partitions where a read of new entries found none, with the stream's last entry id. */
-  readonly waitFrom: ReadonlyArray<{ readonly position: ReadPosition; readonly last: string }>;
+  /** Partitions where a read of new entries found none. */
+  readonly waitFrom: readonly ReadPosition[];
 }
