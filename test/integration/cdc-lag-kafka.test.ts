@@ -24,28 +24,28 @@ const P = 2;
 
 interface LagJson {
   streams: Array<{ sink: string; behind: number | string }>;
-  kafkaSinks: Array<{
+  kafka_sinks: Array<{
     sink: string;
     partition: number | string;
     applied: string;
-    'end offset': number | string;
+    end_offset: number | string;
     behind: number | string;
-    'offsets to end': number | string;
+    offsets_to_end: number | string;
   }>;
   bridges: Array<{
     sink: string;
-    'aborted transactions': number;
-    'last aborted': string;
-    'fenced producers': number;
-    'last fenced': string;
+    aborted_transactions: number;
+    last_aborted: string;
+    fenced_producers: number;
+    last_fenced: string;
     partitions: Array<{
       topic: string;
       partition: number;
-      'end offset': number;
-      'last produced offset': number | string;
+      end_offset: number;
+      last_produced_offset: number | string;
     }>;
   }>;
-  kafkaUnavailable?: string;
+  kafka_unavailable?: string;
 }
 
 for (const line of KAFKA_BROKER_LINES) {
@@ -120,15 +120,15 @@ for (const line of KAFKA_BROKER_LINES) {
       await bridgeSettled();
       const { code, json } = await lag('--sink', 'kafka');
       assert.equal(code, 0);
-      assert.equal(json.kafkaUnavailable, undefined);
+      assert.equal(json.kafka_unavailable, undefined);
       assert.equal(json.streams.length, P);
       for (const row of json.streams) assert.equal(row.behind, 0);
       const [b] = json.bridges;
       assert.equal(json.bridges.length, 1);
       assert.equal(b?.sink, 'kafka');
-      assert.equal(b?.['aborted transactions'], 0);
-      assert.equal(b?.['fenced producers'], 0);
-      assert.equal(b?.['last fenced'], '');
+      assert.equal(b?.aborted_transactions, 0);
+      assert.equal(b?.fenced_producers, 0);
+      assert.equal(b?.last_fenced, '');
 
       const reads = await readTopic(kafka.kafka, admin, topic());
       assert.equal(reads.length, 300, 'every event in the topic once');
@@ -137,11 +137,8 @@ for (const line of KAFKA_BROKER_LINES) {
       for (const p of b?.partitions ?? []) {
         const last = reads.filter((r) => r.partition === p.partition).at(-1);
         assert.equal(p.topic, topic());
-        assert.equal(p['last produced offset'], Number(last?.message.offset));
-        assert.equal(
-          p['end offset'],
-          Number(ends.find((e) => e.partition === p.partition)?.offset),
-        );
+        assert.equal(p.last_produced_offset, Number(last?.message.offset));
+        assert.equal(p.end_offset, Number(ends.find((e) => e.partition === p.partition)?.offset));
       }
     });
 
@@ -165,10 +162,10 @@ for (const line of KAFKA_BROKER_LINES) {
       await bridgeSettled();
       const { json } = await lag('--sink', 'kafka');
       const [b] = json.bridges;
-      assert.equal(b?.['fenced producers'], 1);
-      assert.ok((b?.['aborted transactions'] ?? 0) >= 1, 'the fenced transaction was aborted');
-      assert.ok(Date.parse(b?.['last fenced'] ?? '') >= since - 1000, b?.['last fenced']);
-      assert.ok(Date.parse(b?.['last aborted'] ?? '') >= since - 1000, b?.['last aborted']);
+      assert.equal(b?.fenced_producers, 1);
+      assert.ok((b?.aborted_transactions ?? 0) >= 1, 'the fenced transaction was aborted');
+      assert.ok(Date.parse(b?.last_fenced ?? '') >= since - 1000, b?.last_fenced);
+      assert.ok(Date.parse(b?.last_aborted ?? '') >= since - 1000, b?.last_aborted);
       assert.equal((await readTopic(kafka.kafka, admin, topic())).length, written);
       const table = await runCdc(prefix, kafkaEnv, 'lag', '--sink', 'kafka');
       assert.match(table.out, /Kafka bridges/);
@@ -196,7 +193,7 @@ for (const line of KAFKA_BROKER_LINES) {
         );
       const behind = async () => {
         const { code, json } = await lag('--sink', 'postgres', '--max-behind', '0');
-        return { code, rows: json.kafkaSinks, json };
+        return { code, rows: json.kafka_sinks, json };
       };
       let sink = await runner();
       try {
@@ -207,7 +204,7 @@ for (const line of KAFKA_BROKER_LINES) {
         });
         const { json } = await behind();
         assert.equal(json.streams.length, 0, 'no consumer group on the streams');
-        for (const row of json.kafkaSinks) assert.ok(Number(row['offsets to end']) >= 1);
+        for (const row of json.kafka_sinks) assert.ok(Number(row.offsets_to_end) >= 1);
       } finally {
         await sink.stop();
       }
@@ -259,14 +256,14 @@ for (const line of KAFKA_BROKER_LINES) {
         const json = await runCdc(prefix, env, '--json', 'lag', '--max-behind', '1000');
         assert.equal(json.code, 3, json.out);
         const parsed = JSON.parse(json.out) as LagJson;
-        assert.match(parsed.kafkaUnavailable ?? '', /\S/);
+        assert.match(parsed.kafka_unavailable ?? '', /\S/);
         assert.equal(parsed.streams.length, P);
         assert.deepEqual(
-          parsed.kafkaSinks.map((r) => [r.sink, r.behind]),
+          parsed.kafka_sinks.map((r) => [r.sink, r.behind]),
           [['postgres', 'unknown']],
         );
         // The bridge's counts live in Redis and stay.
-        assert.equal(parsed.bridges[0]?.['fenced producers'], 1);
+        assert.equal(parsed.bridges[0]?.fenced_producers, 1);
       }
     });
   });

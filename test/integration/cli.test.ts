@@ -95,6 +95,22 @@ describe('operator CLI against a running sink', () => {
       JSON.parse(stopped.out) as { streams: Array<{ partition: number; behind: number }> }
     ).streams;
     assert.equal(rows.length, P);
+    // --json keys are snake_case, whatever the table calls its columns.
+    assert.deepEqual(Object.keys(rows[0] ?? {}), [
+      'sink',
+      'entity',
+      'partition',
+      'applied',
+      'behind',
+      'pending',
+      'oldest_unapplied_s',
+    ]);
+    const table = await cdc('lag', '--sink', 'stopped');
+    assert.doesNotMatch(table.out, /\(index\)/);
+    assert.match(
+      table.out,
+      /^sink +entity +partition +applied +behind +pending +oldest unapplied \(s\)\n-+ +-+/,
+    );
     for (const row of rows)
       assert.equal(
         row.behind,

@@ -111,11 +111,11 @@ describe('cdc replay: a sink consumes its partitions again after its target lost
       '--dry-run',
     );
     assert.equal(code, 0, out);
-    const rows = JSON.parse(out) as Array<{ partition: number; 'entries to read again': number }>;
+    const rows = JSON.parse(out) as Array<{ partition: number; entries_to_read_again: number }>;
     assert.equal(rows.length, P);
     for (const row of rows)
       assert.equal(
-        row['entries to read again'],
+        row.entries_to_read_again,
         await redisCtx.redis.xlen(capture.keys.stream('todo', row.partition)),
       );
     assert.equal(await redisCtx.redis.exists(capture.keys.replayRequests('postgres')), 0);

@@ -12,6 +12,7 @@ import {
 import type { Keys } from '../../../runtime/keys.ts';
 import { KafkaSourcedSinks } from '../../../runtime/sink/source/kafka-sourced-sinks.ts';
 import { ZERO_ID } from '../../../runtime/stream-id.ts';
+import { formatTable } from './table.ts';
 
 type Row = Record<string, string | number>;
 
@@ -149,21 +150,27 @@ export function kafkaSinkRowOver(row: Row, max: number): boolean {
   return typeof row['offsets to end'] !== 'number' || row['offsets to end'] > max;
 }
 
-/** The report as tables, after the streams' table (nothing when there is nothing of Kafka). */
-export function printKafkaLagReport(report: KafkaLagReport): void {
+/**
+ * The report as tables, after the streams' table (nothing when there is nothing of Kafka).
+ * `table` prints one table; by default an aligned plain-text one on stdout.
+ */
+export function printKafkaLagReport(
+  report: KafkaLagReport,
+  table: (rows: readonly Row[]) => void = (rows) => console.log(formatTable(rows)),
+): void {
   if (report.kafkaUnavailable !== undefined)
     console.log(`Kafka figures unavailable: ${report.kafkaUnavailable}`);
   if (report.kafkaSinks.length > 0) {
     console.log('Sinks reading Kafka (end offset: the last stable offset, read_committed):');
-    console.table(report.kafkaSinks);
+    table(report.kafkaSinks);
   }
   if (report.bridges.length > 0) {
     console.log('Kafka bridges:');
-    console.table(report.bridges.map(({ partitions: _, ...counts }) => counts));
+    table(report.bridges.map(({ partitions: _, ...counts }) => counts));
     const partitions = report.bridges.flatMap((b) =>
       b.partitions.map((p) => ({ sink: b.sink, ...p })),
     );
-    if (partitions.length > 0) console.table(partitions);
+    if (partitions.length > 0) table(partitions);
   }
 }
 
