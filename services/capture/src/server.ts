@@ -13,6 +13,7 @@ import { ValidationError } from '../../../runtime/errors/validation-error.ts';
 import { commandFailure } from '../../../runtime/redis-errors.ts';
 import { tokenMatches } from './auth.ts';
 import { registerCaptureMetrics } from './capture-metrics.ts';
+import { type DashboardOptions, registerDashboard } from './dashboard/register-dashboard.ts';
 import { toHttpError } from './http-errors.ts';
 import { schemaRegistryApi } from './schema-registry-api.ts';
 
@@ -34,6 +35,12 @@ export interface CaptureServerOptions {
    * `<topic>-value`. Default: none, every entity in `<prefix>.<entity>`.
    */
   kafkaTopics?: ReadonlyMap<string, { topic: string }>;
+  /**
+   * The live lag page at /dashboard and the monitor's gauges on /metrics (the monitor's own Redis
+   * connection, one server, and its timings). Its replay and quarantine requests are offered only
+   * with a token. Default: none, no page.
+   */
+  dashboard?: DashboardOptions;
 }
 
 type EntityParams = { entity: string };
@@ -63,9 +70,11 @@ export function buildCaptureServer(
     app.addHook('onRequest', async (request, reply) => {
       if (request.url.split('?', 1)[0] === '/healthz') return;
       if (!tokenMatches(request.headers.authorization, token)) {
+        // A browser asks for basic credentials (any user, the token as password) on the lag page.
+        const page = request.url.startsWith('/dashboard');
         await reply
           .code(401)
-          .header('www-authenticate', 'Bearer')
+          .header('www-authenticate', page ? 'Basic realm="cdc", charset="UTF-8"' : 'Bearer')
           .send({ error: 'UNAUTHORIZED', message: 'missing or wrong bearer token' });
       }
     });
@@ -135,6 +144,10 @@ export function buildCaptureServer(
       })),
     };
   });
+
+  if (options.dashboard) {
+    registerDashboard(app, capture.keys, metrics, options.dashboard, Boolean(options.token));
+  }
 
   app.get('/healthz', async (_request, reply) => {
     try {

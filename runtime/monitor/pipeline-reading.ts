@@ -1,0 +1,171 @@
+import type { Redis } from 'ioredis';
+import { EntityMetadataStore } from '../capture/entity-metadata.ts';
+import { type ConsumerGroupInfo, consumerGroups } from '../consumer-groups.ts';
+import type { Keys } from '../keys.ts';
+import { type PartitionLag, partitionLag } from '../lag.ts';
+import { isNoSuchKey } from '../redis-errors.ts';
+import { compareStreamIds, ZERO_ID } from '../stream-id.ts';
+import { type StreamInfo, trimmedUnread } from './trimmed-unread.ts';
+
+/** A key a sink holds back behind a dead-lettered event, and why. */
+export interface QuarantinedKey {
+  key: string;
+  /** Dead-letter id of the event that failed. */
+  head: string;
+  /** The error that event failed with, as the dead letter recorded it. */
+  error: string;
+  /** An operator's request not carried out yet. */
+  request?: 'redrive' | 'skip';
+}
+
+/** One sink (consumer group) on one partition stream, read at one moment. */
+export interface PartitionReading {
+  sink: string;
+  entity: string;
+  partition: number;
+  /** The numbers `cdc lag` prints, from the same reads (runtime/lag.ts). */
+  lag: PartitionLag;
+  /** The group's last-delivered id. */
+  lastDelivered: string;
+  /** The instance holding the partition's lease, if any. */
+  owner: string | undefined;
+  quarantined: QuarantinedKey[];
+  /** The stream's entries-added counter; undefined when the stream does not exist. */
+  added: number | undefined;
+  /** Retention removed entries this group had not read yet (see `trimmedUnread`). */
+  trimmedUnread: boolean;
+}
+
+/** A sink instance announced in the sink's members set. */
+export interface InstanceReading {
+  sink: string;
+  instance: string;
+  /** When its heartbeat runs out, ms: it is live until then. */
+  expiresAt: number;
+}
+
+/** What one round of reads saw. */
+export interface PipelineReading {
+  at: number;
+  partitions: PartitionReading[];
+  instances: InstanceReading[];
+  /** Entries in each sink's dead-letter stream. */
+  deadLetters: Map<string, number>;
+}
+
+/**
+ * Reads every sink's position on every partition stream: the groups, watermarks and lag exactly
+ * as `cdc lag` reads them (consumerGroups, the applied watermark, partitionLag), plus what the
+ * lag page shows around them: leases, members, quarantines, dead letters, and whether retention
+ * trimmed entries a group had not read. Sinks are the streams' consumer groups, as for `cdc lag`.
+ */
+export async function readPipeline(
+  redis: Redis,
+  keys: Keys,
+  now: number = Date.now(),
+): Promise<PipelineReading> {
+  const partitions: PartitionReading[] = [];
+  const sinks = new Set<string>();
+  const metadata = await new EntityMetadataStore(redis, keys).all();
+  for (const [entity, meta] of metadata) {
+    for (let partition = 0; partition < meta.partitions; partition++) {
+      const stream = keys.stream(entity, partition);
+      const groups = await consumerGroups(redis, stream);
+      if (groups.length === 0) continue;
+      const info = await streamInfo(redis, stream);
+      for (const group of groups) {
+        sinks.add(group.name);
+        partitions.push(await readGroup(redis, keys, entity, partition, group, info, now));
+      }
+    }
+  }
+  const instances: InstanceReading[] = [];
+  const deadLetters = new Map<string, number>();
+  for (const sink of [...sinks].sort()) {
+    const members = await redis.zrange(keys.sinkMembers(sink), 0, -1, 'WITHSCORES');
+    for (let i = 0; i + 1 < members.length; i += 2) {
+      instances.push({ sink, instance: members[i]!, expiresAt: Number(members[i + 1]) });
+    }
+    deadLetters.set(sink, await redis.xlen(keys.deadLetters(sink)));
+  }
+  return { at: now, partitions, instances, deadLetters };
+}
+
+async function readGroup(
+  redis: Redis,
+  keys: Keys,
+  entity: string,
+  partition: number,
+  group: ConsumerGroupInfo,
+  info: StreamInfo | undefined,
+  now: number,
+): Promise<PartitionReading> {
+  const stream = keys.stream(entity, partition);
+  const applied = (await redis.get(keys.watermark(entity, partition, group.name))) ?? ZERO_ID;
+  const lag = await partitionLag(redis, stream, group, applied, now);
+  const owner = (await redis.get(keys.lease(entity, partition, group.name))) ?? undefined;
+  let lowestPending: string | undefined;
+  if (group.pending > 0) {
+    // Summary form: [count, lowest id, highest id, consumers].
+    const [, lowest] = (await redis.xpending(stream, group.name)) as [number, string | null];
+    lowestPending = lowest ?? undefined;
+  }
+  return {
+    sink: group.name,
+    entity,
+    partition,
+    lag,
+    lastDelivered: group.lastDelivered,
+    owner,
+    quarantined: await quarantinedKeys(redis, keys, entity, partition, group.name),
+    added: info?.entriesAdded,
+    trimmedUnread: info ? trimmedUnread(group, lowestPending, info) : false,
+  };
+}
+
+async function quarantinedKeys(
+  redis: Redis,
+  keys: Keys,
+  entity: string,
+  partition: number,
+  sink: string,
+): Promise<QuarantinedKey[]> {
+  const raw = await redis.hgetall(keys.quarantine(entity, partition, sink));
+  const result: QuarantinedKey[] = [];
+  for (const [key, json] of Object.entries(raw)) {
+    const state = JSON.parse(json) as { head: string; request?: 'redrive' | 'skip' };
+    // The head letter's fields start with its metadata (runtime/sink/dead-letters.ts).
+    const [letter] = await redis.xrange(keys.deadLetters(sink), state.head, state.head);
+    const fields = letter?.[1] ?? [];
+    const at = fields.indexOf('x-error');
+    result.push({
+      key,
+      head: state.head,
+      error: at >= 0 ? (fields[at + 1] ?? '') : '',
+      ...(state.request ? { request: state.request } : {}),
+    });
+  }
+  return result.sort((a, b) => compareStreamIds(a.head, b.head));
+}
+
+/** XINFO STREAM's counters, or undefined when the stream does not exist. */
+async function streamInfo(redis: Redis, stream: string): Promise<StreamInfo | undefined> {
+  let raw: Array<unknown>;
+  try {
+    raw = (await redis.xinfo('STREAM', stream)) as Array<unknown>;
+  } catch (err) {
+    if (isNoSuchKey(err)) return undefined;
+    throw err;
+  }
+  const field = (name: string): unknown => {
+    const at = raw.indexOf(name);
+    return at < 0 ? undefined : raw[at + 1];
+  };
+  const first = field('first-entry') as [string, unknown] | null | undefined;
+  return {
+    length: Number(field('length') ?? 0),
+    entriesAdded: Number(field('entries-added') ?? 0),
+    maxDeletedId: String(field('max-deleted-entry-id') ?? ZERO_ID),
+    firstId: first?.[0],
+  };
+}
