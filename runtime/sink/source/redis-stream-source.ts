@@ -169,8 +169,9 @@ export class RedisStreamSource implements EventSource {
   }
 
   /**
-   * One lease-checked XREADGROUP per partition from these cursors, never blocking. Besides the reads: the partitions refused (lease gone) and, for reads of new
-   * entries that found none, where to wait for more.
+   * One lease-checked XREADGROUP per partition from these cursors, never blocking. Besides the
+   * reads: the partitions refused (lease gone) and those whose read of new entries found none
+   * (where to wait for more).
    */
   private async readGroup(
     partitions: readonly ReadPosition[],
