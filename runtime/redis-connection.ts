@@ -57,14 +57,24 @@ export function connectRedisClient(connection: RedisConnectionOptions = {}): Red
       ? parseClusterNodes(connection.clusterNodes)
       : { nodes: checkClusterNodes(connection.clusterNodes), tls: false };
   const redisOptions = nodeOptions(connection, seeds.tls);
-  return new Cluster(seeds.nodes, { ...connection.clusterOptions, redisOptions });
+  return quietErrors(new Cluster(seeds.nodes, { ...connection.clusterOptions, redisOptions }));
+}
+
+/**
+ * Connection errors reach the callers as rejected commands (classified in redis-errors.ts); with
+ * no listener, ioredis would also print every failed reconnect attempt with its stack as an
+ * "Unhandled error event". A caller wanting the events adds listeners of its own.
+ */
+export function quietErrors<T extends Redis | Cluster>(client: T): T {
+  client.on('error', () => undefined);
+  return client;
 }
 
 function openServer(connection: RedisConnectionOptions): Redis {
   const url = connection.url ?? 'redis://127.0.0.1:6379';
   if (!/^rediss?:\/\//.test(url))
     throw new ConfigError(`Redis URL must start with redis:// or rediss://, got "${url}"`);
-  return new Redis(url, nodeOptions(connection, false));
+  return quietErrors(new Redis(url, nodeOptions(connection, false)));
 }
 
 /**

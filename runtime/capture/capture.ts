@@ -12,7 +12,7 @@ import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
 import { partitionOf } from '../partition.ts';
 import { isRedisClient, type RedisClient } from '../redis-client.ts';
-import { connectRedisClient } from '../redis-connection.ts';
+import { connectRedisClient, quietErrors } from '../redis-connection.ts';
 import { commandFailure } from '../redis-errors.ts';
 import { type RetryOptions, retry } from '../retry.ts';
 import { recordFields } from '../schema/avro-schema.ts';
@@ -572,7 +572,7 @@ export class Capture {
 
   private watermarkWaiter(): WatermarkWaiter {
     if (!this.waiter) {
-      this.subscriber = this.redis.duplicate();
+      this.subscriber = quietErrors(this.redis.duplicate());
       this.waiter = new WatermarkWaiter(this.redis, this.subscriber, this.keys);
     }
     return this.waiter;

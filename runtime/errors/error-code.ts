@@ -33,6 +33,8 @@ export enum ErrorCode {
   SchemaNotFound = 'SCHEMA_NOT_FOUND',
   /** Redis could not serve a command now: no answer came, or it answered "not now". */
   Unavailable = 'UNAVAILABLE',
+  /** A service could not start: a server unreachable or refusing it, its port taken. */
+  ServiceStartFailed = 'SERVICE_START_FAILED',
   /** The entity is not configured for capture. */
   UnknownEntity = 'UNKNOWN_ENTITY',
   /** A record does not match its entity's schema. */

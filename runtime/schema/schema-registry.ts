@@ -10,6 +10,7 @@ import type { Keys } from '../keys.ts';
 import type { RedisClient } from '../redis-client.ts';
 import { retry } from '../retry.ts';
 import { type AvroSchema, fingerprintOf, parseSchema } from './avro-schema.ts';
+import { incompatibleField } from './incompatible-field.ts';
 
 /** One registered schema version. */
 export interface RegisteredSchema {
@@ -100,7 +101,11 @@ export class SchemaRegistry {
         throw err;
       });
       const problem = latest && latest.schema !== json ? incompatibility(type, latest) : undefined;
-      if (problem) throw new SchemaCompatibilityError(entity, problem.message, problem);
+      if (problem) {
+        const field = latest ? incompatibleField(type, latest.type) : undefined;
+        const where = field === undefined ? '' : `field ${field}: `;
+        throw new SchemaCompatibilityError(entity, `${where}${problem.message}`, problem);
+      }
       const result = await this.redis.registerSchema(
         this.keys.registrySchemas(),
         this.keys.registryVersions(entity),

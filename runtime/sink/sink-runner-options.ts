@@ -42,6 +42,12 @@ export interface SinkRunnerOptions {
    * bridge fills, to rebuild a target when Redis lost its streams (see KafkaSourceSettings).
    */
   source?: SinkSourceOptions;
+  /**
+   * Attempts at start to connect to the target and discover the entities while the target is
+   * unreachable, the first included; then `start()` rejects with the last error. Default:
+   * unbounded (a service bounds it: STARTUP_ATTEMPTS).
+   */
+  startAttempts?: number;
   /** Receives `sink.*` events. Default: a private instance. */
   instrumentation?: Instrumentation;
   /** Logger. Default: silent. */
@@ -57,6 +63,7 @@ export interface ResolvedRunnerOptions {
   maxDeliveries: number;
   retry: BackoffOptions;
   housekeepingMs: number;
+  startAttempts: number;
 }
 
 export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunnerOptions {
@@ -82,5 +89,9 @@ export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunner
     maxDeliveries: int('maxDeliveries', options.maxDeliveries, 5, 1),
     retry: options.retry ?? {},
     housekeepingMs: int('housekeepingMs', options.housekeepingMs, 1000, 10),
+    startAttempts:
+      options.startAttempts === undefined
+        ? Number.POSITIVE_INFINITY
+        : int('startAttempts', options.startAttempts, 1, 1),
   };
 }

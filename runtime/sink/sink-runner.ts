@@ -80,6 +80,7 @@ export class SinkRunner {
           await this.parts.targets.discover();
         },
         {
+          attempts: this.options.startAttempts,
           backoff: this.options.retry,
           isRetriable: (err) => isTransientFailure(this.sink, err),
           onRetry: ({ error, attempt, delayMs }) =>

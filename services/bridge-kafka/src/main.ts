@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
 import { envOptional, envString, redisFromEnv } from '../../../runtime/config/env.ts';
@@ -11,7 +10,8 @@ import { BridgeTopics } from '../../../runtime/kafka/bridge-topics.ts';
 import { Keys } from '../../../runtime/keys.ts';
 import { connectRedis } from '../../../runtime/redis-connection.ts';
 import { SchemaRegistry } from '../../../runtime/schema/schema-registry.ts';
-import { runSinkService } from '../../../runtime/sink/run-sink-service.ts';
+import { runServiceMain } from '../../../runtime/service/run-service-main.ts';
+import { runSinkService, sinkServiceLogger } from '../../../runtime/sink/run-sink-service.ts';
 import { recordBridgeIncidents } from './bridge-incident-recorder.ts';
 import { registerBridgeMetrics } from './bridge-metrics.ts';
 import { kafkaBridgeOptionsFromConfig } from './kafka-bridge-config.ts';
@@ -30,45 +30,56 @@ import { leaseOwnership } from './partition-ownership.ts';
 const env = process.env;
 /** SINK_BATCH_SIZE unless set: four times the other sinks'. */
 const DEFAULT_BATCH_SIZE = 4000;
-const config = await loadProjectConfig(env);
-const options = kafkaBridgeOptionsFromConfig(env, config);
-const name = options.name ?? 'kafka';
-// The bridge checks the partition leases itself (before starting a producer, which fences the
-// partition's other producers), so it names the consumer the runner holds them as.
-const consumer = envOptional(env, 'SINK_CONSUMER') ?? `${hostname()}-${process.pid}`;
-const logger = pino({ name: `sink-${name}`, level: envString(env, 'LOG_LEVEL', 'info') });
-const redis = connectRedis(redisFromEnv(env));
-const keys = new Keys(config.prefix);
-const instrumentation = new Instrumentation();
-const registry = new Registry();
-registerBridgeMetrics(instrumentation, registry);
-// What `cdc lag` shows of the bridge beyond the consumer group: its failures and its topics.
-recordBridgeIncidents(instrumentation, new BridgeIncidents(redis, keys), logger);
-const metadata = new EntityMetadataStore(redis, keys);
-const sink = new KafkaBridgeSink(options, {
-  entityPartitions: () => metadata.all(),
-  ownsPartition: leaseOwnership(redis, keys, name, consumer),
-  instrumentation,
-  logger,
-  // Writer schemas mirrored to <prefix>.__schemas, so sinks reading Kafka can decode the records
-  // after Redis lost its registry (runtime/kafka/schema-mirror.ts).
-  schemaMirror: new KafkaSchemaMirror(
-    new Kafka({ ...options.kafka, logLevel: logLevel.NOTHING }),
-    config.prefix,
-    new SchemaRegistry(redis, keys),
-    metadata,
-    options.offsetsReplicationFactor,
-  ),
-  topicsEnsured: (topics) => new BridgeTopics(redis, keys).record(name, topics),
+const logger = sinkServiceLogger(envString(env, 'BRIDGE_NAME', 'kafka'), env);
+await runServiceMain(logger, async () => {
+  const config = await loadProjectConfig(env);
+  const options = kafkaBridgeOptionsFromConfig(env, config);
+  const name = options.name ?? 'kafka';
+  // The bridge checks the partition leases itself (before starting a producer, which fences the
+  // partition's other producers), so it names the consumer the runner holds them as.
+  const consumer = envOptional(env, 'SINK_CONSUMER') ?? `${hostname()}-${process.pid}`;
+  const redis = connectRedis(redisFromEnv(env));
+  const keys = new Keys(config.prefix);
+  const instrumentation = new Instrumentation();
+  const registry = new Registry();
+  registerBridgeMetrics(instrumentation, registry);
+  // What `cdc lag` shows of the bridge beyond the consumer group: its failures and its topics.
+  recordBridgeIncidents(instrumentation, new BridgeIncidents(redis, keys), logger);
+  const metadata = new EntityMetadataStore(redis, keys);
+  const sink = new KafkaBridgeSink(options, {
+    entityPartitions: () => metadata.all(),
+    ownsPartition: leaseOwnership(redis, keys, name, consumer),
+    instrumentation,
+    logger,
+    // Writer schemas mirrored to <prefix>.__schemas, so sinks reading Kafka can decode the records
+    // after Redis lost its registry (runtime/kafka/schema-mirror.ts).
+    schemaMirror: new KafkaSchemaMirror(
+      new Kafka({ ...options.kafka, logLevel: logLevel.NOTHING }),
+      config.prefix,
+      new SchemaRegistry(redis, keys),
+      metadata,
+      options.offsetsReplicationFactor,
+    ),
+    topicsEnsured: (topics) => new BridgeTopics(redis, keys).record(name, topics),
+  });
+  await runSinkService(
+    sink,
+    // A batch is a Kafka transaction per partition; bigger ones cost fewer transactions per event
+    // (BENCHMARKS.md, "Kafka bridge"). Batches only grow this large while a backlog drains.
+    {
+      ...env,
+      SINK_BATCH_SIZE: envString(env, 'SINK_BATCH_SIZE', String(DEFAULT_BATCH_SIZE)),
+      SINK_CONSUMER: consumer,
+    },
+    {
+      prefix: config.prefix,
+      instrumentation,
+      registry,
+      logger,
+      target: {
+        where: `Kafka at ${String(options.kafka.brokers)}`,
+        hint: 'check KAFKA_BROKERS and that the brokers are up',
+      },
+    },
+  );
 });
-await runSinkService(
-  sink,
-  // A batch is a Kafka transaction per partition; bigger ones cost fewer transactions per event
-  // (BENCHMARKS.md, "Kafka bridge"). Batches only grow this large while a backlog drains.
-  {
-    ...env,
-    SINK_BATCH_SIZE: envString(env, 'SINK_BATCH_SIZE', String(DEFAULT_BATCH_SIZE)),
-    SINK_CONSUMER: consumer,
-  },
-  { prefix: config.prefix, instrumentation, registry },
-);

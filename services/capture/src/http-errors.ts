@@ -38,6 +38,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.SchemaNotFound]: 500,
   [ErrorCode.MongoConstraintViolated]: 500,
   [ErrorCode.MongoMappingFailed]: 500,
+  [ErrorCode.ServiceStartFailed]: 500,
 };
 
 const UNAVAILABLE: ErrorBody = {

@@ -14,6 +14,7 @@ import {
 } from '../../../runtime/sink/sink.ts';
 import { splitStreamId, streamIdNumbers } from '../../../runtime/stream-id.ts';
 import { BinaryArrayBuilder, ELEMENT_OID, int4Array } from './binary-array.ts';
+import { loginRefusal } from './login-refusal.ts';
 import { compileTranscoder, type PayloadTranscoder } from './payload-transcoder.ts';
 import { mapTable, type TableConfig, type TableMapping, toParam } from './table-mapping.ts';
 
@@ -89,13 +90,22 @@ export class PostgresSink implements Sink {
 
   async connect(): Promise<void> {
     if (this.pool) return;
-    this.pool = new pg.Pool({
+    const pool = new pg.Pool({
       connectionString: this.options.url,
       max: this.options.poolSize,
       connectionTimeoutMillis: this.options.connectTimeoutMs,
     });
     // An idle client losing its server must not crash the process; the next query reconnects.
-    this.pool.on('error', () => undefined);
+    pool.on('error', () => undefined);
+    // A pool connects lazily: one connection now, so that a wrong password or database fails
+    // the start, not the first batch (which a sink with no entities yet may not read for days).
+    try {
+      (await pool.connect()).release();
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw loginRefusal(error, this.options.url) ?? error;
+    }
+    this.pool = pool;
   }
 
   async ensureTargets(targets: readonly EntityTarget[]): Promise<void> {
