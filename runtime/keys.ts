@@ -75,6 +75,14 @@ export class Keys {
   }
 
   /**
+   * When one instance of a sink last beat (ms since the epoch), expiring with its membership:
+   * the members set holds only the expiry, and `cdc sinks` shows the heartbeat's age.
+   */
+  sinkHeartbeat(sink: string, consumer: string): string {
+    return `${this.prefix}:{sink:${sink}}:heartbeat:${consumer}`;
+  }
+
+  /**
    * Replays operators asked of a sink (hash: `<entity>/<partition>` -> the stream id to consume
    * from again), carried out by the instance that owns each partition.
    */

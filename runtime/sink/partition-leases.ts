@@ -45,6 +45,7 @@ export class PartitionLeases {
       .zadd(members, now + this.leaseMs, this.consumer)
       .zremrangebyscore(members, '-inf', now)
       .zcard(members)
+      .set(this.keys.sinkHeartbeat(this.sink, this.consumer), String(now), 'PX', this.leaseMs)
       .exec()) as Array<[Error | null, number]>;
     const live = Math.max(1, count?.[1] ?? 1);
     const share = Math.ceil(all.length / live);
@@ -104,6 +105,10 @@ export class PartitionLeases {
   /** Releases everything and leaves the members set: a clean shutdown hands partitions over at once. */
   async releaseAll(all: readonly PartitionRef[]): Promise<void> {
     for (const ref of all) if (this.owned.has(partitionIdOf(ref))) await this.release(ref);
-    await this.redis.zrem(this.keys.sinkMembers(this.sink), this.consumer);
+    await this.redis
+      .multi()
+      .zrem(this.keys.sinkMembers(this.sink), this.consumer)
+      .del(this.keys.sinkHeartbeat(this.sink, this.consumer))
+      .exec();
   }
 }
