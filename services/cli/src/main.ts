@@ -7,11 +7,12 @@ import { deadLettersCommand } from './commands/dead-letters.ts';
 import { lagCommand } from './commands/lag.ts';
 import { quarantineCommands } from './commands/quarantine.ts';
 import { replayCommand } from './commands/replay.ts';
+import { sinksCommand } from './commands/sinks.ts';
 import { trimCommand } from './commands/trim.ts';
 import { ExitCode } from './exit-codes.ts';
 
 /**
- * Operator commands: consumer lag per sink and partition, dead letters, re-drive and skip of a
+ * Operator commands: consumer lag per sink and partition, the sinks and their instances, dead letters, re-drive and skip of a
  * quarantined key, replays, safe trimming of the partition streams. Environment: REDIS_URL (+
  * REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX, CDC_RETENTION_MIN_AGE; KAFKA_BROKERS
  * (+ KAFKA_*) to replay a sink that reads Kafka, and for the Kafka figures of `lag`.
@@ -26,6 +27,7 @@ const program = new Command('cdc')
 const context = () => new CliContext(program.opts<GlobalOptions>());
 
 lagCommand(program, context);
+sinksCommand(program, context);
 deadLettersCommand(program, context);
 quarantineCommands(program, context);
 replayCommand(program, context);
