@@ -48,6 +48,7 @@ import { type AnyBulkWriteOperation, type Document, MongoClient } from 'mongodb'
 import { type BatchWrite, type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import { decodeEnvelope } from '../../runtime/envelope.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
+import { DecodedEvent } from '../../runtime/sink/decoded-event.ts';
 import type { EntityTarget, PartitionBatch, SinkEvent } from '../../runtime/sink/sink.ts';
 import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { latestPerKey } from '../../services/sink-mongo/src/latest-per-key.ts';
@@ -215,33 +216,29 @@ async function loadBacklog(
 }
 
 /**
- * The backlog decoded and grouped as the runner applies it: with every entry already in the
- * streams, each XREADGROUP returns the next `batch` entries of every partition, and they go to
- * `sink.apply` together.
+ * The backlog grouped as the runner applies it: with every entry already in the streams, each
+ * XREADGROUP returns the next `batch` entries of every partition, and they go to `sink.apply`
+ * together. The events are what the runner hands a sink that reads payloads: envelope decoded,
+ * record decoded only when read (the raw baseline's documents read it, before any timing).
  */
 async function readGroups(
   redis: Redis,
   capture: Capture,
   batch: number,
 ): Promise<PartitionBatch[][]> {
-  const { type } = capture.schemaOf(ENTITY);
+  const schema = capture.schemaOf(ENTITY);
   const partitions: SinkEvent[][] = [];
   for (let p = 0; p < PARTITIONS; p++) {
     const entries = await redis.xrangeBuffer(capture.keys.stream(ENTITY, p), '-', '+');
     partitions.push(
       entries.map(([rawId, fields]) => {
         const event = decodeEnvelope(rawId.toString(), fields);
-        return {
-          id: event.id,
-          op: event.op,
-          entity: event.entity,
-          key: event.key,
-          record:
-            event.op === 'upsert'
-              ? { ...(type.fromBuffer(event.payload!) as Record<string, unknown>) }
-              : undefined,
-          capturedAt: event.capturedAt,
-        };
+        return new DecodedEvent(
+          event,
+          schema,
+          event.op === 'upsert' ? schema : undefined,
+          undefined,
+        );
       }),
     );
   }

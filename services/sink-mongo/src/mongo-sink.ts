@@ -10,6 +10,7 @@ import {
   type WriteError,
 } from 'mongodb';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
+import { PayloadError } from '../../../runtime/errors/payload-error.ts';
 import {
   type EntityTarget,
   offsetKey,
@@ -19,6 +20,7 @@ import {
   type SinkEvent,
 } from '../../../runtime/sink/sink.ts';
 import { compareStreamIds } from '../../../runtime/stream-id.ts';
+import { DocumentDecoders } from './document-decoders.ts';
 import { latestPerKey } from './latest-per-key.ts';
 import { MongoConstraintError } from './mongo-constraint-error.ts';
 import {
@@ -27,7 +29,6 @@ import {
   type DocumentMapping,
   documentId,
   documentPath,
-  liveDocument,
   tombstoneDocument,
   VERSION_FIELD,
 } from './mongo-document.ts';
@@ -108,10 +109,17 @@ interface OffsetWrite {
  */
 export class MongoSink implements Sink {
   readonly name: string;
+  /**
+   * Upserts are decoded from their payloads straight into documents (document-decoders.ts): the
+   * runtime does not decode records ahead, and a payload that cannot be decoded surfaces as the
+   * PayloadError `apply` throws, which the runtime isolates to its event.
+   */
+  readonly readsPayloads = true;
   private readonly options: ResolvedMongoSinkOptions;
   private readonly client: MongoClient;
   private readonly db: Db;
-  private mappings = new Map<string, DocumentMapping>();
+  /** Per entity: its mapping, and the decoders of its payloads into documents of that mapping. */
+  private mappings = new Map<string, DocumentDecoders>();
 
   constructor(options: MongoSinkOptions) {
     this.options = resolveMongoSinkOptions(options);
@@ -161,19 +169,17 @@ export class MongoSink implements Sink {
     const mappings = new Map(this.mappings);
     for (const target of targets) {
       const config = this.options.collections[target.entity];
-      mappings.set(
+      const mapping = buildDocumentMapping(
         target.entity,
-        buildDocumentMapping(
-          target.entity,
-          target.schema.type,
-          target.keyField,
-          config?.collection ?? target.entity,
-          config?.fields,
-        ),
+        target.schema.type,
+        target.keyField,
+        config?.collection ?? target.entity,
+        config?.fields,
       );
+      mappings.set(target.entity, new DocumentDecoders(mapping, target.schema));
     }
     const owners = new Map<string, string>([[this.options.offsetsCollection, 'the offsets']]);
-    for (const mapping of mappings.values()) {
+    for (const { mapping } of mappings.values()) {
       const owner = owners.get(mapping.collection);
       if (owner !== undefined) {
         throw new ConfigError(
@@ -184,7 +190,7 @@ export class MongoSink implements Sink {
     }
     const indexes = new Map<string, Array<{ key: Document; name?: string }>>();
     for (const target of targets) {
-      const mapping = mappings.get(target.entity)!;
+      const { mapping } = mappings.get(target.entity)!;
       const specs = (this.options.collections[target.entity]?.uniqueIndexes ?? []).map((index) => {
         const key: Document = {};
         for (const field of index.fields) {
@@ -208,7 +214,7 @@ export class MongoSink implements Sink {
     );
     const wanted = [
       this.options.offsetsCollection,
-      ...[...mappings.values()].map((m) => m.collection),
+      ...[...mappings.values()].map((m) => m.mapping.collection),
     ];
     for (const name of wanted) {
       if (existing.has(name)) continue;
@@ -253,16 +259,16 @@ export class MongoSink implements Sink {
   }
 
   /**
-   * The documents mapped ahead, while the batch before is written (mapping is about a fifth of
-   * this sink's CPU per batch). A batch with an event that cannot be mapped is left to apply(),
-   * which throws its MongoMappingError.
+   * The documents decoded ahead, while the batch before is written (decoding and mapping are most
+   * of this sink's CPU per batch). A batch with an event that cannot be decoded or mapped is left
+   * to apply(), which throws its PayloadError or MongoMappingError.
    */
   prepare(batches: readonly PartitionBatch[]): PreparedApply | undefined {
     let plans: CollectionPlan[];
     try {
       plans = this.plan(batches);
     } catch (error) {
-      if (error instanceof MongoMappingError) return undefined;
+      if (error instanceof MongoMappingError || error instanceof PayloadError) return undefined;
       throw error;
     }
     const offsets = latestOffsets(this.name, batches);
@@ -297,8 +303,8 @@ export class MongoSink implements Sink {
     }
     const plans: CollectionPlan[] = [];
     for (const [entity, events] of byEntity) {
-      const mapping = this.mappings.get(entity);
-      if (!mapping) {
+      const decoders = this.mappings.get(entity);
+      if (!decoders) {
         throw new MongoMappingError(
           entity,
           events[0]!.key,
@@ -306,16 +312,22 @@ export class MongoSink implements Sink {
           'the entity has no target (ensureTargets was not given it)',
         );
       }
+      const { mapping } = decoders;
       // Keyed by `_id`, not by the key text: "7" and "07" are one document when the key is a number.
       const keyOf = (event: SinkEvent): string => String(documentId(mapping, event.key));
-      const writes = latestPerKey(events, keyOf).map((event) => {
+      const latest = latestPerKey(events, keyOf);
+      if (latest.length < events.length) {
+        const written = new Set(latest);
+        for (const event of events) if (!written.has(event)) decoders.check(event);
+      }
+      const writes = latest.map((event) => {
         const version = encodeVersion(event.id);
         return {
           id: documentId(mapping, event.key),
           version,
           replacement:
             event.op === 'upsert'
-              ? liveDocument(mapping, event, version)
+              ? decoders.liveDocument(event, version)
               : tombstoneDocument(event, version),
         };
       });
