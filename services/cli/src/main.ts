@@ -7,13 +7,14 @@ import { deadLettersCommand } from './commands/dead-letters.ts';
 import { lagCommand } from './commands/lag.ts';
 import { quarantineCommands } from './commands/quarantine.ts';
 import { replayCommand } from './commands/replay.ts';
+import { schemasCommand } from './commands/schemas.ts';
 import { sinksCommand } from './commands/sinks.ts';
 import { trimCommand } from './commands/trim.ts';
 import { ExitCode } from './exit-codes.ts';
 
 /**
  * Operator commands: consumer lag per sink and partition, the sinks and their instances, dead letters, re-drive and skip of a
- * quarantined key, replays, safe trimming of the partition streams. Environment: REDIS_URL (+
+ * quarantined key, replays, safe trimming of the partition streams, the schema registry. Environment: REDIS_URL (+
  * REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX, CDC_RETENTION_MIN_AGE; KAFKA_BROKERS
  * (+ KAFKA_*) to replay a sink that reads Kafka, and for the Kafka figures of `lag`.
  */
@@ -32,6 +33,7 @@ deadLettersCommand(program, context);
 quarantineCommands(program, context);
 replayCommand(program, context);
 trimCommand(program, context);
+schemasCommand(program, context);
 
 try {
   await program.parseAsync();
@@ -40,6 +42,6 @@ try {
   // configuration exits with 2 like a usage error, a failed request with 1; anything else is a
   // bug and keeps its stack.
   if (!(err instanceof CdcError)) throw err;
-  console.error(`cdc: ${err.message}`);
+  console.error(`cdc: ${err.message.replace(/\s+/g, ' ')}`);
   process.exitCode = err instanceof ConfigError ? ExitCode.Usage : ExitCode.Failed;
 }
