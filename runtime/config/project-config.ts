@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { EntityOptions } from '../capture/capture-options.ts';
 import { ConfigError } from '../errors/config-error.ts';
+import { type RetentionPolicy, resolveRetentionPolicy } from '../retention/retention-policy.ts';
 import { loadSchemaFiles } from '../schema/load-schema-files.ts';
 import { type Env, envOptional, envString } from './env.ts';
 
@@ -12,7 +13,12 @@ import { type Env, envOptional, envString } from './env.ts';
  * {
  *   "prefix": "cdc",
  *   "schemasDir": "schemas",
- *   "entities": { "user": { "partitions": 8, "writeMode": "through", "requiredSinks": ["postgres"] } },
+ *   "entities": {
+ *     "user": {
+ *       "partitions": 8, "writeMode": "through", "requiredSinks": ["postgres"],
+ *       "retention": { "minAge": "24h", "keepExtra": 0, "maxHoldBack": "1h", "onHoldBack": "hold" }
+ *     }
+ *   },
  *   "sinks": { "postgres": { ... sink specific ... } }
  * }
  * ```
@@ -25,12 +31,21 @@ export interface ProjectConfig {
   entities: Record<string, EntityOptions>;
   /** Sink-specific sections, validated by each sink. */
   sinks: Record<string, unknown>;
+  /**
+   * Each entity's retention (its `retention` section, validated, defaults applied): what the
+   * sink runners trim by themselves (see runtime/retention/retention-policy.ts). Always set by
+   * loadProjectConfig; an entity missing from it gets the default policy.
+   */
+  retention?: Record<string, RetentionPolicy>;
 }
+
+/** An entity's section of the project file: the capture's options and its retention. */
+type EntitySection = EntityOptions & { retention?: unknown };
 
 interface ProjectFile {
   prefix?: string;
   schemasDir?: string;
-  entities?: Record<string, EntityOptions>;
+  entities?: Record<string, EntitySection>;
   sinks?: Record<string, unknown>;
 }
 
@@ -59,9 +74,12 @@ export async function loadProjectConfig(env: Env): Promise<ProjectConfig> {
       : resolve('schemas');
   const schemas = await loadSchemaFiles(schemasDir);
   const entities: Record<string, EntityOptions> = {};
+  const retention: Record<string, RetentionPolicy> = {};
   const names = file.entities ? Object.keys(file.entities) : [...schemas.keys()];
   for (const name of names) {
-    const options = file.entities?.[name] ?? {};
+    // Retention is the sinks' concern: the capture gets its own options only.
+    const { retention: policy, ...options } = file.entities?.[name] ?? {};
+    retention[name] = resolveRetentionPolicy(`entities.${name}`, policy);
     const schema = options.schema ?? schemas.get(name);
     entities[name] = schema ? { ...options, schema } : options;
   }
@@ -69,5 +87,6 @@ export async function loadProjectConfig(env: Env): Promise<ProjectConfig> {
     prefix: envString(env, 'CDC_PREFIX', file.prefix ?? 'cdc'),
     entities,
     sinks: file.sinks ?? {},
+    retention,
   };
 }
