@@ -64,6 +64,14 @@ export class Keys {
     return `${this.tag(entity, partition)}:lease:${sink}`;
   }
 
+  /**
+   * Which sink instance trims a partition stream by itself (a short lease, so that one of the
+   * sinks that own the partition trims it, not all of them).
+   */
+  retentionLease(entity: string, partition: number): string {
+    return `${this.tag(entity, partition)}:retention-lease`;
+  }
+
   /** Keys of one partition a sink holds back behind a dead-lettered event (hash key -> reason). */
   quarantine(entity: string, partition: number, sink: string): string {
     return `${this.tag(entity, partition)}:quarantine:${sink}`;
@@ -104,6 +112,15 @@ export class Keys {
    */
   kafkaSourcedSinks(): string {
     return `${this.prefix}:kafka-sourced-sinks`;
+  }
+
+  /**
+   * Ranges of the partition streams a retention policy trimmed past a sink before it read them
+   * (hash: `<entity>/<partition>` -> JSON { from, to, entries, at }): what the sink lost and must
+   * get back from Kafka or a backfill. Written by the retention trimmer; README (retention) says how to read it.
+   */
+  retentionSkips(sink: string): string {
+    return `${this.prefix}:{sink:${sink}}:retention-skips`;
   }
 
   /**

@@ -51,6 +51,31 @@ export interface InstrumentationEvents {
     entries: number | undefined;
     oldestAgeMs: number;
   };
+  /** A retention pass trimmed a partition stream (by the instance holding its retention lease). */
+  'retention.trimmed': { sink: string; entity: string; partition: number; entries: number };
+  /**
+   * Log kept only because `group` still needs it, as of the last pass (0 once it caught up);
+   * `overLimit` past the policy's maxHoldBack.
+   */
+  'retention.held-back': {
+    sink: string;
+    entity: string;
+    partition: number;
+    group: string;
+    entries: number;
+    ageMs: number;
+    overLimit: boolean;
+  };
+  /** A pass trimmed past `group` (onHoldBack "trim"): `entries` it had not read went. */
+  'retention.skipped': {
+    sink: string;
+    entity: string;
+    partition: number;
+    group: string;
+    from: string;
+    to: string;
+    entries: number;
+  };
   'listener.failed': { event: string; error: Error };
 }
 

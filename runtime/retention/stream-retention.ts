@@ -16,7 +16,7 @@ export interface PartitionTrim {
   groups: GroupPosition[];
   /** Undefined when the stream has no consumer group (then nothing is trimmed). */
   bound?: TrimBound;
-  /** Entries below the bound: what a trim removes. */
+  /** Entries below the bound: what a trim removes (0 when the plan was made without counting). */
   removable: number;
   /** The minimum age and the time the plan was made with, to check it again before trimming. */
   minAgeMs: number;
@@ -37,29 +37,58 @@ export class StreamRetention {
     private readonly keys: Keys,
   ) {}
 
+  /**
+   * What may go of a partition stream now. `count: false` leaves `removable` at 0: counting
+   * pages through every removable entry, which a trimmer that runs every few seconds skips (XTRIM
+   * tells what it removed).
+   */
   async plan(
     entity: string,
     partition: number,
     minAgeMs: number,
     now = Date.now(),
+    { count = true }: { count?: boolean } = {},
   ): Promise<PartitionTrim> {
     const stream = this.keys.stream(entity, partition);
     const groups = await this.groups(entity, partition, stream);
     const bound = trimBound(groups, minAgeMs, now);
     const length = await this.redis.xlen(stream);
-    const removable = bound ? await this.countBelow(stream, bound.minId) : 0;
+    const removable = bound && count ? await this.countBelow(stream, bound.minId) : 0;
     return { entity, partition, stream, length, groups, bound, removable, minAgeMs, at: now };
   }
 
   /** Carries a plan out; returns the entries removed. */
   async trim(plan: PartitionTrim): Promise<number> {
     if (!plan.bound || plan.removable === 0) return 0;
-    const groups = await this.groups(plan.entity, plan.partition, plan.stream);
-    const again = trimBound(groups, plan.minAgeMs, plan.at);
-    if (!again) return 0;
-    const minId =
-      compareStreamIds(again.minId, plan.bound.minId) < 0 ? again.minId : plan.bound.minId;
-    return this.redis.xtrim(plan.stream, 'MINID', minId);
+    const minId = await this.recheck(plan, plan.bound.minId);
+    return minId ? this.trimBelow(plan.stream, minId) : 0;
+  }
+
+  /**
+   * The bound to trim to now: `minId` (the plan's bound, or one a retention policy lowered or,
+   * past the groups named in `past`, raised), lowered to what the groups need now, `past`
+   * excepted. Undefined when the stream has no group left to decide by.
+   */
+  async recheck(
+    plan: PartitionTrim,
+    minId: string,
+    past: readonly string[] = [],
+  ): Promise<string | undefined> {
+    const groups = (await this.groups(plan.entity, plan.partition, plan.stream)).filter(
+      (g) => !past.includes(g.name),
+    );
+    // Every group trimmed past: only the minimum age still bounds the trim.
+    const again =
+      groups.length === 0 && past.length > 0
+        ? { minId: `${Math.max(0, plan.at - plan.minAgeMs)}-0` }
+        : trimBound(groups, plan.minAgeMs, plan.at);
+    if (!again) return undefined;
+    return compareStreamIds(again.minId, minId) < 0 ? again.minId : minId;
+  }
+
+  /** XTRIM MINID: removes the entries below `minId`; returns how many went. */
+  trimBelow(stream: string, minId: string): Promise<number> {
+    return this.redis.xtrim(stream, 'MINID', minId);
   }
 
   private async groups(entity: string, partition: number, stream: string) {

@@ -80,6 +80,39 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
     labelNames: ['sink', 'entity', 'partition'],
     registers: [registry],
   });
+  // Retention, exported by the instance that trims each partition (the retention lease holder).
+  const partitionLabels = ['entity', 'partition'] as const;
+  const groupLabels = ['entity', 'partition', 'group'] as const;
+  const trimmed = new Counter({
+    name: 'cdc_retention_trimmed_entries_total',
+    help: 'Entries the retention policy trimmed from the partition streams',
+    labelNames: partitionLabels,
+    registers: [registry],
+  });
+  const heldBackEntries = new Gauge({
+    name: 'cdc_retention_held_back_entries',
+    help: 'Entries kept only because this group still needs them (counted up to a cap)',
+    labelNames: groupLabels,
+    registers: [registry],
+  });
+  const heldBackSeconds = new Gauge({
+    name: 'cdc_retention_held_back_seconds',
+    help: 'Span of log kept only because this group still needs it',
+    labelNames: groupLabels,
+    registers: [registry],
+  });
+  const heldBackOverLimit = new Gauge({
+    name: 'cdc_retention_held_back_over_limit',
+    help: '1 while this group holds retention back past the policy maxHoldBack',
+    labelNames: groupLabels,
+    registers: [registry],
+  });
+  const skipped = new Counter({
+    name: 'cdc_retention_skipped_entries_total',
+    help: 'Entries trimmed past this group before it read them (onHoldBack "trim")',
+    labelNames: groupLabels,
+    registers: [registry],
+  });
 
   instrumentation.on('sink.batch.applied', (e) => {
     applied.inc({ sink: e.sink, entity: e.entity }, e.events);
@@ -99,6 +132,18 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
   instrumentation.on('sink.partition.released', (e) => owned.dec({ sink: e.sink }));
   instrumentation.on('sink.partition.replayed', (e) =>
     replays.inc({ sink: e.sink, entity: e.entity }),
+  );
+  instrumentation.on('retention.trimmed', (e) =>
+    trimmed.inc({ entity: e.entity, partition: String(e.partition) }, e.entries),
+  );
+  instrumentation.on('retention.held-back', (e) => {
+    const l = { entity: e.entity, partition: String(e.partition), group: e.group };
+    heldBackEntries.set(l, e.entries);
+    heldBackSeconds.set(l, e.ageMs / 1000);
+    heldBackOverLimit.set(l, e.overLimit ? 1 : 0);
+  });
+  instrumentation.on('retention.skipped', (e) =>
+    skipped.inc({ entity: e.entity, partition: String(e.partition), group: e.group }, e.entries),
   );
   instrumentation.on('sink.lag', (e) => {
     const l = { sink: e.sink, entity: e.entity, partition: String(e.partition) };

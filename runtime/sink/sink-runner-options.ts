@@ -5,6 +5,11 @@ import type { BackoffOptions } from '../backoff.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import type { Instrumentation } from '../instrumentation/instrumentation.ts';
 import type { RedisConnectionOptions } from '../redis-connection.ts';
+import {
+  type ResolvedRetentionOptions,
+  type RetentionOptions,
+  resolveRetentionOptions,
+} from '../retention/retention-options.ts';
 import type { Sink } from './sink.ts';
 import {
   type ResolvedSourceOptions,
@@ -48,6 +53,11 @@ export interface SinkRunnerOptions {
    * unbounded (a service bounds it: STARTUP_ATTEMPTS).
    */
   startAttempts?: number;
+  /**
+   * Retention of the partitions this instance owns: each entity's policy and how often it is
+   * applied. Default: every 30 s, the default policy (see RetentionOptions).
+   */
+  retention?: RetentionOptions;
   /** Receives `sink.*` events. Default: a private instance. */
   instrumentation?: Instrumentation;
   /** Logger. Default: silent. */
@@ -64,6 +74,7 @@ export interface ResolvedRunnerOptions {
   retry: BackoffOptions;
   housekeepingMs: number;
   startAttempts: number;
+  retention: ResolvedRetentionOptions;
 }
 
 export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunnerOptions {
@@ -93,5 +104,6 @@ export function resolveRunnerOptions(options: SinkRunnerOptions): ResolvedRunner
       options.startAttempts === undefined
         ? Number.POSITIVE_INFINITY
         : int('startAttempts', options.startAttempts, 1, 1),
+    retention: resolveRetentionOptions(options.retention),
   };
 }

@@ -21,6 +21,7 @@ import { LagReporter } from './lag-reporter.ts';
 import { OperatorRequests } from './operator-requests.ts';
 import { PartitionTakeover } from './partition-takeover.ts';
 import { Prefetcher } from './prefetcher.ts';
+import { RetentionTrimmer } from './retention-trimmer.ts';
 import { TransientRetry } from './transient-retry.ts';
 
 /** What the parts of a runner share. */
@@ -50,6 +51,8 @@ export interface RunnerParts {
   acknowledger: Acknowledger;
   requests: OperatorRequests;
   lag: LagReporter;
+  /** Runs on its own timer beside the loop (started by the first partition acquired). */
+  retention: RetentionTrimmer;
 }
 
 /** The source the options name: the partition streams, or the entities' Kafka topics. */
@@ -109,6 +112,16 @@ export function assembleRunnerParts(context: RunnerContext): RunnerParts {
     logger,
   );
   const leases = new PartitionLeases(redis, keys, sink.name, options.consumer, options.leaseMs);
+  const takeover = new PartitionTakeover(
+    sink,
+    source,
+    leases,
+    deadLetters,
+    acknowledger,
+    epoch,
+    instrumentation,
+    logger,
+  );
   return {
     epoch,
     retry,
@@ -116,16 +129,7 @@ export function assembleRunnerParts(context: RunnerContext): RunnerParts {
     targets,
     decoder,
     acknowledger,
-    takeover: new PartitionTakeover(
-      sink,
-      source,
-      leases,
-      deadLetters,
-      acknowledger,
-      epoch,
-      instrumentation,
-      logger,
-    ),
+    takeover,
     prefetcher: new Prefetcher(sink, epoch, options.maxDeliveries, logger),
     isolation: new FailureIsolation(sink, deadLetters, epoch, retry, instrumentation, logger),
     requests: new OperatorRequests(
@@ -141,5 +145,16 @@ export function assembleRunnerParts(context: RunnerContext): RunnerParts {
       logger,
     ),
     lag: new LagReporter(sink.name, source, instrumentation),
+    retention: new RetentionTrimmer(
+      sink.name,
+      options.consumer,
+      redis,
+      keys,
+      takeover.owned,
+      options.retention,
+      context.stopping,
+      instrumentation,
+      logger,
+    ),
   };
 }
