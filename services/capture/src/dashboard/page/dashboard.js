@@ -41,8 +41,13 @@ function time(ms) {
   return new Date(ms).toLocaleTimeString('en-GB');
 }
 
-function cell(field, text, numeric) {
-  return el('td', { 'data-field': field, class: numeric ? 'num' : undefined }, text);
+/** A table cell; numbers also carry their exact value (`data-value`) for scripts and tests. */
+function cell(field, text, numeric, value) {
+  return el(
+    'td',
+    { 'data-field': field, class: numeric ? 'num' : undefined, 'data-value': value },
+    text,
+  );
 }
 
 /** The lag of one sink over the history: entries behind (line) and seconds behind (dashed). */
@@ -133,7 +138,7 @@ function quarantineRow(p, q) {
     el('td', { colspan: 2 }, `quarantined key ${q.key}`),
     el(
       'td',
-      { colspan: 7, 'data-field': 'error' },
+      { colspan: 8, 'data-field': 'error' },
       q.error,
       q.request ? ` (${q.request} requested)` : '',
     ),
@@ -171,9 +176,15 @@ function sinkSection(sink) {
           { 'data-field': 'state' },
           el('span', { class: `state state-${p.state}` }, p.state),
         ),
-        cell('behind', p.behind === null ? 'unknown' : number(p.behind), true),
-        cell('seconds', duration(p.secondsBehind), true),
-        cell('pending', number(p.pending), true),
+        cell('applied', p.applied),
+        cell(
+          'behind',
+          p.behind === null ? 'unknown' : number(p.behind),
+          true,
+          p.behind ?? 'unknown',
+        ),
+        cell('seconds', duration(p.secondsBehind), true, p.secondsBehind),
+        cell('pending', number(p.pending), true, p.pending),
         cell('rate', p.applyRate === null ? '—' : `${number(p.applyRate, 1)}/s`, true),
         cell(
           'catch-up',
@@ -185,7 +196,7 @@ function sinkSection(sink) {
           true,
         ),
         cell('owner', p.owner ?? 'none'),
-        cell('quarantined', number(p.quarantined.length), true),
+        cell('quarantined', number(p.quarantined.length), true, p.quarantined.length),
       ),
     );
     for (const q of p.quarantined) body.append(quarantineRow(p, q));
@@ -203,6 +214,7 @@ function sinkSection(sink) {
           'Entity',
           'Partition',
           'State',
+          'Applied up to',
           'Entries behind',
           'Seconds behind',
           'Pending',
