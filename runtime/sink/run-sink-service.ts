@@ -3,6 +3,7 @@ import { type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type Env, envInteger, envOptional, envString, redisFromEnv } from '../config/env.ts';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
+import type { RetentionPolicy } from '../retention/retention-policy.ts';
 import { redisProbe } from '../service/redis-probe.ts';
 import { ServiceStartError } from '../service/service-start-error.ts';
 import { portInUse } from '../service/start-failure.ts';
@@ -36,7 +37,8 @@ export function sinkServiceLogger(name: string, env: Env): Logger {
  * Environment: REDIS_URL (+ REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX,
  * SINK_ENTITIES (comma list; default all), SINK_CONSUMER, SINK_BATCH_SIZE, SINK_BLOCK_MS,
  * SINK_LEASE_MS, SINK_MAX_DELIVERIES, SINK_METRICS_HOST, SINK_METRICS_PORT, STARTUP_ATTEMPTS,
- * STARTUP_RETRY_MAX_MS, LOG_LEVEL; SINK_SOURCE (`streams`, or `kafka` with KAFKA_BROKERS and
+ * STARTUP_RETRY_MAX_MS, SINK_RETENTION_INTERVAL_MS (how often owned partitions are trimmed by
+ * their entity's retention policy, default 30 000, 0 off), LOG_LEVEL; SINK_SOURCE (`streams`, or `kafka` with KAFKA_BROKERS and
  * SINK_KAFKA_TOPICS: see source/sink-source-env.ts).
  */
 export async function runSinkService(
@@ -52,6 +54,8 @@ export async function runSinkService(
     logger?: Logger;
     /** Names the target in a start failure. Default: "the <name> sink's target". */
     target?: SinkTarget;
+    /** The entities' retention policies (ProjectConfig.retention). Default: the default policy. */
+    retention?: Record<string, RetentionPolicy>;
   } = {},
 ): Promise<SinkRunner> {
   const logger = options.logger ?? sinkServiceLogger(sink.name, env);
@@ -80,6 +84,10 @@ export async function runSinkService(
     maxDeliveries: envInteger(env, 'SINK_MAX_DELIVERIES', 5, 1),
     source: sinkSourceFromEnv(env, sink.name),
     startAttempts: startup.attempts,
+    retention: {
+      intervalMs: envInteger(env, 'SINK_RETENTION_INTERVAL_MS', 30_000, 0),
+      ...(options.retention ? { policies: options.retention } : {}),
+    },
     instrumentation,
     logger,
   });

@@ -73,6 +73,7 @@ await runServiceMain(logger, async () => {
     },
     {
       prefix: config.prefix,
+      ...(config.retention ? { retention: config.retention } : {}),
       instrumentation,
       registry,
       logger,

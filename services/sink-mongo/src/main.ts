@@ -21,6 +21,7 @@ await runServiceMain(logger, async () => {
   const options = mongoSinkOptionsFromConfig(env, config);
   await runSinkService(new MongoSink(options), env, {
     prefix: config.prefix,
+    ...(config.retention ? { retention: config.retention } : {}),
     logger,
     target: {
       where: `MongoDB at ${redactMongoUrl(options.url)}`,

@@ -26,6 +26,7 @@ await runServiceMain(logger, async () => {
   const sink = new PostgresSink({ ...section, url, name, ...(schema ? { schema } : {}) });
   await runSinkService(sink, env, {
     prefix: config.prefix,
+    ...(config.retention ? { retention: config.retention } : {}),
     logger,
     target: {
       where: `PostgreSQL at ${withoutPassword(url)}`,
