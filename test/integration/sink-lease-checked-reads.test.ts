@@ -244,6 +244,20 @@ describe('reads and claims only while the lease is held (real Redis and PostgreS
       assert.equal((await groupState(f, stream, 'a')).pending, 5);
     });
 
+    test("two reads at once on one reader: the second is checked too, not run after the first one's EXEC ended the watch", async () => {
+      const { redis } = f.redisCtx;
+      await redis.set(lease, 'a', 'PX', 60_000);
+      await redis.xadd(stream, '*', 'n', 'two at once');
+      const before = await groupState(f, stream, 'a');
+      reader.between = async () => {
+        await redis.set(lease, 'b', 'PX', 60_000);
+      };
+      const twice = await Promise.all([read(), read()]);
+      assert.equal(reader.between, undefined);
+      assert.deepEqual(twice, [[{ kind: 'refused' }], [{ kind: 'refused' }]]);
+      assert.deepEqual(await groupState(f, stream, 'a'), before, 'entries were delivered');
+    });
+
     test('a read connection killed between the check and the read sends no unwatched read on the next one', async () => {
       const { redis } = f.redisCtx;
       await redis.set(lease, 'a', 'PX', 60_000);

@@ -45,6 +45,11 @@ export type LeasedReadResult =
  */
 export class LeasedStreamRead {
   private readonly holder: Buffer;
+  /**
+   * The read in progress: reads go one at a time, since a check's `WATCH` lasts until the
+   * `EXEC` after it on the connection, and another read's `EXEC` in between would end it.
+   */
+  private current: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly reader: StreamReadConnection,
@@ -55,7 +60,17 @@ export class LeasedStreamRead {
   }
 
   /** One lease-checked, non-blocking read per request. */
-  async read(
+  read(
+    requests: readonly LeasedReadRequest[],
+    count: number,
+    timeoutMs: number,
+  ): Promise<LeasedReadResult[]> {
+    const read = this.current.then(() => this.readNow(requests, count, timeoutMs));
+    this.current = read.catch(() => undefined);
+    return read;
+  }
+
+  private async readNow(
     requests: readonly LeasedReadRequest[],
     count: number,
     timeoutMs: number,
