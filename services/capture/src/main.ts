@@ -4,6 +4,7 @@ import { resolveEntityOptions } from '../../../runtime/capture/capture-options.t
 import { envInteger, envOptional, envString, redisFromEnv } from '../../../runtime/config/env.ts';
 import { loadProjectConfig } from '../../../runtime/config/project-config.ts';
 import { resolveKafkaTopics } from '../../../runtime/kafka/kafka-topics.ts';
+import { connectRedis, quietErrors } from '../../../runtime/redis-connection.ts';
 import { redisProbe } from '../../../runtime/service/redis-probe.ts';
 import { runServiceMain } from '../../../runtime/service/run-service-main.ts';
 import { portInUse } from '../../../runtime/service/start-failure.ts';
@@ -17,7 +18,8 @@ import { buildCaptureServer } from './server.ts';
  * CAPTURE_TOKEN (bearer token, or basic auth password; unset = no auth), CAPTURE_BODY_LIMIT
  * (bytes, 1 MiB), BRIDGE_NAME (the Kafka bridge's sink name, `kafka`: its project-file section
  * `sinks.<name>` names the topics, and so the registry API's subjects), STARTUP_ATTEMPTS and
- * STARTUP_RETRY_MAX_MS (how long to wait for Redis at start), LOG_LEVEL. A start that fails ends
+ * STARTUP_RETRY_MAX_MS (how long to wait for Redis at start), CAPTURE_MONITOR_SAMPLE_MS (5000)
+ * and CAPTURE_MONITOR_WINDOW_MS (60000) for the lag page at /dashboard, LOG_LEVEL. A start that fails ends
  * the process with one log line and a documented exit code (runtime/service).
  */
 const env = process.env;
@@ -46,16 +48,26 @@ await runServiceMain(logger, async () => {
   // Started before Redis (containers in any order): wait for it, a line per attempt.
   await waitForServer(redisProbe(redis), startupRetryFromEnv(env), logger);
   const capture = await createCapture({ redis, prefix: config.prefix, entities: config.entities });
+  // The lag page reads what `cdc lag` reads, on one server: not served on a Redis Cluster yet.
+  const monitorRedis =
+    redis.clusterNodes === undefined ? quietErrors(connectRedis(redis)) : undefined;
+  const dashboard = monitorRedis && {
+    redis: monitorRedis,
+    sampleMs: envInteger(env, 'CAPTURE_MONITOR_SAMPLE_MS', 5000, 100),
+    windowMs: envInteger(env, 'CAPTURE_MONITOR_WINDOW_MS', 60_000, 200),
+  };
   const server = buildCaptureServer(capture, {
     ...(token ? { token } : {}),
     kafkaTopics,
     bodyLimit,
     logger,
+    ...(dashboard ? { dashboard } : {}),
   });
   try {
     await server.listen({ host, port });
   } catch (error) {
     await capture.close().catch(() => undefined);
+    monitorRedis?.disconnect();
     throw portInUse(error, 'CAPTURE_PORT') ?? error;
   }
   logger.info(
@@ -70,6 +82,7 @@ await runServiceMain(logger, async () => {
     logger.info({ signal }, 'shutting down');
     await server.close();
     await capture.close();
+    monitorRedis?.disconnect();
     process.exit(0);
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
