@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { colourEnabled, paint, stateDecorator } from '../../services/cli/src/colors.ts';
 import { snakeCase, snakeKeys } from '../../services/cli/src/json-keys.ts';
+import { progressBar, progressLine } from '../../services/cli/src/progress-bar.ts';
 import { displayWidth, formatTable } from '../../services/cli/src/table.ts';
 
 describe('CLI table formatter', () => {
@@ -69,5 +70,19 @@ describe('CLI JSON keys', () => {
       snakeKeys({ kafkaSinks: [{ 'end offset': 3, topic: 'a b' }], bridges: [], n: 10n }),
       { kafka_sinks: [{ end_offset: 3, topic: 'a b' }], bridges: [], n: 10 },
     );
+  });
+});
+
+describe('CLI replay progress', () => {
+  test('the bar fills with the entries applied, the line says what is left', () => {
+    const step = { done: 150, total: 300, caughtUpPartitions: 1, partitions: 2 };
+    assert.equal(progressLine(step), '150/300 entries, 1/2 partitions caught up');
+    assert.equal(
+      progressBar(step),
+      `[${'#'.repeat(15)}${'.'.repeat(15)}]  50%  150/300 entries, 1/2 partitions caught up`,
+    );
+    assert.match(progressBar({ ...step, done: 300 }), /^\[#{30}\] 100% /);
+    // Nothing to replay is done at once, not a division by zero.
+    assert.match(progressBar({ done: 0, total: 0, caughtUpPartitions: 2, partitions: 2 }), /100%/);
   });
 });

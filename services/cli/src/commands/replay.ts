@@ -10,6 +10,9 @@ import type { ContextOf } from '../cli-context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import type { Row } from '../output.ts';
 import { partitionsOf } from '../partitions.ts';
+import { progressLine } from '../progress-bar.ts';
+import type { ReplayTarget } from '../replay-progress.ts';
+import { waitForReplay } from '../replay-wait.ts';
 
 interface ReplayOptions {
   sink: string;
@@ -18,6 +21,8 @@ interface ReplayOptions {
   fromTime?: string;
   fromOffset?: string;
   dryRun?: boolean;
+  wait?: boolean;
+  timeout: string;
 }
 
 /** `cdc replay`: a sink consumes its partitions again from a point of the log. */
@@ -36,8 +41,25 @@ export function replayCommand(program: Command, context: ContextOf): void {
       'from this stream id on (inclusive); a Kafka offset for a sink reading Kafka',
     )
     .option('--dry-run', 'report how many entries each partition would read again, ask for nothing')
+    .option(
+      '--wait',
+      'then follow the replay until the sink has applied every partition up to where its stream ended when the replay was asked for',
+    )
+    .option(
+      '--timeout <seconds>',
+      `with --wait: give up after so long, exit code ${ExitCode.Timeout}`,
+      '600',
+    )
     .action(async (options: ReplayOptions) => {
       const cli = context();
+      const timeoutS = Number(options.timeout);
+      if (options.wait && (options.dryRun || !(timeoutS > 0))) {
+        console.error(
+          '--wait asks for a replay and follows it: not with --dry-run; --timeout takes a positive number of seconds',
+        );
+        process.exitCode = ExitCode.Usage;
+        return;
+      }
       const starts = [options.fromStart, options.fromTime, options.fromOffset].filter(
         (o) => o !== undefined,
       );
@@ -47,6 +69,13 @@ export function replayCommand(program: Command, context: ContextOf): void {
         new KafkaSourcedSinks(redis, keys).topicsOf(options.sink),
       );
       if (topics.size > 0) {
+        if (options.wait) {
+          console.error(
+            `sink "${options.sink}" reads Kafka: --wait follows replays of the partition streams only (watch this one with \`cdc lag\`)`,
+          );
+          process.exitCode = ExitCode.Usage;
+          return;
+        }
         if (
           starts.length !== 1 ||
           (time !== undefined && Number.isNaN(time)) ||
@@ -109,15 +138,20 @@ export function replayCommand(program: Command, context: ContextOf): void {
         const partitions = await partitionsOf(redis, keys, options.entity);
         if (!partitions) return;
         const rows: Row[] = [];
+        const targets: ReplayTarget[] = [];
         const requests = new ReplayRequests(redis, keys, options.sink);
         for (const { entity, partition } of partitions) {
           const stream = keys.stream(entity, partition);
           if (!(await consumerGroups(redis, stream)).some((g) => g.name === options.sink)) continue;
           const [previous] = before ? await redis.xrevrange(stream, before, '-', 'COUNT', 1) : [];
           const from = previous?.[0] ?? ZERO_ID;
-          const entries = await countEntries(redis, stream, `(${from}`, '+');
+          // Where the stream ends now: --wait follows the replay up to here.
+          const [last] = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+          const end = last?.[0] ?? ZERO_ID;
+          const entries = await countEntries(redis, stream, `(${from}`, end);
           if (!options.dryRun) await requests.request(entity, partition, from);
           rows.push({ entity, partition, 'after id': from, 'entries to read again': entries });
+          targets.push({ entity, partition, from, end, entries });
         }
         if (rows.length === 0) {
           console.error(
@@ -127,10 +161,26 @@ export function replayCommand(program: Command, context: ContextOf): void {
           return;
         }
         cli.out.rows(rows);
-        if (!options.dryRun && !cli.json)
-          cli.out.line(
-            'replay requested; the instance that owns each partition carries it out between two batches (watch it with `cdc lag`)',
-          );
+        if (!options.wait) {
+          if (!options.dryRun && !cli.json)
+            cli.out.line(
+              'replay requested; the instance that owns each partition carries it out between two batches (watch it with `cdc lag`; with --wait, `cdc replay` follows it to the end)',
+            );
+          return;
+        }
+        // With --json, stdout holds the one JSON document: progress goes to stderr.
+        const { caughtUp, step } = await waitForReplay(redis, keys, options.sink, targets, {
+          timeoutMs: timeoutS * 1000,
+          stream: cli.json ? process.stderr : process.stdout,
+        });
+        if (caughtUp) {
+          if (!cli.json) cli.out.line(`caught up: sink ${options.sink} applied the replay`);
+          return;
+        }
+        console.error(
+          `cdc: sink ${options.sink} had not caught up after ${timeoutS} s: ${progressLine(step)} (is an instance running? see \`cdc sinks\`)`,
+        );
+        process.exitCode = ExitCode.Timeout;
       });
     });
 }
