@@ -14,6 +14,7 @@ import { commandFailure } from '../../../runtime/redis-errors.ts';
 import { tokenMatches } from './auth.ts';
 import { registerCaptureMetrics } from './capture-metrics.ts';
 import { type DashboardOptions, registerDashboard } from './dashboard/register-dashboard.ts';
+import { acceptEmptyJsonBodies } from './empty-json-body.ts';
 import { toHttpError } from './http-errors.ts';
 import { schemaRegistryApi } from './schema-registry-api.ts';
 
@@ -92,6 +93,8 @@ export function buildCaptureServer(
     if (status >= 500) request.log.error({ err }, 'request failed');
     void reply.code(status).send(body);
   });
+
+  acceptEmptyJsonBodies(app);
 
   void app.register(schemaRegistryApi, {
     registry: capture.registry,
