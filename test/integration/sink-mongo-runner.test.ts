@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Document } from 'mongodb';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
+import { encodeEnvelope } from '../../runtime/envelope.ts';
 import { partitionOf } from '../../runtime/partition.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
@@ -167,6 +168,59 @@ describe('MongoDB sink end to end (real Redis and Mongo-wire server)', { timeout
       'dead letters removed',
       async () => (await letters.list({ key: '3' })).length === 0,
     );
+    await runner.stop();
+  });
+
+  test('a corrupt payload and a date the sink cannot store are dead-lettered with their reasons; the rest lands', async () => {
+    const runner = await startRunner('c');
+    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'mongo');
+    const user = (id: number, extra: Record<string, unknown> = {}) => ({
+      id,
+      username: `u${id}`,
+      email: `u${id}@example.org`,
+      password_hash: 'h',
+      date_of_birth: '1990-05-17',
+      created_at: '2024-01-01T00:00:00Z',
+      updated_at: '2024-01-01T00:00:00Z',
+      ...extra,
+    });
+    // Year 10000: a valid Avro date (a day count), but no ISO date names it.
+    await capture.upsert('user', user(40, { date_of_birth: 2_932_897 }));
+    // An upsert whose payload is cut short, added as capture would add it.
+    const schema = capture.schemaOf('user');
+    const payload = schema.type.toBuffer(user(41));
+    await redisCtx.redis.xadd(
+      capture.keys.stream('user', partitionOf('41', P)),
+      '*',
+      ...encodeEnvelope({
+        op: 'upsert',
+        entity: 'user',
+        key: '41',
+        schemaId: schema.id,
+        payload: payload.subarray(0, payload.length - 4),
+        capturedAt: Date.now(),
+      }),
+    );
+    for (let i = 42; i < 50; i++) await capture.upsert('user', user(i));
+    await waitFor('user applied', () => appliedAll('user'));
+    await waitFor(
+      'both dead-lettered',
+      async () =>
+        (await letters.list({ key: '40' })).length + (await letters.list({ key: '41' })).length ===
+        2,
+    );
+
+    const [dateLetter] = await letters.list({ key: '40' });
+    assert.match(dateLetter!.error, /^MongoMappingError: .*date_of_birth: expected a date/);
+    const [payloadLetter] = await letters.list({ key: '41' });
+    assert.match(payloadLetter!.error, /^PayloadError: payload of user "41"/);
+    const users = await documents('user');
+    assert.equal(users.get('40'), undefined);
+    assert.equal(users.get('41'), undefined);
+    for (let i = 42; i < 50; i++) {
+      assert.deepEqual(users.get(String(i))?.date_of_birth, new Date(Date.UTC(1990, 4, 17)));
+      assert.deepEqual(users.get(String(i))?.created_at, new Date('2024-01-01T00:00:00Z'));
+    }
     await runner.stop();
   });
 
