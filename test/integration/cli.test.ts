@@ -132,5 +132,13 @@ describe('operator CLI against a running sink', () => {
     assert.equal(misconfigured.code, 2, misconfigured.out);
     assert.match(misconfigured.out, /^cdc: Redis URL must start with redis:\/\/ or rediss:\/\//);
     assert.equal(misconfigured.out.trim().split('\n').length, 1, misconfigured.out);
+    // A Redis that does not answer: one line, exit code 1, no stack.
+    const unreachable = await runCdc(prefix, { REDIS_URL: 'redis://127.0.0.1:1' }, 'sinks');
+    assert.equal(unreachable.code, 1, unreachable.out);
+    assert.match(
+      unreachable.out,
+      /^cdc: the log is unreachable: Redis could not serve the command/,
+    );
+    assert.equal(unreachable.out.trim().split('\n').length, 1, unreachable.out);
   });
 });

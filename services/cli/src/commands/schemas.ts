@@ -132,9 +132,11 @@ export function schemasCommand(program: Command, context: ContextOf): void {
         const created = !before.has(registered.id);
         if (cli.json)
           cli.out.jsonValue({
-            ...describe(registered, registered.version),
+            entity: registered.entity,
+            version: registered.version,
+            id: registered.id,
+            fingerprint: registered.fingerprint,
             created,
-            schema: undefined,
           });
         else
           cli.out.line(
