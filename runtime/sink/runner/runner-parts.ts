@@ -151,7 +151,9 @@ export function assembleRunnerParts(context: RunnerContext): RunnerParts {
       redis,
       keys,
       takeover.owned,
-      options.retention,
+      // A sink reading Kafka owns the topics' partitions, not the streams': it leaves them to
+      // the sinks (and the bridge) that read the streams.
+      options.source.kind === 'kafka' ? { ...options.retention, intervalMs: 0 } : options.retention,
       context.stopping,
       instrumentation,
       logger,
