@@ -117,7 +117,8 @@ export class Keys {
   /**
    * Ranges of the partition streams a retention policy trimmed past a sink before it read them
    * (hash: `<entity>/<partition>` -> JSON { from, to, entries, at }): what the sink lost and must
-   * get back from Kafka or a backfill. Written by the retention trimmer; README (retention) says how to read it.
+   * get back from Kafka or a backfill. Written by the retention trimmer; README (Retention) says
+   * how to read it.
    */
   retentionSkips(sink: string): string {
     return `${this.prefix}:{sink:${sink}}:retention-skips`;

@@ -145,6 +145,22 @@ describe('retention that runs by itself in the sink runners (real Redis and Post
     await resetStreams();
   });
 
+  test('keepExtra keeps that many more entries below the safe bound', async () => {
+    await start('postgres', { minAge: '0', keepExtra: 3 });
+    await writeRound();
+    await waitFor('sink caught up', () => f.appliedAll('todo'));
+    // The entry at the bound and 3 more below it, per partition.
+    await waitFor(
+      'streams trimmed to four entries each',
+      async () => (await length()) === P * 4,
+      5000,
+    );
+    await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
+    assert.equal(await length(), P * 4);
+    await stopAll();
+    await resetStreams();
+  });
+
   test('a stopped sink holds retention back: nothing it needs goes, and the hold is shown', async () => {
     await writeRound();
     const needed = await runLaggardThenStop();
