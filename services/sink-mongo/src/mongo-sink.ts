@@ -485,11 +485,11 @@ export class MongoSink implements Sink {
  * strings compares bytes under the default collation; the encoding makes that numeric order.
  */
 function versionGuard(id: DocumentId | string, version: string): Document {
-  return {
-    _id: id,
-    $or: [{ [VERSION_FIELD]: { $lt: version } }, { [VERSION_FIELD]: { $exists: false } }],
-  };
+  return { _id: id, $or: [{ [VERSION_FIELD]: { $lt: version } }, UNVERSIONED] };
 }
+
+/** The guard's second branch, the same for every write: one object, not one per write. */
+const UNVERSIONED: Document = Object.freeze({ [VERSION_FIELD]: Object.freeze({ $exists: false }) });
 
 function replaceModel(write: DocumentWrite, guarded: boolean): AnyBulkWriteOperation {
   return {
