@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
-import { type ConsumerGroupInfo, consumerGroups } from '../consumer-groups.ts';
+import { type ConsumerGroupInfo, parseGroupFields } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
 import { type PartitionLag, partitionLag } from '../lag.ts';
 import { isNoSuchKey } from '../redis-errors.ts';
@@ -70,7 +70,7 @@ export async function readPipeline(
   for (const [entity, meta] of metadata) {
     for (let partition = 0; partition < meta.partitions; partition++) {
       const stream = keys.stream(entity, partition);
-      const groups = await consumerGroups(redis, stream);
+      const groups = await groupsOf(redis, stream);
       if (groups.length === 0) continue;
       const info = await streamInfo(redis, stream);
       for (const group of groups) {
@@ -96,7 +96,7 @@ async function readGroup(
   keys: Keys,
   entity: string,
   partition: number,
-  group: ConsumerGroupInfo,
+  group: GroupRead,
   info: StreamInfo | undefined,
   now: number,
 ): Promise<PartitionReading> {
@@ -110,6 +110,11 @@ async function readGroup(
     const [, lowest] = (await redis.xpending(stream, group.name)) as [number, string | null];
     lowestPending = lowest ?? undefined;
   }
+  const position = {
+    ...group,
+    ...(lowestPending !== undefined ? { lowestPending } : {}),
+    ...(group.entriesRead !== undefined ? { entriesRead: group.entriesRead } : {}),
+  };
   return {
     sink: group.name,
     entity,
@@ -119,7 +124,7 @@ async function readGroup(
     owner,
     quarantined: await quarantinedKeys(redis, keys, entity, partition, group.name),
     added: info?.entriesAdded,
-    trimmedUnread: info ? trimmedUnread(group, lowestPending, info) : false,
+    trimmedUnread: info ? trimmedUnread(position, info) : false,
   };
 }
 
@@ -148,6 +153,33 @@ async function quarantinedKeys(
   return result.sort((a, b) => compareStreamIds(a.head, b.head));
 }
 
+/** A consumer group as `cdc lag` reads it, and how many entries it has read if Redis knows. */
+interface GroupRead extends ConsumerGroupInfo {
+  entriesRead: number | undefined;
+}
+
+/**
+ * The stream's groups: XINFO GROUPS parsed as `consumerGroups` parses it (what `cdc lag`
+ * reads), keeping `entries-read` too; none when the stream does not exist.
+ */
+async function groupsOf(redis: Redis, stream: string): Promise<GroupRead[]> {
+  let raw: Array<Array<string | number | null>>;
+  try {
+    raw = (await redis.xinfo('GROUPS', stream)) as Array<Array<string | number | null>>;
+  } catch (err) {
+    if (isNoSuchKey(err)) return [];
+    throw err;
+  }
+  return raw.map((fields) => {
+    const at = fields.indexOf('entries-read');
+    const read = at < 0 ? null : fields[at + 1];
+    return {
+      ...parseGroupFields(fields),
+      entriesRead: read === null || read === undefined ? undefined : Number(read),
+    };
+  });
+}
+
 /** XINFO STREAM's counters, or undefined when the stream does not exist. */
 async function streamInfo(redis: Redis, stream: string): Promise<StreamInfo | undefined> {
   let raw: Array<unknown>;
@@ -167,5 +199,6 @@ async function streamInfo(redis: Redis, stream: string): Promise<StreamInfo | un
     entriesAdded: Number(field('entries-added') ?? 0),
     maxDeletedId: String(field('max-deleted-entry-id') ?? ZERO_ID),
     firstId: first?.[0],
+    lastGeneratedId: String(field('last-generated-id') ?? ZERO_ID),
   };
 }

@@ -194,14 +194,14 @@ describe('lag page in a browser, under a running pipeline', () => {
       (await instance.locator('[data-field="partitions"]').textContent()) ?? '',
       /todo\/0/,
     );
-    assert.ok(
+    const chartPoints = async () =>
       Number(
         await page
           .locator('section.sink[data-sink="postgres"] svg.chart')
           .getAttribute('data-points'),
-      ) >= 2,
-      'the chart draws the samples so far',
-    );
+      );
+    const points = await chartPoints();
+    await waitFor('the chart drawing each new sample', async () => (await chartPoints()) > points);
 
     await sink.kill('SIGKILL');
     await waitFor('the page shows the killed sink stopped', () => allIn('stopped'), 20_000, 100);
@@ -317,6 +317,12 @@ describe('lag page in a browser, with a token', () => {
       Buffer.from('v'),
     ]);
     await letters.quarantine('todo', partition, key, head);
+    // Retention by hand removes the oldest entry, which `audit` never read.
+    await redisCtx.redis.xtrim(
+      stream,
+      'MINID',
+      `${sourceId.split('-')[0]}-${Number(sourceId.split('-')[1]) + 1}`,
+    );
 
     // Without the token: refused, with a challenge a browser answers by asking for it.
     const anonymous = await fetch(`${base}/dashboard`);
@@ -339,6 +345,9 @@ describe('lag page in a browser, with a token', () => {
     );
     assert.equal(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined);
     assert.equal(await page.locator('img, b, #sinks script').count(), 0, 'no markup from data');
+    const warning = page.locator('[data-warning="retention"][data-sink="audit"]');
+    assert.equal(await warning.count(), 1, 'the trimmed unread entry is warned of');
+    assert.match((await warning.textContent()) ?? '', new RegExp(`todo partition ${partition}`));
 
     // Replay: a dry run first, which asks nothing of the sink, then the confirmation.
     const requests = new ReplayRequests(redisCtx.redis, capture.keys, 'audit');

@@ -102,8 +102,25 @@ async function post(path, body) {
   return answer;
 }
 
+/**
+ * The outcome of each request made from this page, by quarantined key: rows are drawn again at
+ * every sample, the outcome must outlive the row it was asked from.
+ */
+const outcomes = new Map();
+
+function outcome(id) {
+  const done = outcomes.get(id);
+  if (!done) return null;
+  return el(
+    'span',
+    { class: done.ok ? undefined : 'error', 'data-result': done.ok ? 'ok' : 'error' },
+    ` ${done.text}`,
+  );
+}
+
 function quarantineRow(p, q) {
   const actionsCell = el('td');
+  const id = JSON.stringify([p.sink, p.entity, p.partition, q.key]);
   if (actions) {
     for (const action of ['redrive', 'skip']) {
       const button = el(
@@ -122,15 +139,17 @@ function quarantineRow(p, q) {
             partition: p.partition,
             key: q.key,
           });
-          actionsCell.append(el('span', { 'data-result': 'ok' }, ' requested'));
+          outcomes.set(id, { ok: true, text: `${action} requested` });
         } catch (err) {
-          actionsCell.append(
-            el('span', { class: 'error', 'data-result': 'error' }, ` ${err.message}`),
-          );
+          outcomes.set(id, { ok: false, text: err.message });
         }
+        actionsCell.querySelector('[data-result]')?.remove();
+        actionsCell.append(outcome(id));
       });
       actionsCell.append(button);
     }
+    const done = outcome(id);
+    if (done) actionsCell.append(done);
   }
   return el(
     'tr',
