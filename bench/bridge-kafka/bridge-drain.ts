@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChildSink } from '../support/child-sink.ts';
 import type { Backlog } from './backlog.ts';
@@ -10,8 +11,11 @@ const POLL_MS = 10;
 
 /** Starts the bridge service as `name` (its own consumer group, offsets and producers). */
 export function spawnBridge(run: BenchRun, name: string, batch: number): ChildSink {
+  const { profile } = run.options;
   const child = ChildSink.spawn({
     main: SERVICE_MAIN,
+    // One folder per run: the main thread and the module-loader thread each write a file.
+    ...(profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(profile, name)}`] } : {}),
     redisUrl: run.redisUrl,
     prefix: run.prefix,
     sinkName: name,

@@ -19,6 +19,11 @@ export interface BridgeBenchOptions {
   seconds: number;
   /** Brokers: KAFKA_BROKERS, default 127.0.0.1:9092. */
   brokers: string;
+  /**
+   * Directory for V8 CPU profiles of the bridge services (`--cpu-prof`, which NODE_OPTIONS does
+   * not take), one folder per service run. Default none.
+   */
+  profile?: string;
 }
 
 export function parseOptions(argv: string[]): BridgeBenchOptions {
@@ -39,6 +44,11 @@ export function parseOptions(argv: string[]): BridgeBenchOptions {
       new Option('--brokers <list>', 'Kafka bootstrap brokers')
         .env('KAFKA_BROKERS')
         .default('127.0.0.1:9092'),
+    )
+    .addOption(
+      new Option('--profile <dir>', 'write V8 CPU profiles of the bridge services here').env(
+        'BENCH_PROFILE',
+      ),
     )
     .parse(argv)
     .opts<BridgeBenchOptions>();

@@ -5,10 +5,12 @@
  *
  *   node --import tsx bench/bridge-kafka/run.ts [--rounds 3] [--events 200000] [--keys 10000]
  *       [--partitions 8] [--batch 1000] [--rate 5000] [--seconds 10] [--brokers 127.0.0.1:9092]
+ *       [--profile <dir>]
  *
  * Every option can also come from the environment (BENCH_ROUNDS, BENCH_EVENTS, BENCH_KEYS,
- * BENCH_PARTITIONS, BENCH_BATCH, BENCH_RATE, BENCH_SECONDS, KAFKA_BROKERS); REDIS_URL says where
- * Redis is.
+ * BENCH_PARTITIONS, BENCH_BATCH, BENCH_RATE, BENCH_SECONDS, KAFKA_BROKERS, BENCH_PROFILE); REDIS_URL
+ * says where Redis is. `--profile <dir>` writes V8 CPU profiles of the bridge services, one folder
+ * per service run, read with `node --import tsx bench/sink-postgres/profile-summary.ts <file>`.
  *
  * Backlog: `--events` changes of `todo` over `--keys` keys (seeded, every 20th a delete), written
  * once to `--partitions` streams. The raw producers send exactly the records the bridge makes of
