@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { partitionOf } from '../../runtime/partition.ts';
@@ -165,4 +166,26 @@ describe('lag page operator routes', () => {
       assert.equal(res.json().error, 'READ_ONLY');
     }
   });
+});
+
+test('closing the capture server ends the open event streams instead of waiting for them', async () => {
+  const redisCtx = await createTestRedis('dashclose');
+  const capture = await createTestCapture(redisCtx.capturePrefix, ['todo'], 1);
+  try {
+    const app = buildCaptureServer(capture, { dashboard: { redis: redisCtx.redis, ...MONITOR } });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const events = await fetch(`${base}/dashboard/events`);
+    const reader = events.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^event: view\ndata: \{"actions":false/);
+    const started = Date.now();
+    // Bounded: a close that waited for the stream would hang the test instead of failing it.
+    await Promise.race([app.close(), sleep(3000)]);
+    assert.ok(Date.now() - started < 2000, 'closed without waiting for the browser');
+    // The stream ends; whatever was still buffered comes first.
+    while (!(await reader.read()).done) {}
+  } finally {
+    await capture.close();
+    await redisCtx.cleanup();
+  }
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { NotFoundError } from '../../../../runtime/errors/not-found-error.ts';
@@ -62,6 +63,12 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
 
   app.get('/dashboard/view', async () => message(monitor.latest()));
 
+  // An event stream never ends by itself: closing the server ends them, or it would wait forever.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const raw of streams) raw.end();
+  });
+
   app.get('/dashboard/events', (request, reply) => {
     reply.hijack();
     const raw = reply.raw;
@@ -77,7 +84,11 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
     };
     send(monitor.latest());
     const unsubscribe = monitor.subscribe(send);
-    request.raw.on('close', unsubscribe);
+    streams.add(raw);
+    request.raw.on('close', () => {
+      unsubscribe();
+      streams.delete(raw);
+    });
   });
 
   app.post('/dashboard/replay', async (request, reply) => {
