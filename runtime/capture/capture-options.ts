@@ -25,6 +25,14 @@ export interface EntityOptions {
   requiredSinks?: string[];
   /** Record field that holds the entity key. Default `id`. */
   keyField?: string;
+  /**
+   * Answer a write only once this many replicas of the partition's Redis master hold it (Redis
+   * WAIT, sent after the write on the same connection), so that a failover of that master loses
+   * no acknowledged write. A write that is not confirmed in `timeoutMs` fails with
+   * ReplicationUnconfirmedError (it is on the master; retry with the same idempotency key).
+   * Default: none: writes are answered once on the master (replication is asynchronous).
+   */
+  waitForReplicas?: { replicas: number; timeoutMs: number };
 }
 
 /** Options of createCapture. */
@@ -53,6 +61,7 @@ export interface ResolvedEntityOptions {
   writeMode: WriteMode;
   requiredSinks: string[] | undefined;
   keyField: string;
+  waitForReplicas: { replicas: number; timeoutMs: number } | undefined;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -88,6 +97,7 @@ export function resolveEntityOptions(
     writeMode,
     requiredSinks: options.requiredSinks,
     keyField: options.keyField ?? 'id',
+    waitForReplicas: resolveWaitForReplicas(entity, options.waitForReplicas),
   };
 }
 
@@ -96,4 +106,23 @@ export function positiveInteger(name: string, value: number | undefined, fallbac
   if (!Number.isInteger(result) || result <= 0)
     throw new ConfigError(`${name} must be a positive integer, got ${result}`);
   return result;
+}
+
+function resolveWaitForReplicas(
+  entity: string,
+  wait: EntityOptions['waitForReplicas'],
+): ResolvedEntityOptions['waitForReplicas'] {
+  if (wait === undefined) return undefined;
+  const { replicas, timeoutMs } = wait;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16) {
+    throw new ConfigError(
+      `${entity}.waitForReplicas.replicas must be an integer from 1 to 16, got ${String(replicas)}`,
+    );
+  }
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    throw new ConfigError(
+      `${entity}.waitForReplicas.timeoutMs must be a positive integer (ms), got ${String(timeoutMs)}`,
+    );
+  }
+  return { replicas, timeoutMs };
 }

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors/config-error.ts';
 import { ConflictError } from '../errors/conflict-error.ts';
 import { NoSinksError } from '../errors/no-sinks-error.ts';
 import { NotFoundError } from '../errors/not-found-error.ts';
+import { ReplicationUnconfirmedError } from '../errors/replication-unconfirmed-error.ts';
 import { UnknownEntityError } from '../errors/unknown-entity-error.ts';
 import { ValidationError } from '../errors/validation-error.ts';
 import { WriteThroughFailedError } from '../errors/write-through-failed-error.ts';
@@ -409,12 +410,49 @@ export class Capture {
     traceId: string | undefined,
   ): Promise<CaptureWriteReply[]> {
     const { keys, args } = captureWriteCall(this.keys, writes, this.idempotencyWindowMs, traceId);
+    const entity = writes[0]?.entity;
+    const wait =
+      entity === undefined ? undefined : this.entities.get(entity)?.options.waitForReplicas;
+    if (wait !== undefined && entity !== undefined) {
+      return this.callAndWait(entity, keys, args, writes.length, wait);
+    }
     const reply = await this.redis
       .captureWrite(keys.length, ...keys, ...args)
       .catch((err: unknown) => {
         throw commandFailure(err, 'capture-write');
       });
     return captureWriteReplies(reply, writes.length);
+  }
+
+  /**
+   * The write and a WAIT in one pipeline: WAIT counts the replicas holding this connection's
+   * writes, so it must follow the write on the connection that carried it; on a Redis Cluster a
+   * pipeline goes to the node of its keys (the partition's slot), WAIT with it.
+   */
+  private async callAndWait(
+    entity: string,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number | Buffer>,
+    count: number,
+    wait: { replicas: number; timeoutMs: number },
+  ): Promise<CaptureWriteReply[]> {
+    const results = await this.redis
+      .pipeline()
+      .captureWrite(keys.length, ...keys, ...args)
+      .wait(wait.replicas, wait.timeoutMs)
+      .exec()
+      .catch((err: unknown) => {
+        throw commandFailure(err, 'capture-write');
+      });
+    const [written, waited] = results ?? [];
+    if (!written || written[0]) throw commandFailure(written?.[0], 'capture-write');
+    const replies = captureWriteReplies(written[1] as Array<string | number>, count);
+    if (!waited || waited[0]) throw commandFailure(waited?.[0], 'capture-write');
+    const confirmed = Number(waited[1]);
+    if (confirmed < wait.replicas) {
+      throw new ReplicationUnconfirmedError(entity, confirmed, wait.replicas, wait.timeoutMs);
+    }
+    return replies;
   }
 
   private prepareUpsert(

@@ -31,6 +31,8 @@ export enum ErrorCode {
   SchemaIncompatible = 'SCHEMA_INCOMPATIBLE',
   /** An event names a schema id the registry does not know. */
   SchemaNotFound = 'SCHEMA_NOT_FOUND',
+  /** A write reached the Redis master but not the replicas its entity waits for, in time. */
+  ReplicationUnconfirmed = 'REPLICATION_UNCONFIRMED',
   /** Redis could not serve a command now: no answer came, or it answered "not now". */
   Unavailable = 'UNAVAILABLE',
   /** A service could not start: a server unreachable or refusing it, its port taken. */

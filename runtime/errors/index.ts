@@ -10,6 +10,7 @@ export { PayloadError } from './payload-error.ts';
 export { RedisReadError } from './redis-read-error.ts';
 export { RedisReplyError } from './redis-reply-error.ts';
 export { RedisUnavailableError } from './redis-unavailable-error.ts';
+export { ReplicationUnconfirmedError } from './replication-unconfirmed-error.ts';
 export { SchemaCompatibilityError } from './schema-compatibility-error.ts';
 export { SchemaMirrorConflictError } from './schema-mirror-conflict-error.ts';
 export { SchemaNotFoundError } from './schema-not-found-error.ts';

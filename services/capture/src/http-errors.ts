@@ -31,6 +31,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.RedisReadFailed]: 503,
   [ErrorCode.KafkaProducerFenced]: 503,
   [ErrorCode.WriteThroughTimeout]: 504,
+  [ErrorCode.ReplicationUnconfirmed]: 504,
   [ErrorCode.ConfigInvalid]: 500,
   [ErrorCode.EnvelopeInvalid]: 500,
   [ErrorCode.PayloadUndecodable]: 500,
