@@ -68,6 +68,7 @@ cluster_files=(
   test/integration/capture.test.ts
   test/integration/capture-http.test.ts
   test/integration/capture-replicas.test.ts
+  test/integration/cluster-placement.test.ts
   test/integration/schema-registry.test.ts
   test/integration/schema-registry-api.test.ts
   test/integration/smoke-redis.test.ts
