@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -9,6 +8,7 @@ import type { PipelineView } from '../../../../runtime/monitor/pipeline-view.ts'
 import { requestQuarantineAction } from '../../../../runtime/monitor/quarantine-request.ts';
 import { planReplay } from '../../../../runtime/monitor/replay-plan.ts';
 import { quarantineBody, replayBody } from './dashboard-requests.ts';
+import { readPageFiles } from './page-files.ts';
 
 /** What the lag page's routes work with. */
 export interface DashboardRoutesOptions {
@@ -23,13 +23,6 @@ export interface DashboardRoutesOptions {
   actions: boolean;
 }
 
-/** The page's files, read once: they are static (plain DOM and inline SVG, nothing fetched). */
-const PAGE = {
-  html: readFileSync(new URL('./page/dashboard.html', import.meta.url), 'utf8'),
-  js: readFileSync(new URL('./page/dashboard.js', import.meta.url), 'utf8'),
-  css: readFileSync(new URL('./page/dashboard.css', import.meta.url), 'utf8'),
-};
-
 /**
  * The live lag page: `/dashboard` and its script and style, `/dashboard/view` (the monitor's
  * latest view as JSON), `/dashboard/events` (the same, pushed as server-sent events at every
@@ -41,6 +34,8 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
   options,
 ) => {
   const { monitor, redis, keys, actions } = options;
+  // Read once, when the routes are registered: the files are static.
+  const page = readPageFiles();
   // The page talks to no other origin and runs only its own script.
   const security = {
     'content-security-policy':
@@ -51,12 +46,12 @@ export const dashboardRoutes: FastifyPluginAsync<DashboardRoutesOptions> = async
   const file = (reply: FastifyReply, type: string, body: string) =>
     reply.headers({ ...security, 'content-type': type, 'cache-control': 'no-cache' }).send(body);
 
-  app.get('/dashboard', (_request, reply) => file(reply, 'text/html; charset=utf-8', PAGE.html));
+  app.get('/dashboard', (_request, reply) => file(reply, 'text/html; charset=utf-8', page.html));
   app.get('/dashboard/dashboard.js', (_request, reply) =>
-    file(reply, 'text/javascript; charset=utf-8', PAGE.js),
+    file(reply, 'text/javascript; charset=utf-8', page.js),
   );
   app.get('/dashboard/dashboard.css', (_request, reply) =>
-    file(reply, 'text/css; charset=utf-8', PAGE.css),
+    file(reply, 'text/css; charset=utf-8', page.css),
   );
 
   const message = (view: PipelineView | undefined) => ({ actions, view: view ?? null });
