@@ -184,6 +184,8 @@ interface Measured {
   eventsPerSecond: number;
   /** Child only: peak resident set, MB. */
   peakRssMb?: number;
+  /** Child only: CPU time (user + system) the service spent on the drain, ms. */
+  cpuMs?: number;
   /** In-process only: share of the drain spent inside MongoSink.apply. */
   applyShare?: number;
 }
@@ -409,11 +411,12 @@ async function childService(ctx: Context, label: string): Promise<Measured> {
   try {
     await child.started;
     const from = performance.now();
+    const cpuFrom = (await child.sample()).cpuMs;
     await caughtUp(ctx, label, () => child.recentOutput());
     const ms = performance.now() - from;
-    const { peakRssMb } = await child.sample();
+    const { peakRssMb, cpuMs } = await child.sample();
     await checkDocuments(ctx, database, label);
-    return { eventsPerSecond: ctx.options.events / (ms / 1000), peakRssMb };
+    return { eventsPerSecond: ctx.options.events / (ms / 1000), peakRssMb, cpuMs: cpuMs - cpuFrom };
   } finally {
     try {
       await child.stop();
@@ -522,6 +525,10 @@ async function main(): Promise<void> {
       }
     >;
     const peakRss = median(results.get('child')!.map((m) => m.peakRssMb!));
+    // CPU the service spent per document write: what it costs the two cores it shares with the
+    // server, less at the mercy of other work on the machine than its rate.
+    const cpuPerDocument =
+      (median(results.get('child')!.map((m) => m.cpuMs!)) * 1000) / documentWrites;
     const applyShare = median(results.get('inProcess')!.map((m) => m.applyShare!));
     const mongoVersion = String(
       (
@@ -548,7 +555,8 @@ async function main(): Promise<void> {
     console.log('');
     console.log(
       `${options.events} events reduce to ${documentWrites} document writes in ${ctx.groups.length} ` +
-        `batches. Sink service peak RSS (VmHWM): ${fmt(peakRss, 1)} MB. In-process, ` +
+        `batches. Sink service peak RSS (VmHWM): ${fmt(peakRss, 1)} MB, CPU ` +
+        `${fmt(cpuPerDocument, 0)} µs per document write. In-process, ` +
         `${fmt(applyShare * 100, 0)}% of the drain is spent inside MongoSink.apply. Per-round ` +
         `service/raw ratios: ${summary.child.perRoundRatios.join(', ')}. Target >= ${TARGET_RATIO}x: ` +
         `${summary.child.ratioToRaw >= TARGET_RATIO ? 'met' : 'not met'}. Load average ` +
@@ -569,6 +577,7 @@ async function main(): Promise<void> {
         documentWrites,
         phases: summary,
         peakRssMb: Number(peakRss.toFixed(1)),
+        serviceCpuMicrosPerDocument: Number(cpuPerDocument.toFixed(1)),
         inProcessApplyShare: Number(applyShare.toFixed(3)),
         target: TARGET_RATIO,
         met: summary.child.ratioToRaw >= TARGET_RATIO,
