@@ -122,7 +122,7 @@ export function registerMonitorMetrics(
       if (p.applyRate !== null) applyRate.set(l, p.applyRate);
       for (const s of PARTITION_STATES) state.set({ ...l, state: s }, s === p.state ? 1 : 0);
       stateCode.set(l, PARTITION_STATES.indexOf(p.state));
-      quarantined.set(l, p.quarantined.length);
+      quarantined.set(l, p.quarantinedCount);
       trimmedUnread.set(l, p.trimmedUnread ? 1 : 0);
     }
     for (const s of view.sinks) {

@@ -168,6 +168,7 @@ export class PipelineMonitor {
         catchUpSeconds: judged.catchUpSeconds ?? null,
         owner: p.owner ?? null,
         quarantined: p.quarantined,
+        quarantinedCount: p.quarantinedCount,
         trimmedUnread: p.trimmedUnread,
       });
     }

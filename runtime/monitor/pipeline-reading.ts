@@ -18,6 +18,9 @@ export interface QuarantinedKey {
   request?: 'redrive' | 'skip';
 }
 
+/** Quarantined keys listed per partition (with their error); the others are only counted. */
+export const QUARANTINE_SHOWN = 20;
+
 /** One sink (consumer group) on one partition stream, read at one moment. */
 export interface PartitionReading {
   sink: string;
@@ -29,7 +32,10 @@ export interface PartitionReading {
   lastDelivered: string;
   /** The instance holding the partition's lease, if any. */
   owner: string | undefined;
+  /** Its quarantined keys, oldest failure first, at most QUARANTINE_SHOWN of them. */
   quarantined: QuarantinedKey[];
+  /** How many keys it holds in quarantine in all. */
+  quarantinedCount: number;
   /** The stream's entries-added counter; undefined when the stream does not exist. */
   added: number | undefined;
   /** Retention removed entries this group had not read yet (see `trimmedUnread`). */
@@ -122,7 +128,7 @@ async function readGroup(
     lag,
     lastDelivered: group.lastDelivered,
     owner,
-    quarantined: await quarantinedKeys(redis, keys, entity, partition, group.name),
+    ...(await quarantinedKeys(redis, keys, entity, partition, group.name)),
     added: info?.entriesAdded,
     trimmedUnread: info ? trimmedUnread(position, info) : false,
   };
@@ -134,23 +140,29 @@ async function quarantinedKeys(
   entity: string,
   partition: number,
   sink: string,
-): Promise<QuarantinedKey[]> {
+): Promise<{ quarantined: QuarantinedKey[]; quarantinedCount: number }> {
   const raw = await redis.hgetall(keys.quarantine(entity, partition, sink));
-  const result: QuarantinedKey[] = [];
-  for (const [key, json] of Object.entries(raw)) {
-    const state = JSON.parse(json) as { head: string; request?: 'redrive' | 'skip' };
+  const states = Object.entries(raw)
+    .map(([key, json]) => ({
+      key,
+      ...(JSON.parse(json) as { head: string; request?: 'redrive' | 'skip' }),
+    }))
+    .sort((a, b) => compareStreamIds(a.head, b.head));
+  const quarantined: QuarantinedKey[] = [];
+  // One read per key shown, every sample: a mass failure must not turn into a read storm.
+  for (const state of states.slice(0, QUARANTINE_SHOWN)) {
     // The head letter's fields start with its metadata (runtime/sink/dead-letters.ts).
     const [letter] = await redis.xrange(keys.deadLetters(sink), state.head, state.head);
     const fields = letter?.[1] ?? [];
     const at = fields.indexOf('x-error');
-    result.push({
-      key,
+    quarantined.push({
+      key: state.key,
       head: state.head,
       error: at >= 0 ? (fields[at + 1] ?? '') : '',
       ...(state.request ? { request: state.request } : {}),
     });
   }
-  return result.sort((a, b) => compareStreamIds(a.head, b.head));
+  return { quarantined, quarantinedCount: states.length };
 }
 
 /** A consumer group as `cdc lag` reads it, and how many entries it has read if Redis knows. */

@@ -48,7 +48,10 @@ export interface PartitionView {
   catchUpSeconds: number | null;
   /** The instance holding the partition's lease. */
   owner: string | null;
+  /** Quarantined keys, oldest failure first, the first QUARANTINE_SHOWN of them. */
   quarantined: QuarantinedKey[];
+  /** Quarantined keys in all. */
+  quarantinedCount: number;
   /** Retention removed entries this sink had not read yet. */
   trimmedUnread: boolean;
 }

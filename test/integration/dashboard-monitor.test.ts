@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { PipelineMonitor } from '../../runtime/monitor/pipeline-monitor.ts';
+import { QUARANTINE_SHOWN } from '../../runtime/monitor/pipeline-reading.ts';
 import type { PipelineView } from '../../runtime/monitor/pipeline-view.ts';
+import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
@@ -143,5 +145,29 @@ describe('pipeline monitor', () => {
         ?.trimmedUnread;
     assert.equal(flagged('early'), true, 'early had read nothing of what went');
     assert.equal(flagged('late'), false, 'late had read everything that went');
+  });
+
+  test('a mass failure lists the oldest quarantined keys with their errors and counts them all', async () => {
+    const stream = capture.keys.stream('todo', 1);
+    await redisCtx.redis.xgroup('CREATE', stream, 'mass', '$', 'MKSTREAM');
+    const letters = new DeadLetters(redisCtx.redis, capture.keys, 'mass');
+    const total = QUARANTINE_SHOWN + 5;
+    for (let i = 0; i < total; i++) {
+      const head = await letters.add('failed', 'todo', 1, `q${i}`, `${i + 1}-0`, `error ${i}`, []);
+      await letters.quarantine('todo', 1, `q${i}`, head);
+    }
+    const view = await viewWhere('the quarantine counted', (v) =>
+      v.partitions.some((p) => p.sink === 'mass' && p.quarantinedCount === total),
+    );
+    const p = view.partitions.find((x) => x.sink === 'mass')!;
+    assert.equal(p.quarantined.length, QUARANTINE_SHOWN);
+    assert.deepEqual(
+      p.quarantined.slice(0, 2).map((q) => [q.key, q.error]),
+      [
+        ['q0', 'error 0'],
+        ['q1', 'error 1'],
+      ],
+      'oldest failure first, with its error',
+    );
   });
 });

@@ -18,6 +18,7 @@ const partition = (p: Partial<PartitionView>): PartitionView => ({
   catchUpSeconds: null,
   owner: 'a',
   quarantined: [],
+  quarantinedCount: 0,
   trimmedUnread: false,
   ...p,
 });

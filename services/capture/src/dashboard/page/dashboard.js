@@ -215,10 +215,23 @@ function sinkSection(sink) {
           true,
         ),
         cell('owner', p.owner ?? 'none'),
-        cell('quarantined', number(p.quarantined.length), true, p.quarantined.length),
+        cell('quarantined', number(p.quarantinedCount), true, p.quarantinedCount),
       ),
     );
     for (const q of p.quarantined) body.append(quarantineRow(p, q));
+    if (p.quarantinedCount > p.quarantined.length) {
+      body.append(
+        el(
+          'tr',
+          { class: 'quarantine' },
+          el(
+            'td',
+            { colspan: 11 },
+            `… and ${number(p.quarantinedCount - p.quarantined.length)} more quarantined keys (cdc dead-letters --sink ${p.sink} lists them all)`,
+          ),
+        ),
+      );
+    }
   }
   const table = el(
     'table',
