@@ -34,6 +34,7 @@ import {
   captureWriteReplies,
 } from './capture-write-call.ts';
 import { EntityMetadataStore } from './entity-metadata.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { PreparedWrite } from './prepared-write.ts';
 
 /** Per-call options of a write. */
@@ -111,6 +112,11 @@ export class Capture {
   private readonly redis: RedisClient;
   private readonly ownsRedis: boolean;
   private readonly entities = new Map<string, EntityState>();
+  /** Single writes arriving while their partition's call is in flight go in its next call. */
+  private readonly groupCommit = new GroupCommit(
+    (writes, traceId) => this.call(writes, traceId),
+    WRITE_CHUNK,
+  );
   private readonly idempotencyWindowMs: number;
   private readonly writeThroughTimeoutMs: number;
   private waiter: WatermarkWaiter | undefined;
@@ -332,8 +338,8 @@ export class Capture {
     started: number,
     traceId: string | undefined,
   ): Promise<WriteResult> {
-    const [reply] = await this.call([write], traceId);
-    return this.toResult(write, reply!, mode, started);
+    const reply = await this.groupCommit.write(write, traceId);
+    return this.toResult(write, reply, mode, started);
   }
 
   private toResult(
@@ -411,6 +417,13 @@ export class Capture {
   ): Promise<CaptureWriteReply[]> {
     const { keys, args } = captureWriteCall(this.keys, writes, this.idempotencyWindowMs, traceId);
     const entity = writes[0]?.entity;
+    if (entity !== undefined) {
+      this.instrumentation.emit('capture.called', {
+        entity,
+        partition: writes[0]!.partition,
+        writes: writes.length,
+      });
+    }
     const wait =
       entity === undefined ? undefined : this.entities.get(entity)?.options.waitForReplicas;
     if (wait !== undefined && entity !== undefined) {

@@ -13,6 +13,8 @@ export interface InstrumentationEvents {
     duplicate: boolean;
   };
   'capture.rejected': { entity: string; code: string };
+  /** One capture-write call: how many writes it carried (group commit, batches). */
+  'capture.called': { entity: string; partition: number; writes: number };
   'capture.through.waited': { entity: string; durationMs: number; timedOut: boolean };
   'sink.batch.applied': {
     sink: string;

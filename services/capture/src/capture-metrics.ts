@@ -33,6 +33,14 @@ export function registerCaptureMetrics(instrumentation: Instrumentation, registr
     writes.inc({ entity: e.entity, op: e.op, duplicate: String(e.duplicate) });
     latency.observe({ entity: e.entity }, e.durationMs / 1000);
   });
+  const perCall = new Histogram({
+    name: 'cdc_capture_writes_per_call',
+    help: 'Writes per capture-write script call: concurrent single writes of a partition go together (group commit)',
+    labelNames: ['entity'],
+    buckets: [1, 2, 4, 8, 16, 32, 50],
+    registers: [registry],
+  });
+  instrumentation.on('capture.called', (e) => perCall.observe({ entity: e.entity }, e.writes));
   instrumentation.on('capture.rejected', (e) => rejected.inc({ entity: e.entity, code: e.code }));
   instrumentation.on('capture.through.waited', (e) =>
     through.observe(
