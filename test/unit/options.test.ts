@@ -13,6 +13,7 @@ test('entity options get their documented defaults', () => {
     writeMode: 'behind',
     requiredSinks: undefined,
     keyField: 'id',
+    waitForReplicas: undefined,
   });
 });
 
