@@ -25,6 +25,7 @@ import { createTestPostgres } from '../helpers/postgres.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
+import { freePort } from '../support/free-port.ts';
 import { readLog } from '../support/log-checker.ts';
 import { rejection } from '../support/rejection.ts';
 import { TEST_RUNNER_TIMINGS } from '../support/test-runner.ts';
@@ -184,18 +185,6 @@ async function makePki(dir: string): Promise<Pki> {
     client: { certFile: file('client.crt'), keyFile: file('client.key') },
     rogueClient: { certFile: file('rogue-client.crt'), keyFile: file('rogue-client.key') },
   };
-}
-
-/** A port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** SIGTERM, then SIGKILL if the process has not gone within 5 s. */

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCapture } from '../../runtime/capture/capture.ts';
 import { notOnClusterYet, testEnv } from '../helpers/env.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { freePort, takenPort } from '../support/free-port.ts';
 import { startService } from '../support/service-process.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -59,16 +59,6 @@ function fatalLine(ended: Ended): string {
   assert.doesNotMatch(ended.output, /^\s+at /m, `no stack trace expected:\n${ended.output}`);
   assert.doesNotMatch(ended.output, /Unhandled error event/, ended.output);
   return String(fatal[0]?.msg);
-}
-
-/** A port nothing listens on (taken, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
 }
 
 describe('services: clear start failures', {
@@ -210,21 +200,18 @@ describe('services: clear start failures', {
   });
 
   test('capture: a port in use exits 5 naming the address and CAPTURE_PORT', async () => {
-    const taken: Server = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const address = taken.address();
-    assert.ok(address && typeof address === 'object');
+    const taken = await takenPort();
     try {
-      const ended = await runToExit('capture', { ...base(), CAPTURE_PORT: String(address.port) });
+      const ended = await runToExit('capture', { ...base(), CAPTURE_PORT: String(taken.port) });
       assert.equal(ended.code, 5, ended.output);
       const message = fatalLine(ended);
       assert.match(
         message,
-        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${address.port}: another process is using it`),
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken.port}: another process is using it`),
       );
       assert.match(message, /set CAPTURE_PORT/);
     } finally {
-      await new Promise((resolve) => taken.close(resolve));
+      await taken.release();
     }
   });
 
@@ -264,20 +251,17 @@ describe('services: clear start failures', {
   });
 
   test('sink-postgres: its metrics port in use exits 5 naming SINK_METRICS_PORT', async () => {
-    const taken: Server = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const address = taken.address();
-    assert.ok(address && typeof address === 'object');
+    const taken = await takenPort();
     try {
       const ended = await runToExit('sink-postgres', {
         ...base(),
         SINK_NAME: 'start_failures',
-        SINK_METRICS_PORT: String(address.port),
+        SINK_METRICS_PORT: String(taken.port),
       });
       assert.equal(ended.code, 5, ended.output);
       assert.match(fatalLine(ended), /set SINK_METRICS_PORT/);
     } finally {
-      await new Promise((resolve) => taken.close(resolve));
+      await taken.release();
     }
   });
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { notOnClusterYet, testEnv } from '../helpers/env.ts';
 import { createTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { freePort, takenPort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 /**
@@ -50,15 +50,6 @@ function killGroup(up: Up, signal: NodeJS.Signals): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -136,10 +127,7 @@ describe('npm run up', {
   test('a service that ends by itself ends it with 1, naming the service and its last log lines', async () => {
     const port = await freePort();
     // The sink's metrics port is taken: it ends itself with exit code 5.
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const address = taken.address();
-    assert.ok(address && typeof address === 'object');
+    const taken = await takenPort();
     const up = startUp({
       CDC_PREFIX: t.capturePrefix,
       CAPTURE_PORT: String(port),
@@ -147,7 +135,7 @@ describe('npm run up', {
       POSTGRES_SCHEMA: pg.schema,
       REDIS_URL: testEnv.redisUrl,
       POSTGRES_URL: testEnv.postgresUrl,
-      SINK_METRICS_PORT: String(address.port),
+      SINK_METRICS_PORT: String(taken.port),
     });
     try {
       const code = await withDeadline(up.exited, 120_000, 'npm run up did not exit');
@@ -158,7 +146,7 @@ describe('npm run up', {
       assert.equal(afterwards, undefined, 'capture was stopped with it');
     } finally {
       killGroup(up, 'SIGKILL');
-      await new Promise((resolve) => taken.close(resolve));
+      await taken.release();
     }
   });
 });
