@@ -265,6 +265,28 @@ describe('services: clear start failures', {
     }
   });
 
+  test('bridge-kafka: brokers unreachable after the startup attempts exits 3 naming KAFKA_BROKERS', async () => {
+    const port = await freePort();
+    const ended = await runToExit(
+      'bridge-kafka',
+      {
+        ...base(),
+        KAFKA_BROKERS: `127.0.0.1:${port}`,
+        BRIDGE_NAME: 'start_failures',
+        STARTUP_ATTEMPTS: '2',
+        STARTUP_RETRY_MAX_MS: '100',
+      },
+      120_000,
+    );
+    assert.equal(ended.code, 3, ended.output);
+    const message = fatalLine(ended);
+    assert.match(
+      message,
+      new RegExp(`Kafka at 127\\.0\\.0\\.1:${port} is still unreachable after 2 attempts`),
+    );
+    assert.match(message, /check KAFKA_BROKERS/);
+  });
+
   test('sink-mongo: Redis unreachable exits 3 like every service', async () => {
     const port = await freePort();
     const ended = await runToExit('sink-mongo', {
