@@ -26,6 +26,8 @@ interface Observed {
   registry: Registry;
   warnings: Array<Record<string, unknown>>;
   trimmedBy: Map<number, number>;
+  /** Groups reported holding a partition back, by partition. */
+  holdersBy: Map<number, Set<string>>;
 }
 
 function observe(): Observed {
@@ -36,7 +38,12 @@ function observe(): Observed {
   instrumentation.on('retention.trimmed', (e) =>
     trimmedBy.set(e.partition, (trimmedBy.get(e.partition) ?? 0) + e.entries),
   );
-  return { instrumentation, registry, warnings: [], trimmedBy };
+  const holdersBy = new Map<number, Set<string>>();
+  instrumentation.on('retention.held-back', (e) => {
+    if (e.entries > 0)
+      holdersBy.set(e.partition, (holdersBy.get(e.partition) ?? new Set()).add(e.group));
+  });
+  return { instrumentation, registry, warnings: [], trimmedBy, holdersBy };
 }
 
 /** A metric's value for labels, or undefined when it has no such series. */
@@ -267,6 +274,34 @@ describe('retention that runs by itself in the sink runners (real Redis and Post
       const holder = await f.redisCtx.redis.get(f.capture.keys.retentionLease('todo', p));
       assert.equal(holder, trimmers[0] === a ? 'postgres/postgres-1' : 'second/second-1');
     }
+    await stopAll();
+  });
+
+  test("when the trimming instance stops, another sink takes its partitions' retention over", async () => {
+    await resetStreams();
+    const a = observe();
+    const b = observe();
+    const first = await start('postgres', { minAge: '0' }, a);
+    await writeRound();
+    await waitFor('postgres trimmed', () => a.trimmedBy.size === P, 5000);
+    // Only now does the second sink start: postgres holds every retention lease.
+    await start('second', { minAge: '0' }, b);
+    await waitFor('second caught up', () => f.appliedAll('todo', 'second'));
+    await first.stop();
+    f.runners.splice(f.runners.indexOf(first), 1);
+    await writeRound();
+    await writeRound();
+    // Postgres' group stays where it stopped: the second sink, trimming now, reports it.
+    await waitFor(
+      'the second sink reports the stopped one holding every partition back',
+      () => [...Array(P).keys()].every((p) => b.holdersBy.get(p)?.has('postgres')),
+      5000,
+    );
+    for (let p = 0; p < P; p++)
+      assert.equal(
+        await f.redisCtx.redis.get(f.capture.keys.retentionLease('todo', p)),
+        'second/second-1',
+      );
     await stopAll();
   });
 });
