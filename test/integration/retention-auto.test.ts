@@ -251,6 +251,9 @@ describe('retention that runs by itself in the sink runners (real Redis and Post
         (w) => w.group === 'laggard' && /trimmed past group "laggard"/.test(String(w.msg)),
       ),
     );
+    // Restarted, the laggard goes on from what is left (its gap is the recorded range).
+    await f.startRunner('laggard-1', {}, 'laggard', { retention: { intervalMs: 0 } });
+    await waitFor('the restarted laggard caught up', () => f.appliedAll('todo', 'laggard'));
     await stopAll();
     await resetStreams();
   });
