@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { CdcError } from '../errors/cdc-error.ts';
 import { parseClusterNodes } from '../redis-cluster-nodes.ts';
 import type { RedisConnectionOptions } from '../redis-connection.ts';
 import { connectRedis } from '../redis-connection.ts';
@@ -36,7 +37,7 @@ export function redisProbe(connection: RedisConnectionOptions): ServerProbe {
           await ping(target);
           return;
         } catch (error) {
-          if (error instanceof ServiceStartError) throw error;
+          if (error instanceof CdcError && !error.retriable) throw error;
           last = error;
         }
       }

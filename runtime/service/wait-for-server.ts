@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay } from '../backoff.ts';
+import { CdcError } from '../errors/cdc-error.ts';
 import { ServiceStartError } from './service-start-error.ts';
 import type { StartupRetry } from './startup-retry.ts';
 
@@ -12,8 +13,9 @@ export interface ServerProbe {
   /** What to check when it stays unreachable, e.g. `check REDIS_URL and that Redis is up`. */
   readonly hint: string;
   /**
-   * Resolves once the server answers. Rejects with a ServiceStartError for what waiting cannot
-   * fix (credentials, TLS); any other rejection is a server not reachable yet.
+   * Resolves once the server answers. Rejects with a CdcError that is not retriable for what
+   * waiting cannot fix (a ServiceStartError for credentials or TLS, a ConfigError); any other
+   * rejection is a server not reachable yet.
    */
   check(): Promise<void>;
 }
@@ -38,7 +40,8 @@ export async function waitForServer(
       await probe.check();
       return;
     } catch (error) {
-      if (error instanceof ServiceStartError) throw error;
+      // What the project itself knows to be final (a refusal, a configuration) is not waited on.
+      if (error instanceof CdcError && !error.retriable) throw error;
       const reason = reasonOf(error);
       if (attempt >= retry.attempts) {
         throw new ServiceStartError(

@@ -137,8 +137,26 @@ describe('operator CLI against a running sink', () => {
     assert.equal(unreachable.code, 1, unreachable.out);
     assert.match(
       unreachable.out,
-      /^cdc: the log is unreachable: Redis could not serve the command/,
+      /^cdc: Redis at redis:\/\/127\.0\.0\.1:1 is unreachable \(connect ECONNREFUSED[^)]*\): check REDIS_URL/,
     );
     assert.equal(unreachable.out.trim().split('\n').length, 1, unreachable.out);
+    // An ACL user Redis refuses: one line naming the user, not a reply error's stack.
+    const refused = await runCdc(
+      prefix,
+      { REDIS_USERNAME: 'no_such_user', REDIS_PASSWORD: 'wrong' },
+      'lag',
+    );
+    assert.equal(refused.code, 1, refused.out);
+    assert.match(refused.out, /^cdc: Redis at \S+ refused user "no_such_user" \(WRONGPASS/);
+    assert.equal(refused.out.trim().split('\n').length, 1, refused.out);
+    // TLS asked of a plaintext port: one line saying to check the port speaks TLS.
+    const tls = await runCdc(
+      prefix,
+      { REDIS_URL: testEnv.redisUrl.replace(/^redis:/, 'rediss:') },
+      'lag',
+    );
+    assert.equal(tls.code, 1, tls.out);
+    assert.match(tls.out, /^cdc: Redis at rediss:\S+ is unreachable .*speaks TLS on that port/);
+    assert.equal(tls.out.trim().split('\n').length, 1, tls.out);
   });
 });

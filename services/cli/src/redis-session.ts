@@ -3,14 +3,17 @@ import { redisFromEnv } from '../../../runtime/config/env.ts';
 import { CdcError } from '../../../runtime/errors/cdc-error.ts';
 import { RedisUnavailableError } from '../../../runtime/errors/redis-unavailable-error.ts';
 import { Keys } from '../../../runtime/keys.ts';
-import { connectRedis } from '../../../runtime/redis-connection.ts';
+import { connectRedis, type RedisConnectionOptions } from '../../../runtime/redis-connection.ts';
 import { isConnectionError } from '../../../runtime/redis-errors.ts';
+import { redisProbe } from '../../../runtime/service/redis-probe.ts';
+import { ServiceStartError } from '../../../runtime/service/service-start-error.ts';
+import { reasonOf } from '../../../runtime/service/wait-for-server.ts';
 
 /**
  * One connection for one command, from REDIS_URL (+ REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*),
- * closed when the work is done. A request fails after one retry: an operator waits for it. A
- * Redis that does not answer ends the command as a RedisUnavailableError, one line and exit 1,
- * rather than ioredis' stack.
+ * closed when the work is done, after a probe that names what stops it (checkRedis). A request
+ * fails after one retry: an operator waits for it. A Redis that stops answering ends the command
+ * as a RedisUnavailableError, one line and exit 1, rather than ioredis' stack.
  */
 export async function withRedis<T>(
   prefix: string,
@@ -18,16 +21,34 @@ export async function withRedis<T>(
   command = 'the command',
 ): Promise<T> {
   const keys = new Keys(prefix);
-  const redis = connectRedis({
-    ...redisFromEnv(process.env),
-    options: { maxRetriesPerRequest: 1 },
-  });
+  const connection = redisFromEnv(process.env);
+  await checkRedis(connection);
+  const redis = connectRedis({ ...connection, options: { maxRetriesPerRequest: 1 } });
   try {
     return await work(redis, keys);
   } catch (err) {
     throw noAnswer(err) ? new RedisUnavailableError(command, err) : err;
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * One probe before the command, so that what stops it is said with where and what to do: Redis
+ * unreachable, an ACL user or password refused, a TLS handshake that failed (a ServiceStartError:
+ * one line, exit 1), instead of a reply error's stack or a bare "unreachable".
+ */
+async function checkRedis(connection: RedisConnectionOptions): Promise<void> {
+  const probe = redisProbe(connection);
+  try {
+    await probe.check();
+  } catch (error) {
+    if (error instanceof CdcError && !error.retriable) throw error;
+    throw new ServiceStartError(
+      'unreachable',
+      `${probe.server} at ${probe.where} is unreachable (${reasonOf(error)}): ${probe.hint}`,
+      error,
+    );
   }
 }
 
