@@ -12,10 +12,9 @@ const GENERATOR = fileURLToPath(new URL('./load-generator.ts', import.meta.url))
 export class LoadClient {
   private constructor(private readonly child: ChildProcess) {}
 
-  static async start(connections: number): Promise<LoadClient> {
+  static async start(): Promise<LoadClient> {
     const child = fork(GENERATOR, [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, BENCH_CONNECTIONS: String(connections) },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const client = new LoadClient(child);

@@ -17,10 +17,9 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** How often the schedule is looked at; requests due meanwhile go together. */
 const TICK_MS = 1;
 
-const connections = Number(process.env.BENCH_CONNECTIONS ?? '32');
 const pools = new Map<string, Pool>();
 
-function poolFor(origin: string): Pool {
+function poolFor(origin: string, connections: number): Pool {
   let pool = pools.get(origin);
   if (!pool) {
     pool = new Pool(origin, {
@@ -42,7 +41,7 @@ function body(i: number, key: number): string {
 }
 
 async function runStep(step: LoadStep): Promise<StepResult> {
-  const pool = poolFor(step.origin);
+  const pool = poolFor(step.origin, step.connections);
   const random = seeded(step.seed);
   const scheduled = Math.round(step.rate * step.seconds);
   const intervalMs = 1000 / step.rate;
@@ -52,6 +51,7 @@ async function runStep(step: LoadStep): Promise<StepResult> {
   let errors = 0;
   let dropped = 0;
   let sent = 0;
+  let maxQueued = 0;
   let inFlight = 0;
   let firstError: string | undefined;
   const headers = { 'content-type': 'application/json', ...step.headers };
@@ -97,6 +97,9 @@ async function runStep(step: LoadStep): Promise<StepResult> {
       }
       next++;
     }
+    // Requests waiting in the pool for a free connection: if many, the pool, not the subject, is
+    // what they queued for, and more connections are needed.
+    maxQueued = Math.max(maxQueued, pool.stats.queued);
     await sleep(TICK_MS);
   }
   await Promise.race([Promise.all(pending), sleep(REQUEST_TIMEOUT_MS + 1000)]);
@@ -119,6 +122,7 @@ async function runStep(step: LoadStep): Promise<StepResult> {
     p99: percentile(answered, 99),
     max: answered.length > 0 ? answered[answered.length - 1]! : Number.NaN,
     sendLagP99: percentile(sentLags, 99),
+    maxQueued,
     firstError,
   };
 }

@@ -2,6 +2,8 @@
 export interface LoadStep {
   /** Origin of the subject, e.g. `http://127.0.0.1:41234`. */
   origin: string;
+  /** Keep-alive connections of the pool to this origin (fixed by the first step to it). */
+  connections: number;
   /** Path before the key, e.g. `/entities/todo/`. */
   pathPrefix: string;
   /** Query string after the key (with its `?`), or empty. */
@@ -40,6 +42,8 @@ export interface StepResult {
   max: number;
   /** p99 of how late the generator issued a request after its scheduled time, ms. */
   sendLagP99: number;
+  /** Most requests seen waiting in the pool for a free connection. */
+  maxQueued: number;
   /** The first error seen, to say what went wrong. */
   firstError: string | undefined;
 }

@@ -46,6 +46,7 @@ export async function measureStep(
   const metricsBefore = await scrapeCapture(subject.service.origin);
   const result = await generator.run({
     origin: subject.service.origin,
+    connections: subject.connections,
     pathPrefix: subject.pathPrefix,
     query: subject.query,
     headers: mode ? { 'x-write-mode': mode } : {},

@@ -11,8 +11,14 @@ export interface BenchOptions {
   reportRates: number[];
   /** Rates of the write-through subject. Default 1000,2000. */
   throughRates: number[];
-  /** Keep-alive connections of the generator's pool, per subject. Default 32. */
+  /** Keep-alive connections of the generator's pool to capture and to the bare route. Default 32. */
   connections: number;
+  /**
+   * Connections to the write-through subject. Default 256: a write-through is answered only after
+   * the sink's cycle, so rate x latency requests must be in flight (32 capped it near 1000/s, the
+   * rest queued in the pool).
+   */
+  throughConnections: number;
   /** Distinct entity keys the writes are drawn from. Default 100 000. */
   keys: number;
   /** p99 at or above which a rate is not sustained, ms. Default 50. */
@@ -61,10 +67,16 @@ export function parseOptions(argv: string[]): BenchOptions {
         .default([1000, 2000], '1000,2000'),
     )
     .addOption(
-      new Option('--connections <n>', 'keep-alive connections per subject')
+      new Option('--connections <n>', 'keep-alive connections to capture and the bare route')
         .env('BENCH_CONNECTIONS')
         .argParser(positiveInteger)
         .default(32),
+    )
+    .addOption(
+      new Option('--through-connections <n>', 'keep-alive connections for write-through')
+        .env('BENCH_THROUGH_CONNECTIONS')
+        .argParser(positiveInteger)
+        .default(256),
     )
     .addOption(
       new Option('--keys <n>', 'distinct entity keys')

@@ -4,6 +4,7 @@
  *
  *   node --import tsx bench/capture-http/run.ts [--seconds 6] [--rates 1000,2000,...,10000]
  *        [--report-rates 1000,2000,5000] [--through-rates 1000,2000] [--connections 32]
+ *        [--through-connections 256]
  *        [--keys 100000] [--p99-limit 50] [--max-in-flight 5000] [--warmup 3] [--skip-through]
  *
  * Every option can also come from the environment (BENCH_SECONDS, BENCH_RATES, ...; see
@@ -11,7 +12,8 @@
  *
  * Load: a generator in a child process of its own (load-generator.ts) sends `PUT
  * /entities/todo/todo-<k>` with the benchmarks' todo as body (without its id: the URL gives the
- * key), k drawn at random from `--keys`, over a keep-alive undici Pool of `--connections`. It is
+ * key), k drawn at random from `--keys`, over a keep-alive undici Pool of `--connections` (`--through-connections` for write-through, whose
+ * requests stay out for the sink's cycle: rate x latency of them must fit). It is
  * open-loop: request i of a step is due at start + i / rate and sent then whatever is still
  * outstanding, and its latency runs from that due time, so a subject that falls behind shows it
  * in its latencies instead of slowing the load (no coordinated omission). A request is dropped
@@ -68,18 +70,23 @@ async function main(): Promise<void> {
   try {
     run.log(
       `capture-http bench: rates ${options.rates.join(', ')}/s, ${options.seconds} s each, ` +
-        `${options.connections} connections, ${options.keys} keys, p99 limit ${options.p99Limit} ms`,
+        `${options.connections} connections (${options.throughConnections} write-through), ${options.keys} keys, p99 limit ${options.p99Limit} ms`,
     );
-    run.generator = await LoadClient.start(options.connections);
+    run.generator = await LoadClient.start();
     const bare = await startBareRoute(run);
-    const capture = await startCapture(run, 'capture', 'capture');
+    const capture = await startCapture(run, 'capture', 'capture', options.connections);
     for (const subject of [bare, capture]) await warmUp(run, subject);
     const [bareLadder, captureLadder] = await climb(run, [bare, capture]);
 
     const withSink: MeasuredStep[] = [];
     if (!options.skipThrough) {
       // Its own prefix: the sink starts on empty streams, not on the ladder's backlog.
-      const subject = await startCapture(run, 'through', 'capture + sink');
+      const subject = await startCapture(
+        run,
+        'through',
+        'capture + sink',
+        options.throughConnections,
+      );
       await startPostgresSink(run, 'through');
       await warmUp(run, subject, 'through');
       for (const [rate, mode] of [

@@ -12,6 +12,8 @@ export interface Subject {
   /** Table label. */
   label: string;
   service: HttpService;
+  /** Keep-alive connections the generator opens to it, at most. */
+  connections: number;
   /** Path before the key. */
   pathPrefix: string;
   /** Query string after the key, with its `?`, or empty. */
@@ -19,7 +21,12 @@ export interface Subject {
 }
 
 /** The capture service as deployed, on a fresh CDC_PREFIX, every schema of schemas/. */
-export async function startCapture(run: BenchRun, name: string, label: string): Promise<Subject> {
+export async function startCapture(
+  run: BenchRun,
+  name: string,
+  label: string,
+  connections: number,
+): Promise<Subject> {
   const port = await freePort();
   const service = await HttpService.start(
     'services/capture/src/main.ts',
@@ -34,7 +41,7 @@ export async function startCapture(run: BenchRun, name: string, label: string): 
     CAPTURE_UNSET,
   );
   run.services.add(service);
-  return { label, service, pathPrefix: '/entities/todo/', query: '' };
+  return { label, service, connections, pathPrefix: '/entities/todo/', query: '' };
 }
 
 /** The bare fastify route that only XADDs the body to one stream. */
@@ -46,7 +53,13 @@ export async function startBareRoute(run: BenchRun): Promise<Subject> {
     BARE_PORT: String(port),
   });
   run.services.add(service);
-  return { label: 'bare route (XADD)', service, pathPrefix: '/entities/todo/', query: '' };
+  return {
+    label: 'bare route (XADD)',
+    service,
+    connections: run.options.connections,
+    pathPrefix: '/entities/todo/',
+    query: '',
+  };
 }
 
 /**
