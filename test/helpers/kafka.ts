@@ -105,7 +105,14 @@ export async function createTestKafka(
         async () => {
           const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
           const found = metadata.topics[0]?.partitions ?? [];
-          return found.length === partitions && found.every((partition) => partition.leader >= 0);
+          if (found.length !== partitions || found.some((partition) => partition.leader < 0)) {
+            return false;
+          }
+          // A leader named in the metadata may not serve its partition yet (a loaded broker
+          // still taking it over answers NOT_LEADER_FOR_PARTITION to the first produce requests):
+          // ListOffsets goes to each leader and succeeds only once every one serves.
+          await admin.fetchTopicOffsets(topic);
+          return true;
         },
         30_000,
         100,
