@@ -67,6 +67,7 @@ fault_files=(test/faults/**/*.test.ts)
 cluster_files=(
   test/integration/capture.test.ts
   test/integration/capture-http.test.ts
+  test/integration/capture-group-commit.test.ts
   test/integration/capture-replicas.test.ts
   test/integration/cluster-placement.test.ts
   test/integration/schema-registry.test.ts
