@@ -76,16 +76,19 @@ describe('npm run up', {
     await pg.cleanup();
   });
 
+  /** The test's own keys, schema and capture port; capture and the PostgreSQL sink only. */
+  const upEnv = (port: number): Record<string, string> => ({
+    CDC_PREFIX: t.capturePrefix,
+    CAPTURE_PORT: String(port),
+    UP_SINKS: 'postgres',
+    POSTGRES_SCHEMA: pg.schema,
+    REDIS_URL: testEnv.redisUrl,
+    POSTGRES_URL: testEnv.postgresUrl,
+  });
+
   test('prints where capture and the lag page are; Ctrl-C stops the services and exits 0', async () => {
     const port = await freePort();
-    const up = startUp({
-      CDC_PREFIX: t.capturePrefix,
-      CAPTURE_PORT: String(port),
-      UP_SINKS: 'postgres',
-      POSTGRES_SCHEMA: pg.schema,
-      REDIS_URL: testEnv.redisUrl,
-      POSTGRES_URL: testEnv.postgresUrl,
-    });
+    const up = startUp(upEnv(port));
     try {
       await waitFor(
         'the banner',
@@ -128,15 +131,7 @@ describe('npm run up', {
     const port = await freePort();
     // The sink's metrics port is taken: it ends itself with exit code 5.
     const taken = await takenPort();
-    const up = startUp({
-      CDC_PREFIX: t.capturePrefix,
-      CAPTURE_PORT: String(port),
-      UP_SINKS: 'postgres',
-      POSTGRES_SCHEMA: pg.schema,
-      REDIS_URL: testEnv.redisUrl,
-      POSTGRES_URL: testEnv.postgresUrl,
-      SINK_METRICS_PORT: String(taken.port),
-    });
+    const up = startUp({ ...upEnv(port), SINK_METRICS_PORT: String(taken.port) });
     try {
       const code = await withDeadline(up.exited, 120_000, 'npm run up did not exit');
       assert.equal(code, 1, up.output());
