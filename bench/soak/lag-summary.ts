@@ -1,3 +1,4 @@
+import { slope } from '../support/least-squares.ts';
 import { median } from '../support/numbers.ts';
 import type { LagSample } from './lag-sampler.ts';
 
@@ -23,21 +24,6 @@ export interface LagSummary {
   caughtUpAfterSeconds: number | undefined;
   /** Behind at most the allowed entries all through the second half, and caught up in time. */
   bounded: boolean;
-}
-
-/** Least-squares slope of y over x. */
-function slope(points: ReadonlyArray<readonly [number, number]>): number {
-  if (points.length < 2) return Number.NaN;
-  const n = points.length;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
-  }
-  return den === 0 ? Number.NaN : num / den;
 }
 
 export function summarizeLag(

@@ -26,11 +26,12 @@ import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { type Capture, createCapture } from '../../runtime/capture/capture.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
+import { slope } from '../support/least-squares.ts';
 import { markdownTable } from '../support/markdown-table.ts';
 import { fmt, fmtRate } from '../support/numbers.ts';
 import { positiveInteger } from '../support/options.ts';
-import { deleteUnder } from '../support/redis-cleanup.ts';
 import { LagSampler } from './lag-sampler.ts';
+import { removeSoakTargets } from './soak-targets.ts';
 import { steadyLoad } from './steady-load.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -81,21 +82,6 @@ function parseOptions(argv: string[]): Options {
     .option('--no-retention', 'the same load with retention off in the sinks')
     .parse(argv)
     .opts<Options>();
-}
-
-/** Least-squares slope of y over x. */
-function slope(points: ReadonlyArray<[number, number]>): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
 }
 
 /** A sink service, started as scripts/up.sh starts it; resolves once it logged "sink started". */
@@ -157,18 +143,7 @@ async function main(): Promise<void> {
       await Promise.all(
         children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
       );
-      await mongo
-        .db(ns)
-        .dropDatabase()
-        .catch(() => undefined);
-      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(ns)} CASCADE`).catch(() => {
-        log(`could not drop the PostgreSQL schema ${ns}`);
-      });
-      await capture?.close();
-      await deleteUnder(redis, `${ns}:*`);
-      await redis.quit();
-      await mongo.close();
-      await admin.end();
+      await removeSoakTargets({ ns, redis, mongo, admin, capture, log });
       rmSync(dir, { recursive: true, force: true });
     })();
     return cleaning;
@@ -249,7 +224,7 @@ async function main(): Promise<void> {
     const first = samples.filter((s) => s.atS <= half);
     const second = samples.filter((s) => s.atS > half);
     const perMinute = (rows: Sample[], field: keyof Sample) =>
-      slope(rows.map((s) => [s.atS, s[field]])) * 60;
+      orZero(slope(rows.map((s) => [s.atS, s[field]] as const))) * 60;
     const writtenPerMinute = load.writtenPerSecond * 60;
     const rows = (
       [
@@ -284,3 +259,8 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** A slope the table can show: 0 where it is undefined (fewer than two samples). */
+function orZero(value: number): number {
+  return Number.isNaN(value) ? 0 : value;
+}

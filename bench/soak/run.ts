@@ -30,10 +30,10 @@ import { ChildSink } from '../support/child-sink.ts';
 import { markdownTable } from '../support/markdown-table.ts';
 import { fmt, fmtRate } from '../support/numbers.ts';
 import type { ProcessSample } from '../support/process-sample.ts';
-import { deleteUnder } from '../support/redis-cleanup.ts';
 import { type LagSample, LagSampler } from './lag-sampler.ts';
 import { type LagSummary, summarizeLag } from './lag-summary.ts';
 import { parseSoakOptions } from './options.ts';
+import { removeSoakTargets } from './soak-targets.ts';
 import { steadyLoad } from './steady-load.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -74,18 +74,7 @@ async function main(): Promise<void> {
   const cleanup = (): Promise<void> => {
     cleaning ??= (async () => {
       for (const child of children.values()) child.kill();
-      await mongo
-        .db(ns)
-        .dropDatabase()
-        .catch(() => undefined);
-      await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(ns)} CASCADE`).catch(() => {
-        log(`could not drop the PostgreSQL schema ${ns}`);
-      });
-      await capture?.close();
-      await deleteUnder(redis, `${ns}:*`);
-      await redis.quit();
-      await mongo.close();
-      await admin.end();
+      await removeSoakTargets({ ns, redis, mongo, admin, capture, log });
     })();
     return cleaning;
   };

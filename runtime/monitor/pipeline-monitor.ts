@@ -174,11 +174,7 @@ export class PipelineMonitor {
     }
     for (const id of this.samples.keys()) if (!seen.has(id)) this.samples.delete(id);
     return {
-      at: now,
-      sampleMs: this.sampleMs,
-      windowMs: this.windowMs,
-      historyMs: this.historyMs,
-      error: null,
+      ...this.empty(now),
       sinks: this.sinkViews(reading, partitions),
       partitions,
       instances: this.instanceViews(reading, partitions),
