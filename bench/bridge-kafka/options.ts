@@ -1,5 +1,24 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { positiveInteger, roundsOption } from '../support/options.ts';
+
+/** What a run can measure: the drains of report.ts's PHASES, and the latency phase. */
+export const PHASE_NAMES = [
+  'idempotent',
+  'bridgeSized',
+  'perApply',
+  'perPartition',
+  'bridge',
+  'latency',
+] as const;
+export type PhaseName = (typeof PHASE_NAMES)[number];
+
+function phaseList(value: string): Set<PhaseName> {
+  const names = value.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(PHASE_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0)
+    throw new InvalidArgumentError(`phases are a comma list of ${PHASE_NAMES.join(', ')}`);
+  return new Set(names as PhaseName[]);
+}
 
 /** What the Kafka bridge benchmark measures and how much. */
 export interface BridgeBenchOptions {
@@ -19,6 +38,12 @@ export interface BridgeBenchOptions {
   seconds: number;
   /** Brokers: KAFKA_BROKERS, default 127.0.0.1:9092. */
   brokers: string;
+  /**
+   * Phases to run, of `PHASE_NAMES`: the drains (`idempotent`, `bridgeSized`, `perApply`,
+   * `perPartition`, `bridge`) and `latency`. Default all; `--phases bridge` measures the
+   * bridge's CPU alone.
+   */
+  phases: Set<PhaseName>;
   /**
    * Directory for V8 CPU profiles of the bridge services (`--cpu-prof`, which NODE_OPTIONS does
    * not take), one folder per service run. Default none.
@@ -44,6 +69,12 @@ export function parseOptions(argv: string[]): BridgeBenchOptions {
       new Option('--brokers <list>', 'Kafka bootstrap brokers')
         .env('KAFKA_BROKERS')
         .default('127.0.0.1:9092'),
+    )
+    .addOption(
+      new Option('--phases <list>', `phases to run, of ${PHASE_NAMES.join(',')}`)
+        .env('BENCH_PHASES')
+        .argParser(phaseList)
+        .default(new Set(PHASE_NAMES), 'all'),
     )
     .addOption(
       new Option('--profile <dir>', 'write V8 CPU profiles of the bridge services here').env(

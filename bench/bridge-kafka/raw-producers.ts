@@ -35,10 +35,40 @@ export async function rawIdempotent(
 }
 
 /**
- * ms to send the backlog with one transactional producer, one transaction per apply of the
- * bridge (the records the bridge commits in one apply), one after the other.
+ * ms to send the backlog with one transactional producer, one transaction per partition batch of
+ * the bridge (the records the bridge commits in one transaction of one partition's producer), one
+ * after the other: the issue's baseline, "transactional with transactions of the bridge's size".
  */
-export async function rawTransactional(
+export async function rawTransactionalBridgeSized(
+  run: BenchRun,
+  backlog: Backlog,
+  topic: string,
+  id: string,
+): Promise<number> {
+  const raw = producer(run, `${run.prefix}/raw-bs/${id}`);
+  await raw.connect();
+  try {
+    await (await raw.transaction()).abort();
+    const started = performance.now();
+    for (const apply of backlog.applies)
+      for (const messages of apply) {
+        const transaction = await raw.transaction();
+        await transaction.sendBatch({ topicMessages: [{ topic, messages }], acks: -1 });
+        await transaction.commit();
+      }
+    return performance.now() - started;
+  } finally {
+    await raw.disconnect();
+  }
+}
+
+/**
+ * ms to send the backlog with one transactional producer, one transaction per apply of the
+ * bridge (all the records the bridge commits in one apply, over all its partitions: transactions
+ * `partitions` times the bridge's), one after the other. Stricter than the bridge-sized baseline:
+ * fewer, larger transactions.
+ */
+export async function rawTransactionalPerApply(
   run: BenchRun,
   backlog: Backlog,
   topic: string,
