@@ -1,7 +1,7 @@
 import type { Message } from 'kafkajs';
 import type { BatchWrite } from '../../runtime/capture/capture.ts';
 import { decodeEnvelope } from '../../runtime/envelope.ts';
-import { encodeKafkaMessage } from '../../runtime/kafka/kafka-message.ts';
+import { kafkaChangeRecord } from '../../runtime/kafka/kafka-message.ts';
 import { KeyPlacement } from '../../services/bridge-kafka/src/key-placement.ts';
 import { seeded } from '../support/numbers.ts';
 import { benchTodo } from '../support/todo-record.ts';
@@ -54,7 +54,7 @@ export async function loadBacklog(run: BenchRun): Promise<Backlog> {
     streams.push(
       entries.map(([id, fields]) => {
         const event = decodeEnvelope(id.toString(), fields);
-        const { key, value, headers } = encodeKafkaMessage(event, p);
+        const { key, value, headers } = kafkaChangeRecord(event, p);
         return { key, value, headers, partition: placement.partitionOf('', partitions, event.key) };
       }),
     );

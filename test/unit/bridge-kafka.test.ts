@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import type { ChangeEvent } from '../../runtime/envelope.ts';
 import { ConfigError } from '../../runtime/errors/config-error.ts';
 import { Instrumentation } from '../../runtime/instrumentation/instrumentation.ts';
+import { encodeKafkaMessage, kafkaChangeRecord } from '../../runtime/kafka/kafka-message.ts';
 import { registerBridgeMetrics } from '../../services/bridge-kafka/src/bridge-metrics.ts';
 import { kafkaBridgeOptionsFromConfig } from '../../services/bridge-kafka/src/kafka-bridge-config.ts';
 import { resolveKafkaBridgeOptions } from '../../services/bridge-kafka/src/kafka-bridge-options.ts';
@@ -11,6 +14,7 @@ import {
   isProducerFenced,
   isTransientKafkaError,
 } from '../../services/bridge-kafka/src/kafka-errors.ts';
+import { kafkajsLogging } from '../../services/bridge-kafka/src/kafkajs-log.ts';
 import { offsetRecord, parseOffsetRecord } from '../../services/bridge-kafka/src/offset-record.ts';
 import { chunkMessages, messageBytes } from '../../services/bridge-kafka/src/request-chunks.ts';
 import { transactionalId } from '../../services/bridge-kafka/src/transactional-id.ts';
@@ -172,4 +176,40 @@ test('bridge metrics: produced offsets per topic partition, transactions committ
   assert.match(text, /cdc_bridge_transactions_committed_total\{sink="kafka",entity="todo"\} 1/);
   assert.match(text, /cdc_bridge_transactions_aborted_total\{sink="kafka",entity="todo"\} 1/);
   assert.match(text, /cdc_bridge_producer_fenced_total\{sink="kafka",entity="todo"\} 1/);
+});
+
+test('kafkajs logs at DEBUG only when the bridge logger writes debug entries', () => {
+  assert.deepEqual(kafkajsLogging(undefined), { logLevel: kafkajs.logLevel.NOTHING });
+  assert.deepEqual(kafkajsLogging(pino({ level: 'info' }, { write: () => undefined })), {
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const debug = kafkajsLogging(pino({ level: 'debug' }, { write: () => undefined }));
+  assert.equal(debug.logLevel, kafkajs.logLevel.DEBUG);
+  assert.equal(typeof debug.logCreator, 'function');
+});
+
+test('records sent with key and headers as text carry the bytes of the encoded message', () => {
+  const event: ChangeEvent = {
+    id: '1700000000000-7',
+    op: 'upsert',
+    entity: 'todo',
+    key: 'clé-ü-1',
+    capturedAt: 1_700_000_000_123,
+    schemaId: 9,
+    payload: Buffer.from([1, 2, 3]),
+    traceId: 't-1',
+  };
+  for (const e of [event, { ...event, op: 'delete' as const }]) {
+    const text = kafkaChangeRecord(e, 5);
+    const bytes = encodeKafkaMessage(e, 5);
+    assert.deepEqual(Buffer.from(text.key), bytes.key);
+    assert.deepEqual(text.value, bytes.value);
+    assert.deepEqual(
+      Object.keys(text.headers),
+      Object.keys(bytes.headers),
+      'same headers, same order',
+    );
+    for (const name of Object.keys(text.headers))
+      assert.deepEqual(Buffer.from(text.headers[name]!), bytes.headers[name], name);
+  }
 });

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ChangeEvent } from '../../../runtime/envelope.ts';
 import { CdcError } from '../../../runtime/errors/cdc-error.ts';
 import type { Instrumentation } from '../../../runtime/instrumentation/instrumentation.ts';
-import { encodeKafkaMessage } from '../../../runtime/kafka/kafka-message.ts';
+import { kafkaChangeRecord } from '../../../runtime/kafka/kafka-message.ts';
 import { partitionId } from '../../../runtime/partition-id.ts';
 import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
 import type {
@@ -28,7 +28,7 @@ import {
   resolveKafkaBridgeOptions,
 } from './kafka-bridge-options.ts';
 import { isProducerFenced, isTransientKafkaError } from './kafka-errors.ts';
-import { kafkajsLogCreator } from './kafkajs-log.ts';
+import { kafkajsLogging } from './kafkajs-log.ts';
 import { KeyPlacement } from './key-placement.ts';
 import { offsetRecord } from './offset-record.ts';
 import { OffsetsTopic } from './offsets-topic.ts';
@@ -116,11 +116,9 @@ export class KafkaBridgeSink implements Sink {
     this.name = this.options.name;
     this.logger = deps.logger?.child({ component: 'bridge-kafka' });
     this.schemaMirror = deps.schemaMirror ?? noSchemaMirror;
-    // kafkajs logs to the console unless told otherwise: its entries go to the bridge's logger
-    // (see kafkajs-log.ts), or nowhere without one.
+    // kafkajs' entries go to the bridge's logger at debug level (see kafkajs-log.ts).
     this.kafka = new kafkajs.Kafka({
-      logLevel: deps.logger ? kafkajs.logLevel.DEBUG : kafkajs.logLevel.NOTHING,
-      ...(deps.logger ? { logCreator: kafkajsLogCreator(deps.logger) } : {}),
+      ...kafkajsLogging(deps.logger),
       ...this.options.kafka,
     });
     this.admin = this.kafka.admin();
@@ -445,7 +443,7 @@ export class KafkaBridgeSink implements Sink {
       if (event.writer) change.schemaId = event.writer.id;
       if (event.payload) change.payload = event.payload;
     }
-    const { key, value, headers } = encodeKafkaMessage(change, partition);
+    const { key, value, headers } = kafkaChangeRecord(change, partition);
     return {
       key,
       value,

@@ -1,4 +1,4 @@
-import type { logCreator } from 'kafkajs';
+import kafkajs, { type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 
 /**
@@ -15,4 +15,18 @@ export function kafkajsLogCreator(logger: Logger): logCreator {
       const { message, ...rest } = log;
       child.debug({ namespace, kafkajsLevel: label, ...rest }, message);
     };
+}
+
+/**
+ * kafkajs' logging settings for the bridge: its entries to `logger` at debug level when the
+ * logger writes debug entries, and none otherwise (kafkajs logs to the console unless told
+ * otherwise). kafkajs is not simply left at DEBUG with the entries filtered here: at DEBUG it
+ * builds an entry (a timestamp string, copies of its fields) for every request and response
+ * before any filter sees it.
+ */
+export function kafkajsLogging(
+  logger: Logger | undefined,
+): Pick<KafkaConfig, 'logLevel' | 'logCreator'> {
+  if (!logger?.isLevelEnabled('debug')) return { logLevel: kafkajs.logLevel.NOTHING };
+  return { logLevel: kafkajs.logLevel.DEBUG, logCreator: kafkajsLogCreator(logger) };
 }
