@@ -16,6 +16,15 @@ export interface ReadTopicOptions {
    * `fetchTopicOffsets`, each partition's last stable offset.
    */
   ends?: (admin: Admin, topic: string) => Promise<TopicEnds>;
+  /**
+   * Also read each partition up to the high watermark its last fetch reported, so through every
+   * transaction written before the read, once it is decided. A broker answers a commit before it
+   * has written the commit markers, so right after a producer saw its transaction committed the
+   * last stable offset can still be below it; a read up to the last stable offset alone would
+   * miss it. Only for a topic nobody writes to any more (a test's check of what was written):
+   * with producers still at work the read follows them. Default false.
+   */
+  throughHighWatermark?: boolean;
 }
 
 /**
@@ -58,7 +67,9 @@ export async function readTopicToEnd(
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     const end = remaining.get(payload.partition);
     if (end === undefined || payload.lastOffset === null) return;
-    if (BigInt(payload.lastOffset) + 1n >= end) remaining.delete(payload.partition);
+    const next = BigInt(payload.lastOffset) + 1n;
+    const through = options.throughHighWatermark ? BigInt(payload.highWatermark) : 0n;
+    if (next >= end && next >= through) remaining.delete(payload.partition);
     if (remaining.size === 0) finish();
   });
   // A crash kafkajs restarts from (a retriable error such as GROUP_COORDINATOR_NOT_AVAILABLE

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { schemaMirrorTopic } from '../../runtime/kafka/schema-mirror.ts';
+import { partitionOf } from '../../runtime/partition.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestKafka, KAFKA_BROKER_LINES, type KafkaBrokerLine } from '../helpers/kafka.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
@@ -158,6 +159,42 @@ async function world(label: string, line: KafkaBrokerLine): Promise<World> {
   const admin: Admin = kafka.kafka.admin();
   await admin.connect();
   const running: ServiceProcess[] = [];
+  /**
+   * What a read_committed read missed, to tell a loss from a late read: the missing sequences'
+   * source partitions, whether a read_uncommitted read and a second read_committed one 5 s later
+   * hold them, and each Kafka partition's last stable offset against its high watermark.
+   */
+  const explainMissing = async (seen: ReadonlySet<number>, total: number): Promise<string> => {
+    const topic = `${prefix}.todo`;
+    const lost: number[] = [];
+    for (let seq = 1; seq <= total; seq++) if (!seen.has(seq)) lost.push(seq);
+    const bySource = new Map<number, number>();
+    for (const seq of lost) {
+      const p = partitionOf(`k${seq % KEYS}`, P);
+      bySource.set(p, (bySource.get(p) ?? 0) + 1);
+    }
+    const stable = await admin.fetchTopicOffsets(topic);
+    const uncommitted = new Set(
+      (await readTopic(kafka.kafka, admin, topic, true)).map((r) => sequenceOf(r.message)),
+    );
+    await sleep(5000);
+    const later = new Set(
+      (await readTopic(kafka.kafka, admin, topic)).map((r) => sequenceOf(r.message)),
+    );
+    const stableLater = await admin.fetchTopicOffsets(topic);
+    const deadLetters = await redis.redis.xlen(capture.keys.deadLetters('kafka'));
+    const pending = await Promise.all(
+      Array.from({ length: P }, (_, p) =>
+        redis.redis.xpending(capture.keys.stream('todo', p), 'kafka'),
+      ),
+    );
+    return [
+      `missing sequences ${lost[0]}..${lost.at(-1)} (${lost.length}), by source partition ${JSON.stringify([...bySource])}`,
+      `read_uncommitted holds ${lost.filter((s) => uncommitted.has(s)).length} of them; read_committed 5 s later holds ${lost.filter((s) => later.has(s)).length}`,
+      `dead letters ${deadLetters}; pending per partition ${JSON.stringify(pending)}`,
+      `last stable offsets then ${JSON.stringify(stable.map((o) => [o.partition, o.offset]))}, 5 s later ${JSON.stringify(stableLater.map((o) => [o.partition, o.offset]))}`,
+    ].join('\n');
+  };
   return {
     prefix,
     async load(from, count, chunk, pauseMs) {
@@ -211,6 +248,11 @@ async function world(label: string, line: KafkaBrokerLine): Promise<World> {
       const committed = await readTopic(kafka.kafka, admin, topic);
       const sequences = committed.map((r) => sequenceOf(r.message));
       const missing = total - new Set(sequences).size;
+      if (missing > 0) {
+        t.diagnostic(await explainMissing(new Set(sequences), total));
+        for (const [i, bridge] of running.entries())
+          t.diagnostic(`--- bridge ${i}\n${bridge.output()}`);
+      }
       assert.equal(missing, 0, `${missing} events missing`);
       assert.deepEqual(
         keyOrderProblems(committed).slice(0, 10),

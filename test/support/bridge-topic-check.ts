@@ -30,17 +30,17 @@ export async function readTopic(
     topic,
     (message, partition) => read.push({ message, partition }),
     60_000,
-    { readUncommitted, ends: settledOffsets },
+    { readUncommitted, ends: settledOffsets, throughHighWatermark: true },
   );
   return read;
 }
 
 /**
- * The topic's offsets once they stop moving. kafkajs' admin answers the last stable offset, and a
- * broker answers a transaction's commit before it has written the commit marker (Kafka 4.x most
- * visibly): right after a bridge reports a batch committed, the last stable offset can still be
- * below it for a moment, and a read up to it would miss the batch. Three equal answers in a row,
- * 100 ms apart, within 10 s.
+ * The topic's offsets once they stop moving: three equal answers in a row, 100 ms apart, within
+ * 10 s. kafkajs' admin answers the last stable offset, which the commit markers of a transaction a
+ * bridge just reported committed can still hold back; the read goes on through the high
+ * watermark (`throughHighWatermark`), and these ends only choose the partitions to read and a
+ * first end for them.
  */
 async function settledOffsets(admin: Admin, topic: string): Promise<TopicEnds> {
   let last = await admin.fetchTopicOffsets(topic);
