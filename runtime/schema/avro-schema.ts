@@ -2,6 +2,7 @@ import avro from 'avsc';
 import { ConfigError } from '../errors/config-error.ts';
 import { exactLongs } from './exact-long-type.ts';
 import { logicalTypes } from './logical-types.ts';
+import { admitLongsInUnions } from './long-unions.ts';
 
 /** An Avro schema as JSON (the content of an `.avsc` file). */
 export type AvroSchema = avro.Schema;
@@ -10,7 +11,9 @@ export type AvroSchema = avro.Schema;
 export function parseSchema(schema: AvroSchema | string, origin = 'schema'): avro.Type {
   try {
     const json = typeof schema === 'string' ? (JSON.parse(schema) as AvroSchema) : schema;
-    return avro.Type.forSchema(json, { logicalTypes, wrapUnions: 'auto', typeHook: exactLongs });
+    return admitLongsInUnions(
+      avro.Type.forSchema(json, { logicalTypes, wrapUnions: 'auto', typeHook: exactLongs }),
+    );
   } catch (err) {
     throw new ConfigError(`${origin} is not a valid Avro schema: ${(err as Error).message}`, err);
   }

@@ -2,15 +2,20 @@ import avro from 'avsc';
 import type { ValidationIssue } from '../errors/validation-error.ts';
 import { ValidationError } from '../errors/validation-error.ts';
 import { recordFields } from './avro-schema.ts';
+import { stringifyExactJson } from './exact-json.ts';
+import { ExactLongType, LONG_RANGE } from './exact-long-type.ts';
 
-/** A record that passed its schema: plain JSON-safe values, logical types in ISO form. */
+/**
+ * A record that passed its schema: plain JSON values, logical types in ISO form, longs as numbers
+ * or, beyond ±(2^53 − 1), as BigInts.
+ */
 export type EntityRecord = Record<string, unknown>;
 
 const MAX_SHOWN = 60;
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  const text = stringifyExactJson(value) ?? String(value);
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
 }
 
@@ -21,16 +26,27 @@ function describe(type: avro.Type): string {
   if (avro.Type.isType(type, 'logical:date')) return 'a date (YYYY-MM-DD)';
   if (avro.Type.isType(type, 'logical:timestamp-millis'))
     return 'a timestamp (ISO-8601 with time zone, or epoch ms)';
+  if (type instanceof ExactLongType) return LONG_RANGE;
   return type.typeName;
+}
+
+/** Why a long given as a JavaScript number beyond ±(2^53 − 1) is refused, though in range. */
+function roundedLong(type: avro.Type, value: unknown): string {
+  return type instanceof ExactLongType && typeof value === 'number' && Number.isInteger(value)
+    ? ' (a number beyond ±(2^53 − 1) may have lost digits: give it as a BigInt or a string)'
+    : '';
 }
 
 /** What prepareRecord needs to know of a record type, worked out once per type. */
 interface RecordPlan {
   fields: avro.types.Field[];
   names: Set<string>;
-  /** Top-level fields whose value a logical type converts (dates, timestamps), with that type. */
+  /**
+   * Top-level fields whose value a logical type converts (dates, timestamps), or a long (a string
+   * of digits, a BigInt within ±(2^53 − 1)), with that type.
+   */
   logical: Array<{ name: string; type: LogicalConverter }>;
-  /** True when a logical type hides deeper (nested records, arrays, maps): clone everything. */
+  /** True when such a type hides deeper (nested records, arrays, maps, unions): clone everything. */
   deepLogical: boolean;
 }
 
@@ -42,22 +58,35 @@ interface LogicalConverter {
   _fromValue(value: unknown): unknown;
 }
 
-/** The logical type of a field: itself, or the one logical branch of a union such as [null, T]. */
+/** A type that converts values on their way in: a logical type, or a long (ExactLongType). */
+function converts(type: avro.Type): boolean {
+  return avro.Type.isType(type, 'logical') || type instanceof ExactLongType;
+}
+
+function branchesOf(type: avro.Type): avro.Type[] {
+  return avro.Type.isType(type, 'union') ? (type as unknown as { types: avro.Type[] }).types : [];
+}
+
+/**
+ * The converting type of a field: itself, or the one converting branch of a union such as
+ * [null, T]. A long branch counts only beside null alone: in ["string", "long"] a string of
+ * digits is the string branch's, which only the union's own copy (clone) tells.
+ */
 function logicalOf(type: avro.Type): LogicalConverter | undefined {
-  if (avro.Type.isType(type, 'logical')) return type as unknown as LogicalConverter;
-  if (avro.Type.isType(type, 'union')) {
-    const logical = (type as unknown as { types: avro.Type[] }).types.filter((t) =>
-      avro.Type.isType(t, 'logical'),
-    );
-    if (logical.length === 1) return logical[0] as unknown as LogicalConverter;
-  }
-  return undefined;
+  if (converts(type)) return type as unknown as LogicalConverter;
+  const branches = branchesOf(type);
+  const converting = branches.filter(converts);
+  if (converting.length !== 1) return undefined;
+  const only = converting[0]!;
+  if (only instanceof ExactLongType && branches.some((t) => t !== only && t.typeName !== 'null'))
+    return undefined;
+  return only as unknown as LogicalConverter;
 }
 
 function hasDeepLogical(type: avro.Type, seen = new Set<avro.Type>()): boolean {
   if (seen.has(type)) return false;
   seen.add(type);
-  if (avro.Type.isType(type, 'logical')) return true;
+  if (converts(type)) return true;
   const inner = type as unknown as {
     types?: avro.Type[];
     fields?: avro.types.Field[];
@@ -77,24 +106,20 @@ function planOf(entity: string, type: avro.Type): RecordPlan {
   let plan = plans.get(type);
   if (!plan) {
     const fields = recordFields(type, entity);
-    const nested = fields.filter(
-      (f) => !avro.Type.isType(f.type, 'logical', 'union') && hasDeepLogical(f.type),
-    );
-    const unionNested = fields.filter(
-      (f) =>
-        avro.Type.isType(f.type, 'union') &&
-        (f.type as unknown as { types: avro.Type[] }).types.some(
-          (t) => !avro.Type.isType(t, 'logical') && hasDeepLogical(t),
-        ),
-    );
+    const logical = fields.flatMap((f) => {
+      const converter = logicalOf(f.type);
+      return converter ? [{ name: f.name, type: converter }] : [];
+    });
     plan = {
       fields,
       names: new Set(fields.map((f) => f.name)),
-      logical: fields.flatMap((f) => {
-        const logical = logicalOf(f.type);
-        return logical ? [{ name: f.name, type: logical }] : [];
+      logical,
+      // A field converted on its own may still be a union whose other branches hide one.
+      deepLogical: fields.some((f) => {
+        const own = logicalOf(f.type) as unknown as avro.Type | undefined;
+        if (own === undefined) return hasDeepLogical(f.type);
+        return branchesOf(f.type).some((t) => t !== own && hasDeepLogical(t));
       }),
-      deepLogical: nested.length > 0 || unionNested.length > 0,
     };
     plans.set(type, plan);
   }
@@ -158,7 +183,7 @@ export function prepareWrite(entity: string, type: avro.Type, input: unknown): P
           message:
             value === undefined
               ? `is required (${describe(fieldType)})`
-              : `expected ${describe(fieldType)}, got ${show(value)}`,
+              : `expected ${describe(fieldType)}, got ${show(value)}${roundedLong(fieldType, value)}`,
         });
       },
     });
