@@ -6,6 +6,7 @@ import {
   SCHEMA_ID_POSITION,
 } from '../envelope.ts';
 import type { Keys } from '../keys.ts';
+import { stringifyExactJson } from '../schema/exact-json.ts';
 import type { PreparedWrite } from './prepared-write.ts';
 
 /** The KEYS and ARGV of one `capture-write.lua` call. */
@@ -56,7 +57,7 @@ export function captureWriteCall(
     }
     args.push(
       write.op === 'upsert' ? 'u' : 'd',
-      write.record ? JSON.stringify(write.record) : '',
+      write.record ? (stringifyExactJson(write.record) ?? '') : '',
       write.expectedVersion,
       write.idempotencyKey ?? '',
     );

@@ -17,6 +17,8 @@ import { connectRedisClient, quietErrors } from '../redis-connection.ts';
 import { commandFailure } from '../redis-errors.ts';
 import { type RetryOptions, retry } from '../retry.ts';
 import { recordFields } from '../schema/avro-schema.ts';
+import { parseExactJson } from '../schema/exact-json.ts';
+import { LONG_RANGE, toExactLong } from '../schema/exact-long-type.ts';
 import { type EntityRecord, prepareWrite } from '../schema/prepare-record.ts';
 import { type RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
 import { compareStreamIds } from '../stream-id.ts';
@@ -246,7 +248,8 @@ export class Capture {
       throw commandFailure(err, 'HMGET');
     });
     if (d == null || v == null || s == null) return undefined;
-    return { record: JSON.parse(d) as EntityRecord, version: v, schemaId: Number(s) };
+    // Longs beyond ±(2^53 − 1) are written as their digits and read back as BigInts.
+    return { record: parseExactJson(d) as EntityRecord, version: v, schemaId: Number(s) };
   }
 
   /**
@@ -534,14 +537,16 @@ export class Capture {
   }
 
   /** Converts a key given as text (a URL segment) to the key field's type. */
-  private keyValue(entity: EntityState, key: string): string | number {
+  private keyValue(entity: EntityState, key: string): string | number | bigint {
     if (entity.keyType === 'string') return key;
-    if (!/^-?\d+$/.test(key) || !Number.isSafeInteger(Number(key))) {
+    const value = entity.keyType === 'long' ? toExactLong(key) : toInt(key);
+    if (value === undefined) {
+      const range = entity.keyType === 'long' ? LONG_RANGE : INT_RANGE;
       throw new ValidationError(entity.name, [
-        { path: entity.options.keyField, message: `key "${key}" must be an integer` },
+        { path: entity.options.keyField, message: `key "${key}" must be ${range}` },
       ]);
     }
-    return Number(key);
+    return value;
   }
 
   private async requiredSinks(entity: EntityState, partitions: number[]): Promise<string[]> {
@@ -653,6 +658,13 @@ export function createCapture(options: CaptureOptions): Promise<Capture> {
 }
 
 const MAX_KEY_BYTES = 512;
+const INT_RANGE = `an integer from ${-(2 ** 31)} to ${2 ** 31 - 1}`;
+
+/** An Avro `int` written in decimal, or undefined. */
+function toInt(text: string): number | undefined {
+  const value = Number(text);
+  return /^-?\d+$/.test(text) && value === (value | 0) ? value : undefined;
+}
 
 function checkKey(entity: string, key: string): void {
   if (key.length === 0 || Buffer.byteLength(key) > MAX_KEY_BYTES) {

@@ -11,11 +11,12 @@ import { CdcError } from '../../../runtime/errors/cdc-error.ts';
 import { NotFoundError } from '../../../runtime/errors/not-found-error.ts';
 import { ValidationError } from '../../../runtime/errors/validation-error.ts';
 import { commandFailure } from '../../../runtime/redis-errors.ts';
+import { stringifyExactJson } from '../../../runtime/schema/exact-json.ts';
 import { tokenMatches } from './auth.ts';
 import { registerCaptureMetrics } from './capture-metrics.ts';
 import { type DashboardOptions, registerDashboard } from './dashboard/register-dashboard.ts';
-import { acceptEmptyJsonBodies } from './empty-json-body.ts';
 import { toHttpError } from './http-errors.ts';
+import { parseJsonBodies } from './json-body-parser.ts';
 import { schemaRegistryApi } from './schema-registry-api.ts';
 
 /** Options of the capture HTTP server. */
@@ -61,6 +62,8 @@ export function buildCaptureServer(
     // Per-request logs would cost more than the writes they describe; metrics count requests.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // A long beyond ±(2^53 − 1) is a BigInt: answered as its digits, a plain JSON number literal.
+  app.setReplySerializer((payload) => stringifyExactJson(payload) ?? '');
   const maxBatch = options.maxBatch ?? 1000;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -94,7 +97,7 @@ export function buildCaptureServer(
     void reply.code(status).send(body);
   });
 
-  acceptEmptyJsonBodies(app);
+  parseJsonBodies(app);
 
   void app.register(schemaRegistryApi, {
     registry: capture.registry,
