@@ -101,8 +101,8 @@ const FIRST_DAY = Date.parse('0001-01-01T00:00:00.000Z') / DAY_MS;
 const LAST_DAY = Date.UTC(9999, 11, 31) / DAY_MS;
 const FIRST_MS = Date.parse('0001-01-01T00:00:00.000Z');
 const LAST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-// readLong refuses zig-zag values above 2^53-1, so longs stay within [-2^52, 2^52-1] here;
-// the bug test at the end covers the rest of the safe range.
+// The random longs stay within [-2^52, 2^52-1]; the tests at the end cover the rest of the
+// 64-bit range.
 const LONG_LIMIT = 2 ** 52;
 
 const EDGE_STRINGS = [
@@ -594,9 +594,9 @@ test('corrupt payloads make append() and check() throw', () => {
       /10 bytes/,
     ],
     [
-      'varint past 2^53',
-      Buffer.from([0x02, 0x6b, 0x00, ...Array(8).fill(0xff), 0x7f]),
-      /precision/,
+      'varint past 64 bits',
+      Buffer.from([0x02, 0x6b, 0x00, ...Array(9).fill(0xff), 0x7f]),
+      /64 bits/,
     ],
     ['negative string length', Buffer.from([0x01, 0x6b, 0x00, 0x0a]), /truncated/],
     ['string longer than the payload', Buffer.from([0x14, 0x6b, 0x00, 0x0a]), /truncated/],
@@ -673,4 +673,32 @@ test('a short string with a lone surrogate is transcoded to the UTF-8 the decode
   const columns = transcoder.builders(1);
   transcoder.append(payload, columns);
   assert.deepEqual(parseArray(columns[0]!.finish()).elements[0], Buffer.from(decoded.id));
+});
+
+test('longs over the whole 64-bit range are transcoded exactly, also in a field the table skips', () => {
+  const writer = registered(
+    record('Wide', [
+      { name: 'id', type: 'long' },
+      { name: 'gone', type: 'long' },
+      { name: 'maybe', type: ['null', 'long'], default: null },
+    ]),
+  );
+  const reader = registered(
+    record('Wide', [
+      { name: 'id', type: 'long' },
+      { name: 'maybe', type: ['null', 'long'], default: null },
+    ]),
+  );
+  const transcoder = compile(writer, mappingOf(reader));
+  const edges = [2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 53n - 1n];
+  for (const value of edges) {
+    const exact = Number.isSafeInteger(Number(value)) ? Number(value) : value;
+    const payload = writer.type.toBuffer({ id: exact, gone: exact, maybe: exact });
+    const columns = transcoder.builders(1);
+    transcoder.append(payload, columns);
+    transcoder.check(payload);
+    for (const column of columns) {
+      assert.equal(parseArray(column.finish()).elements[0]!.readBigInt64BE(0), value);
+    }
+  }
 });

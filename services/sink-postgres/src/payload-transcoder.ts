@@ -49,7 +49,8 @@ export class PayloadTranscoder {
 
   /**
    * Appends one row. Throws an Error saying what is wrong when the payload does not hold a record
-   * of the writer schema (truncated, trailing bytes, bad union branch, unsafe long); then some
+   * of the writer schema (truncated, trailing bytes, bad union branch, a long beyond 64 bits, an
+   * int or timestamp beyond a safe integer); then some
    * columns may have the row and others not, so the builders must be dropped.
    */
   append(payload: Buffer, columns: BinaryArrayBuilder[]): void {
@@ -190,8 +191,14 @@ function appenderOf(type: avro.Type, oid: number): Appender | undefined {
     case 'int>23':
       return (cursor, column) => column.appendInt4(readInt(cursor));
     case 'int>20':
-    case 'long>20':
       return (cursor, column) => column.appendInt8(readLong(cursor));
+    case 'long>20':
+      return (cursor, column) => {
+        // A long beyond ±(2^53 - 1), a 64-bit id, is a BigInt: `bigint` takes it whole.
+        const value = readInt64(cursor);
+        if (typeof value === 'number') column.appendInt8(value);
+        else column.appendBigInt8(value);
+      };
     case 'float>700':
       return (cursor, column) => column.appendFloat4(readFloat(cursor));
     case 'float>701':
@@ -253,9 +260,10 @@ function skipperOf(type: avro.Type): Step | undefined {
     case 'boolean':
       return (cursor) => void readFixed(cursor, 1);
     case 'int':
-    case 'long':
     case 'enum':
       return (cursor) => void readLong(cursor);
+    case 'long':
+      return (cursor) => void readInt64(cursor);
     case 'float':
       return (cursor) => void readFixed(cursor, 4);
     case 'double':
@@ -300,6 +308,16 @@ function readInt(cursor: Cursor): number {
 
 /** A zig-zag variable-length long; throws when it is not a safe JavaScript integer. */
 function readLong(cursor: Cursor): number {
+  const value = readInt64(cursor);
+  if (typeof value === 'bigint') throw new Error('long would lose precision');
+  return value;
+}
+
+/**
+ * A zig-zag variable-length long of the whole 64-bit range: a number when it is a safe integer,
+ * a BigInt beyond (as the runtime's long type reads it, runtime/schema/exact-long-type.ts).
+ */
+function readInt64(cursor: Cursor): number | bigint {
   const { buf } = cursor;
   let pos = cursor.pos;
   let unsigned = 0;
@@ -317,8 +335,10 @@ function readLong(cursor: Cursor): number {
   return unsigned % 2 === 0 ? unsigned / 2 : -(unsigned + 1) / 2;
 }
 
+const TWO_64 = 2n ** 64n;
+
 /** The rare long of 8 to 10 bytes (beyond ±2^48), decoded with BigInt. */
-function readLongExactly(cursor: Cursor): number {
+function readLongExactly(cursor: Cursor): number | bigint {
   const { buf } = cursor;
   let pos = cursor.pos;
   let unsigned = 0n;
@@ -329,9 +349,9 @@ function readLongExactly(cursor: Cursor): number {
     unsigned |= BigInt(byte & 0x7f) << BigInt(7 * i);
     if (byte < 0x80) break;
   }
+  if (unsigned >= TWO_64) throw new Error('long beyond 64 bits');
   cursor.pos = pos;
   const value = unsigned & 1n ? -((unsigned + 1n) >> 1n) : unsigned >> 1n;
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
-    throw new Error('long would lose precision');
-  return Number(value);
+  const small = Number(value);
+  return Number.isSafeInteger(small) ? small : value;
 }

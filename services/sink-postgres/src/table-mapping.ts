@@ -1,6 +1,7 @@
 import avro from 'avsc';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
 import { recordFields } from '../../../runtime/schema/avro-schema.ts';
+import { stringifyExactJson } from '../../../runtime/schema/exact-json.ts';
 import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
 import type { EntityTarget } from '../../../runtime/sink/sink.ts';
 
@@ -146,6 +147,8 @@ function checkIdentifier(name: string, what: string): void {
 /** Converts a record value to the parameter PostgreSQL expects for the column. */
 export function toParam(column: ColumnMapping, value: unknown): unknown {
   if (value === null || value === undefined) return null;
-  if (column.kind === 'json') return JSON.stringify(value);
+  // A long beyond ±(2^53 - 1) is a BigInt: node-postgres sends its digits for a plain column, and
+  // in JSON it is written as its digits too (a jsonb number keeps them).
+  if (column.kind === 'json') return stringifyExactJson(value);
   return value;
 }
