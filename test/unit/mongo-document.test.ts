@@ -195,7 +195,20 @@ test('the _id has the type of the key field', () => {
   assert.equal(documentId(user, '-7'), -7);
   assert.throws(() => documentId(user, 'abc'), MongoMappingError);
   assert.throws(() => documentId(user, '1.5'), MongoMappingError);
-  assert.throws(() => documentId(user, '9007199254740993'), MongoMappingError);
+  assert.throws(
+    () => documentId(user, '9223372036854775808'),
+    /-9223372036854775808 to 9223372036854775807/,
+  );
+});
+
+test('a long key beyond ±(2^53 - 1) is a BSON Long _id with every digit', () => {
+  for (const key of ['9007199254740993', '9223372036854775807', '-9223372036854775808']) {
+    const id = documentId(user, key);
+    assert.ok(id instanceof Long);
+    assert.equal(id.toString(), key);
+  }
+  // Within the safe range the _id stays a number, as before.
+  assert.equal(documentId(user, '9007199254740991'), 9007199254740991);
 });
 
 test('index paths go through the field mapping', () => {

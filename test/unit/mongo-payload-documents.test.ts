@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Long } from 'mongodb';
 import { PayloadError } from '../../runtime/errors/payload-error.ts';
 import { type AvroSchema, parseSchema } from '../../runtime/schema/avro-schema.ts';
 import type { RegisteredSchema } from '../../runtime/schema/schema-registry.ts';
@@ -388,4 +389,37 @@ test('an event built without a payload is mapped from its record', () => {
     capturedAt: 0,
   };
   assert.deepStrictEqual(s.decoders.liveDocument(event, VERSION), viaRecord(s.mapping, event));
+});
+
+test('longs beyond ±(2^53 - 1) are stored as BSON Longs by both paths', () => {
+  const s = setup({
+    type: 'record',
+    name: 'Wide',
+    fields: [
+      { name: 'id', type: 'long' },
+      { name: 'big', type: 'long' },
+      { name: 'maybe', type: ['null', 'long'], default: null },
+      { name: 'list', type: { type: 'array', items: 'long' }, default: [] },
+      { name: 'small', type: 'long' },
+    ],
+  });
+  const max = 2n ** 63n - 1n;
+  const min = -(2n ** 63n);
+  const payload = s.reader.type.toBuffer({
+    id: max,
+    big: min,
+    maybe: max,
+    list: [max, 1],
+    small: 2 ** 50,
+  });
+  const document = sameAsRecordPath(s, s.reader, upsert(s.reader, s.reader, payload, String(max)));
+  assert.deepStrictEqual(document, {
+    _v: VERSION,
+    _deleted: false,
+    big: Long.fromBigInt(min),
+    maybe: Long.fromBigInt(max),
+    list: [Long.fromBigInt(max), 1],
+    // Within the safe range a long stays the number it always was.
+    small: 2 ** 50,
+  });
 });

@@ -1,7 +1,8 @@
 import type avro from 'avsc';
-import type { Document } from 'mongodb';
+import { type Document, Long } from 'mongodb';
 import { ConfigError } from '../../../runtime/errors/config-error.ts';
 import { recordFields } from '../../../runtime/schema/avro-schema.ts';
+import { LONG_RANGE, toExactLong } from '../../../runtime/schema/exact-long-type.ts';
 import type { SinkEvent } from '../../../runtime/sink/sink.ts';
 import { type BsonConverter, BsonValueProblem, bsonConverter } from './bson-value.ts';
 import { MongoMappingError } from './mongo-mapping-error.ts';
@@ -16,8 +17,11 @@ export const DELETED_AT_FIELD = '_deletedAt';
 
 const RESERVED = new Set(['_id', VERSION_FIELD, DELETED_FIELD, DELETED_AT_FIELD]);
 
-/** A document `_id`: the entity key, typed like the key field. */
-export type DocumentId = string | number;
+/**
+ * A document `_id`: the entity key, typed like the key field. A long key beyond ±(2^53 − 1) is a
+ * BSON Long (int64), which keeps every digit a double would lose.
+ */
+export type DocumentId = string | number | Long;
 
 /** One record field and where it goes in the document. */
 export interface FieldMapping {
@@ -34,8 +38,11 @@ export interface DocumentMapping {
   readonly entity: string;
   readonly collection: string;
   readonly keyField: string;
-  /** `number` for an int or long key field: `_id` is then a number, so `{ _id: 42 }` finds it. */
-  readonly keyType: 'string' | 'number';
+  /**
+   * `int` or `long` for a key field of those types: `_id` is then a number, so `{ _id: 42 }` finds
+   * it, or for a long beyond ±(2^53 − 1) a BSON Long.
+   */
+  readonly keyType: 'string' | 'int' | 'long';
   /** Every field but the key field, which is stored as `_id` only. */
   readonly fields: readonly FieldMapping[];
 }
@@ -109,7 +116,7 @@ export function buildDocumentMapping(
     entity,
     collection,
     keyField,
-    keyType: keyTypeName === 'string' ? 'string' : 'number',
+    keyType: keyTypeName,
     fields,
   };
 }
@@ -125,16 +132,23 @@ export function documentPath(mapping: DocumentMapping, path: string): string | u
 /** The `_id` of an event's document. Keys travel as text; a numeric key field gives a number. */
 export function documentId(mapping: DocumentMapping, key: string): DocumentId {
   if (mapping.keyType === 'string') return key;
-  const value = Number(key);
-  if (!/^-?\d+$/.test(key) || !Number.isSafeInteger(value)) {
+  const value = mapping.keyType === 'long' ? toExactLong(key) : toInt(key);
+  if (value === undefined) {
     throw new MongoMappingError(
       mapping.entity,
       key,
       mapping.keyField,
-      'the key must be an integer within ±2^53',
+      `the key must be ${mapping.keyType === 'long' ? LONG_RANGE : INT_RANGE}`,
     );
   }
-  return value;
+  return typeof value === 'bigint' ? Long.fromBigInt(value) : value;
+}
+
+const INT_RANGE = `an integer from ${-(2 ** 31)} to ${2 ** 31 - 1}`;
+
+function toInt(key: string): number | undefined {
+  const value = Number(key);
+  return /^-?\d+$/.test(key) && value === (value | 0) ? value : undefined;
 }
 
 /**

@@ -372,7 +372,7 @@ export class MongoSink implements Sink {
         missed.map((m) => m.write.id),
       );
       const violations = missed.filter((m) =>
-        isNewerVersion(m.write.version, stored.get(m.write.id)),
+        isNewerVersion(m.write.version, stored.get(String(m.write.id))),
       );
       if (violations.length > 0) {
         throw new MongoConstraintError(
@@ -420,7 +420,9 @@ export class MongoSink implements Sink {
             plan.writes.map((w) => w.id),
             session,
           );
-          const fresh = plan.writes.filter((w) => isNewerVersion(w.version, stored.get(w.id)));
+          const fresh = plan.writes.filter((w) =>
+            isNewerVersion(w.version, stored.get(String(w.id))),
+          );
           if (fresh.length === 0) continue;
           try {
             await collection.bulkWrite(
@@ -443,7 +445,7 @@ export class MongoSink implements Sink {
           offsets.map((o) => o.id),
           session,
         );
-        const forward = offsets.filter((o) => isNewerVersion(o.version, stored.get(o.id)));
+        const forward = offsets.filter((o) => isNewerVersion(o.version, stored.get(String(o.id))));
         if (forward.length > 0) {
           await this.offsets().bulkWrite(
             forward.map((o) => offsetModel(this.name, o, false)),
@@ -554,13 +556,18 @@ function duplicateKeyErrors(error: unknown): WriteError[] | undefined {
   return writeErrors;
 }
 
-/** The stored version of each of these documents that exists and has one. */
+/**
+ * The stored version of each of these documents that exists and has one, by the text of its `_id`:
+ * a Long `_id` (a long key beyond ±(2^53 − 1)) is read back as another Long object, which a Map
+ * would not find by the one written. One collection's ids are all of one type, so the text of each
+ * names it alone.
+ */
 async function storedVersions(
   collection: Collection<VersionedDocument>,
   ids: readonly (DocumentId | string)[],
   session?: ClientSession,
-): Promise<Map<DocumentId | string, string>> {
-  const versions = new Map<DocumentId | string, string>();
+): Promise<Map<string, string>> {
+  const versions = new Map<string, string>();
   if (ids.length === 0) return versions;
   const documents = await collection
     .find(
@@ -570,7 +577,7 @@ async function storedVersions(
     .toArray();
   for (const document of documents) {
     const version: unknown = document._v;
-    if (typeof version === 'string') versions.set(document._id, version);
+    if (typeof version === 'string') versions.set(String(document._id), version);
   }
   return versions;
 }

@@ -1,6 +1,7 @@
 import avro from 'avsc';
-import type { Document } from 'mongodb';
+import { type Document, Long } from 'mongodb';
 import { exactLongs } from '../../../runtime/schema/exact-long-type.ts';
+import { admitLongsInUnions } from '../../../runtime/schema/long-unions.ts';
 import type { RegisteredSchema } from '../../../runtime/schema/schema-registry.ts';
 import { bsonLogicalTypes } from './bson-logical-types.ts';
 import { DELETED_FIELD, type DocumentMapping, VERSION_FIELD } from './mongo-document.ts';
@@ -66,11 +67,13 @@ export class PayloadDocumentDecoder {
 
 /** Parses a registered schema with the document path's logical types, as the runtime parses it otherwise. */
 export function parseBsonSchema(schema: RegisteredSchema): avro.Type {
-  return avro.Type.forSchema(JSON.parse(schema.schema) as avro.Schema, {
-    logicalTypes: bsonLogicalTypes,
-    wrapUnions: 'auto',
-    typeHook: exactLongs,
-  });
+  return admitLongsInUnions(
+    avro.Type.forSchema(JSON.parse(schema.schema) as avro.Schema, {
+      logicalTypes: bsonLogicalTypes,
+      wrapUnions: 'auto',
+      typeHook: exactLongs,
+    }),
+  );
 }
 
 /**
@@ -108,7 +111,6 @@ function finisherOf(type: avro.Type, records: Map<avro.Type, Finish>): Finisher 
     case 'null':
     case 'boolean':
     case 'int':
-    case 'long':
     case 'float':
     case 'double':
     case 'string':
@@ -118,6 +120,8 @@ function finisherOf(type: avro.Type, records: Map<avro.Type, Finish>): Finisher 
     case 'logical:timestamp-millis':
     case 'logical:date':
       return AS_IS;
+    case 'long':
+      return exactLong;
     case 'array': {
       const item = finisherOf((type as avro.types.ArrayType).itemsType, records);
       if (item === AS_IS || item === UNSUPPORTED) return item;
@@ -151,6 +155,14 @@ function finisherOf(type: avro.Type, records: Map<avro.Type, Finish>): Finisher 
     default:
       return UNSUPPORTED;
   }
+}
+
+/**
+ * A long beyond ±(2^53 − 1) is decoded as a BigInt; it is stored as a BSON Long (int64), as the
+ * record path stores it (bson-value.ts). Smaller ones stay numbers, stored as they always were.
+ */
+function exactLong(value: unknown): unknown {
+  return typeof value === 'bigint' ? Long.fromBigInt(value) : value;
 }
 
 /** A decoded record (an instance of avsc's generated class) as a plain sub-document. */
