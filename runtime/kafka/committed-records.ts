@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { KafkaReadError } from '../errors/kafka-read-error.ts';
+import { assertReadCommittedFilterFixed } from './read-committed-check.ts';
 
 /** A span of one topic partition's offsets, `from` inclusive, `to` exclusive. */
 export interface OffsetRange {
@@ -34,6 +35,8 @@ export async function readCommittedRanges(
   ranges: readonly OffsetRange[],
   timeoutMs: number,
 ): Promise<Array<CommittedRecords | undefined>> {
+  // Reads start in the middle of partitions: kafkajs' filter must drop every aborted record.
+  assertReadCommittedFilterFixed();
   // Per topic partition, the span covering every range on it and the committed offsets found.
   const spans = new Map<string, { topic: string; partition: number; from: bigint; to: bigint }>();
   for (const r of ranges) {

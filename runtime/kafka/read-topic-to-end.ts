@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaReadError } from '../errors/kafka-read-error.ts';
+import { assertReadCommittedFilterFixed } from './read-committed-check.ts';
 
 /** Where each partition of a topic starts (`low`) and ends (`offset`), as kafkajs' admin lists them. */
 export type TopicEnds = ReadonlyArray<{ partition: number; offset: string; low: string }>;
@@ -43,6 +44,7 @@ export async function readTopicToEnd(
   timeoutMs: number,
   options: ReadTopicOptions = {},
 ): Promise<void> {
+  if (!options.readUncommitted) assertReadCommittedFilterFixed();
   if (!(await admin.listTopics()).includes(topic)) return;
   const remaining = new Map<number, bigint>();
   const ends = options.ends ?? ((a: Admin, t: string) => a.fetchTopicOffsets(t));

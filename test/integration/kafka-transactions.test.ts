@@ -297,6 +297,62 @@ describe('kafkajs idempotence and transactions', { timeout: 600_000 }, () => {
         }
       });
 
+      // kafkajs 2.2.4 took one aborted transaction off the broker's list per record, so a fetch
+      // starting after two aborted transactions began let the second one's first record through
+      // as committed. The install script fixes it (scripts/patch-kafkajs.mjs); this is the
+      // evidence on a real broker, and it fails on an unpatched kafkajs.
+      test('a read_committed fetch that starts after two aborted transactions began drops the records of both', async () => {
+        const t = await createTestKafka('kafka_txn_aborted_pair', { line });
+        const first = transactionalProducer(t, `${t.topicPrefix}tx-first`);
+        const second = transactionalProducer(t, `${t.topicPrefix}tx-second`);
+        const last = transactionalProducer(t, `${t.topicPrefix}tx-last`);
+        const groupId = `${t.topicPrefix}from-1-${randomUUID()}`;
+        const admin = t.kafka.admin();
+        const consumer = t.kafka.consumer({ groupId });
+        try {
+          const topic = await t.createTopic('events');
+          await Promise.all([first.connect(), second.connect(), last.connect()]);
+          // Offsets: 0 first's record, 1 second's record, 2 and 3 their abort markers, 4 the
+          // committed record, 5 its commit marker.
+          const a = await first.transaction();
+          await a.send({ topic, messages: [{ value: 'aborted-first' }] });
+          const b = await second.transaction();
+          await b.send({ topic, messages: [{ value: 'aborted-second' }] });
+          await a.abort();
+          await b.abort();
+          const c = await last.transaction();
+          await c.send({ topic, messages: [{ value: 'committed' }] });
+          await c.commit();
+
+          // The group's position is offset 1: the first fetch starts there, after both aborted
+          // transactions began, and the broker lists both as aborted for it.
+          await admin.connect();
+          await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '1' }] });
+          const read: string[] = [];
+          let done: () => void = () => undefined;
+          const committedRead = new Promise<void>((resolve) => {
+            done = resolve;
+          });
+          await consumer.connect();
+          await consumer.subscribe({ topic });
+          await consumer.run({
+            autoCommit: false,
+            eachMessage: async ({ message }) => {
+              read.push(message.value?.toString() ?? '');
+              if (message.value?.toString() === 'committed') done();
+            },
+          });
+          await withDeadline(committedRead, 60_000, 'reading the committed record');
+          assert.deepEqual(read, ['committed']);
+        } finally {
+          await consumer.disconnect().catch(() => undefined);
+          await admin.deleteGroups([groupId]).catch(() => undefined);
+          await admin.disconnect();
+          await disconnectAll([first, second, last]);
+          await t.cleanup();
+        }
+      });
+
       test('a second producer with the same transactionalId fences the first: INVALID_PRODUCER_EPOCH (47), not retriable, and the fenced producer cannot begin again', async () => {
         const { log, entries } = captureKafkaLog();
         const t = await createTestKafka('kafka_txn_fence', { line, log });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { defaultTopic } from '../../kafka/kafka-message.ts';
+import { assertReadCommittedFilterFixed } from '../../kafka/read-committed-check.ts';
 import { readSchemaMirror, restoreSchemaMirror } from '../../kafka/schema-mirror-restore.ts';
 import type { Keys } from '../../keys.ts';
 import type { PartitionLag } from '../../lag.ts';
@@ -74,6 +75,8 @@ export class KafkaSource implements EventSource {
   private readonly ends = new Map<string, { at: number; offsets: Map<number, bigint> }>();
 
   constructor(private readonly options: KafkaSourceOptions) {
+    // Everything read here is read_committed: kafkajs' filter must drop every aborted record.
+    assertReadCommittedFilterFixed();
     this.kafka = new Kafka({ logLevel: logLevel.NOTHING, ...options.kafka });
     this.admin = this.kafka.admin();
     this.feed = new KafkaFeed(this.kafka, {
