@@ -54,6 +54,7 @@ import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { latestPerKey } from '../../services/sink-mongo/src/latest-per-key.ts';
 import {
   buildDocumentMapping,
+  type DocumentId,
   documentId,
   liveDocument,
   tombstoneDocument,
@@ -260,7 +261,7 @@ async function readGroups(
 
 /** One document write per key of each group (its last event), as the sink reduces them. */
 interface PlannedWrite {
-  id: string | number;
+  id: DocumentId;
   version: string;
   replacement: Document;
 }
