@@ -73,6 +73,12 @@ import { benchTodo } from '../support/todo-record.ts';
 interface BenchOptions {
   /** Rounds of every phase; the report gives medians. Default 3. */
   rounds: number;
+  /**
+   * Rounds of the raw writes and the service run first and not counted. Default 1: the first
+   * drains of a run pay the JIT of the server (a JVM for the harness's stand-in) and of the
+   * driver, and used to make the first round's ratio an outlier.
+   */
+  warmup: number;
   /** Changes in the backlog every run applies. Default 20 000. */
   events: number;
   /** Distinct entity keys the changes are spread over (= documents in the end). Default 2000. */
@@ -133,6 +139,12 @@ function parseOptions(argv: string[]): BenchOptions {
         .env('BENCH_BATCH')
         .argParser(positiveInteger)
         .default(500),
+    )
+    .addOption(
+      new Option('--warmup <n>', 'uncounted rounds of the raw writes and the service first')
+        .env('BENCH_WARMUP')
+        .argParser((v) => (v === '0' ? 0 : positiveInteger(v)))
+        .default(1),
     )
     .addOption(
       new Option('--breakdown', 'also show where the sink spends its time')
@@ -489,6 +501,11 @@ async function main(): Promise<void> {
     const phases: Phase[] = ['raw', 'child', 'inProcess'];
     if (options.breakdown) phases.push('apply', 'guarded');
     const results = new Map<Phase, Measured[]>(phases.map((p) => [p, []]));
+    for (let round = 0; round < options.warmup; round++) {
+      await run.raw(`w${round + 1}_raw`);
+      await run.child(`w${round + 1}_child`);
+    }
+    if (options.warmup > 0) log(`${options.warmup} warm-up round(s) done, not counted`);
     for (let round = 0; round < options.rounds; round++) {
       // Reverse the order every other round so drift in the machine's load hits every phase.
       const order = round % 2 === 0 ? phases : [...phases].reverse();
