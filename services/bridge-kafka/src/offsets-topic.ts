@@ -2,6 +2,7 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { KafkaUnavailableError } from '../../../runtime/errors/kafka-unavailable-error.ts';
 import { createTopicIfMissing } from '../../../runtime/kafka/create-topic.ts';
+import { assertReadCommittedFilterFixed } from '../../../runtime/kafka/read-committed-check.ts';
 import { readTopicToEnd } from '../../../runtime/kafka/read-topic-to-end.ts';
 import { retry } from '../../../runtime/retry.ts';
 import { parseOffsetRecord } from './offset-record.ts';
@@ -46,6 +47,9 @@ export class OffsetsTopic {
    * compacted. Then connects the producer of the read marks (see `read`).
    */
   async start(): Promise<void> {
+    // The offsets are read read_committed: refuse to start with a kafkajs that lets aborted
+    // offset records through (they would fence off events never produced).
+    assertReadCommittedFilterFixed();
     const created = await createTopicIfMissing(this.admin, {
       topic: this.options.topic,
       numPartitions: 1,
