@@ -487,10 +487,9 @@ export class Capture {
     ) {
       const given = (input as Record<string, unknown>)[keyField];
       if (given === undefined) {
-        candidate = {
-          ...(input as Record<string, unknown>),
-          [keyField]: this.keyValue(entity, explicitKey),
-        };
+        // Object.assign, not a spread with a computed key: on a body fresh from JSON.parse the
+        // spread took about three times as long, on every keyed write's path.
+        candidate = Object.assign({}, input, { [keyField]: this.keyValue(entity, explicitKey) });
       } else if (String(given) !== explicitKey) {
         throw new ValidationError(entity.name, [
           {

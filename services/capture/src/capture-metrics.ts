@@ -1,13 +1,25 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Instrumentation } from '../../../runtime/instrumentation/instrumentation.ts';
 
+type WriteLabels = Record<'entity' | 'op' | 'duplicate', string>;
+
 /** Subscribes Prometheus metrics to the capture's instrumentation events. */
 export function registerCaptureMetrics(instrumentation: Instrumentation, registry: Registry): void {
-  const writes = new Counter({
+  // prom-client checks and hashes the labels of every inc: writes are counted here in plain
+  // numbers per label set, handed to the counter when it is scraped.
+  const counted = new Map<string, { labels: WriteLabels; count: number }>();
+  new Counter({
     name: 'cdc_capture_writes_total',
     help: 'Change events written (duplicate="true": an idempotent repeat that wrote nothing)',
     labelNames: ['entity', 'op', 'duplicate'],
     registers: [registry],
+    collect() {
+      for (const tally of counted.values()) {
+        if (tally.count === 0) continue;
+        this.inc(tally.labels, tally.count);
+        tally.count = 0;
+      }
+    },
   });
   const latency = new Histogram({
     name: 'cdc_capture_write_seconds',
@@ -30,7 +42,13 @@ export function registerCaptureMetrics(instrumentation: Instrumentation, registr
     registers: [registry],
   });
   instrumentation.on('capture.written', (e) => {
-    writes.inc({ entity: e.entity, op: e.op, duplicate: String(e.duplicate) });
+    const id = `${e.entity}\u0000${e.op}\u0000${e.duplicate}`;
+    let tally = counted.get(id);
+    if (!tally) {
+      tally = { labels: { entity: e.entity, op: e.op, duplicate: String(e.duplicate) }, count: 0 };
+      counted.set(id, tally);
+    }
+    tally.count++;
     latency.observe({ entity: e.entity }, e.durationMs / 1000);
   });
   const perCall = new Histogram({

@@ -106,24 +106,30 @@ export function buildCaptureServer(
   });
 
   app.put<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
-    capture.upsert(request.params.entity, request.body, {
-      ...writeOptions(request),
-      key: request.params.key,
-    }),
+    capture.upsert(
+      request.params.entity,
+      request.body,
+      writeOptions<WriteOptions & { key: string }>(request, { key: request.params.key }),
+    ),
   );
 
   app.patch<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
-    capture.patch(request.params.entity, request.params.key, request.body, writeOptions(request)),
+    capture.patch(
+      request.params.entity,
+      request.params.key,
+      request.body,
+      writeOptions(request, {}),
+    ),
   );
 
   app.delete<{ Params: KeyParams }>('/entities/:entity/:key', async (request) =>
-    capture.delete(request.params.entity, request.params.key, writeOptions(request)),
+    capture.delete(request.params.entity, request.params.key, writeOptions(request, {})),
   );
 
   app.post<{ Params: EntityParams }>('/entities/:entity/batch', async (request) => {
     const writes = batchWrites(request.params.entity, request.body, maxBatch);
     return {
-      results: await capture.writeMany(request.params.entity, writes, writeOptions(request)),
+      results: await capture.writeMany(request.params.entity, writes, writeOptions(request, {})),
     };
   });
 
@@ -172,14 +178,16 @@ export function buildCaptureServer(
   return app;
 }
 
-function writeOptions(request: FastifyRequest): WriteOptions {
-  const header = (name: string): string | undefined => {
-    const value = request.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  };
+/** One value of a request header (the first, when it was sent more than once). */
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+// Built on every write's path: no closure per request, and the object is made once.
+function writeOptions<T extends WriteOptions>(request: FastifyRequest, options: T): T {
   const query = request.query as Record<string, string | undefined>;
-  const options: WriteOptions = {};
-  const mode = query.mode ?? header('x-write-mode');
+  const mode = query.mode ?? headerValue(request, 'x-write-mode');
   if (mode !== undefined) {
     if (mode !== 'behind' && mode !== 'through') {
       throw new ValidationError('request', [
@@ -188,11 +196,11 @@ function writeOptions(request: FastifyRequest): WriteOptions {
     }
     options.mode = mode as WriteMode;
   }
-  const idempotencyKey = header('idempotency-key');
+  const idempotencyKey = headerValue(request, 'idempotency-key');
   if (idempotencyKey) options.idempotencyKey = idempotencyKey;
-  const traceId = header('x-trace-id');
+  const traceId = headerValue(request, 'x-trace-id');
   if (traceId) options.traceId = traceId;
-  const timeout = header('x-timeout-ms');
+  const timeout = headerValue(request, 'x-timeout-ms');
   if (timeout !== undefined) {
     const ms = Number(timeout);
     if (!Number.isInteger(ms) || ms <= 0 || ms > 300_000) {
