@@ -22,6 +22,7 @@ import { LONG_RANGE, toExactLong } from '../schema/exact-long-type.ts';
 import { type EntityRecord, prepareWrite } from '../schema/prepare-record.ts';
 import { type RegisteredSchema, SchemaRegistry } from '../schema/schema-registry.ts';
 import { compareStreamIds } from '../stream-id.ts';
+import { NotAppliedMarks } from '../watermark/not-applied-marks.ts';
 import { WatermarkWaiter } from '../watermark/watermark-waiter.ts';
 import {
   type CaptureOptions,
@@ -122,6 +123,7 @@ export class Capture {
   private readonly idempotencyWindowMs: number;
   private readonly writeThroughTimeoutMs: number;
   private waiter: WatermarkWaiter | undefined;
+  private marks: NotAppliedMarks | undefined;
   private subscriber: RedisClient | undefined;
   private readonly groupsCache = new Map<string, { at: number; groups: string[] }>();
 
@@ -607,11 +609,14 @@ export class Capture {
       });
     }
     // Every sink is past the events; those it dead-lettered or held left a mark. One MGET per
-    // result, all sent at once (one round trip): a result's marks share its partition's slot, but
-    // a pipeline could not span the cluster nodes different partitions live on.
+    // partition for the checks of this turn, this write's and those of the writes the same
+    // announcement released (NotAppliedMarks): a result's marks share its partition's slot, but
+    // one command could not span the cluster nodes different partitions live on.
+    const marks = this.notAppliedMarks();
     const replies = await Promise.allSettled(
       results.map((r) =>
-        this.redis.mget(
+        marks.read(
+          this.keys.stream(entity.name, r.partition),
           sinks.map((sink) => this.keys.notApplied(entity.name, r.partition, sink, r.id)),
         ),
       ),
@@ -623,6 +628,11 @@ export class Capture {
       const failed = values.findIndex((m) => m !== null);
       if (failed >= 0) throw new WriteThroughFailedError(r.id, sinks[failed]!, values[failed]!);
     });
+  }
+
+  private notAppliedMarks(): NotAppliedMarks {
+    this.marks ??= new NotAppliedMarks(this.redis);
+    return this.marks;
   }
 
   private watermarkWaiter(): WatermarkWaiter {
