@@ -1,4 +1,5 @@
 import { loadavg } from 'node:os';
+import type { AnnouncementMonitor, AnnouncementStats } from './announcement-monitor.ts';
 import type { BenchRun } from './bench-run.ts';
 import { meanBetween, scrapeCapture } from './capture-metrics-scrape.ts';
 import type { StepResult } from './load-step.ts';
@@ -24,6 +25,8 @@ export interface MeasuredStep extends StepResult {
   throughWaitMs: number;
   /** 1-minute load average when the step ended. */
   load1: number;
+  /** The sink's announcements during the step, when a monitor listened. */
+  announcements?: AnnouncementStats;
 }
 
 /** Whether a step counts as sustained: every request answered 2xx and p99 under the limit. */
@@ -31,19 +34,24 @@ export function sustained(step: StepResult, p99LimitMs: number): boolean {
   return step.errors === 0 && step.dropped === 0 && step.p99 < p99LimitMs;
 }
 
-/** Runs one step of open-loop load against `subject` at `rate`; `seconds` defaults to the run's. */
+/**
+ * Runs one step of open-loop load against `subject` at `rate`; `seconds` defaults to the run's.
+ * With `monitor`, the sink's announcements during the step are timed as well.
+ */
 export async function measureStep(
   run: BenchRun,
   subject: Subject,
   rate: number,
   mode?: 'behind' | 'through',
   seconds = run.options.seconds,
+  monitor?: AnnouncementMonitor,
 ): Promise<MeasuredStep> {
   const generator = run.generator;
   if (!generator) throw new Error('the load generator is not running');
   const serviceBefore = await subject.service.sample();
   const redisBefore = await run.redisCpuMicros();
   const metricsBefore = await scrapeCapture(subject.service.origin);
+  monitor?.begin();
   const result = await generator.run({
     origin: subject.service.origin,
     connections: subject.connections,
@@ -56,6 +64,7 @@ export async function measureStep(
     seed: SEED + rate,
     maxInFlight: run.options.maxInFlight,
   });
+  const announcements = monitor?.end();
   const serviceAfter = await subject.service.sample();
   const redisAfter = await run.redisCpuMicros();
   const metricsAfter = await scrapeCapture(subject.service.origin);
@@ -74,5 +83,6 @@ export async function measureStep(
     writesPerCall: mean((t) => t.writesPerCall),
     throughWaitMs: mean((t) => t.throughWait) * 1000,
     load1: loadavg()[0]!,
+    ...(announcements ? { announcements } : {}),
   };
 }

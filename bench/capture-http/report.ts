@@ -1,6 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { markdownTable } from '../support/markdown-table.ts';
 import { fmt, fmtRate } from '../support/numbers.ts';
+import type { AnnouncementStats } from './announcement-monitor.ts';
 import type { LadderResult } from './ladder.ts';
 import type { MeasuredStep } from './measure-step.ts';
 import type { BenchOptions } from './options.ts';
@@ -64,6 +65,26 @@ const STEP_HEADERS = [
   'through wait ms',
 ];
 
+const ANNOUNCEMENT_HEADERS = [
+  'mode',
+  'rate/s',
+  'announcements',
+  'newest event age at announcement ms p50 / p99',
+  'oldest event age ms p50 / p99',
+  'sink cycle ms p50 / p99',
+  'through wait ms (mean)',
+];
+
+const announcementRow = (s: MeasuredStep, a: AnnouncementStats): string[] => [
+  s.mode ?? '',
+  fmtRate(s.rate),
+  String(a.announcements),
+  `${fmt(a.newestAge[0], 1)} / ${fmt(a.newestAge[1], 1)}`,
+  `${fmt(a.oldestAge[0], 1)} / ${fmt(a.oldestAge[1], 1)}`,
+  `${fmt(a.cycle[0], 1)} / ${fmt(a.cycle[1], 1)}`,
+  fmt(s.throughWaitMs),
+];
+
 /** Prints the tables and the verdicts to stdout, then one JSON line. */
 export function printReport(report: Report): void {
   const { bare, capture, withSink, options } = report;
@@ -100,6 +121,13 @@ export function printReport(report: Report): void {
 
   if (withSink.length > 0) {
     out.push(markdownTable(STEP_HEADERS, withSink.map(stepRow)), '');
+    out.push(
+      markdownTable(
+        ANNOUNCEMENT_HEADERS,
+        withSink.flatMap((s) => (s.announcements ? [announcementRow(s, s.announcements)] : [])),
+      ),
+      '',
+    );
   }
 
   const through1k = withSink.find((s) => s.mode === 'through' && s.rate === 1000);

@@ -27,7 +27,10 @@
  * - with the sink: a second capture service on another fresh prefix with
  *   `services/sink-postgres/src/main.ts` running (fresh POSTGRES_SCHEMA, deployed defaults),
  *   written in write-through mode (`X-Write-Mode: through`) at `--through-rates`, then in
- *   write-behind mode at 1000/s for comparison.
+ *   write-behind mode at 1000/s for comparison. Those steps also time the sink's watermark
+ *   announcements (how old a batch's newest and oldest events are when announced, how often a
+ *   partition is announced), which splits a write-through's wait into the sink's cycle and what
+ *   capture adds after it.
  *
  * Capture and bare route climb `--rates` together, `--seconds` per step, alternating which goes
  * first at each rate, after `--warmup` unmeasured seconds at 1000/s each. A subject stops climbing
@@ -41,10 +44,12 @@
  *
  * Files: options.ts (command line), bench-run.ts (connections, names, cleanup), subjects.ts and
  * http-service.ts (the child services), load-client.ts and load-generator.ts (the generator and
- * its protocol, load-step.ts), measure-step.ts (one step), ladder.ts (the climb), report.ts.
+ * its protocol, load-step.ts), measure-step.ts (one step), ladder.ts (the climb),
+ * announcement-monitor.ts (the sink's cycle as write-through hears it), report.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fmt } from '../support/numbers.ts';
+import { AnnouncementMonitor } from './announcement-monitor.ts';
 import { BenchRun } from './bench-run.ts';
 import { climb } from './ladder.ts';
 import { LoadClient } from './load-client.ts';
@@ -89,18 +94,28 @@ async function main(): Promise<void> {
       );
       await startPostgresSink(run, 'through');
       await warmUp(run, subject, 'through');
-      for (const [rate, mode] of [
-        ...options.throughRates.map((r) => [r, 'through'] as const),
-        [1000, 'behind'] as const,
-      ]) {
-        const step = await measureStep(run, subject, rate, mode);
-        withSink.push(step);
-        run.log(
-          `capture + sink, ${mode} @ ${rate}/s: p50 ${fmt(step.p50)} ms, p99 ${fmt(step.p99)} ms, ` +
-            `${step.errors} errors, ${step.dropped} dropped` +
-            (step.firstError ? ` (${step.firstError})` : ''),
-        );
-        await sleep(1000);
+      // Times the sink's announcements as the waiter hears them: the sink's cycle, apart from
+      // what capture adds after it.
+      const monitor = await AnnouncementMonitor.start(
+        run.redis,
+        `${run.prefix('through')}:applied`,
+      );
+      try {
+        for (const [rate, mode] of [
+          ...options.throughRates.map((r) => [r, 'through'] as const),
+          [1000, 'behind'] as const,
+        ]) {
+          const step = await measureStep(run, subject, rate, mode, options.seconds, monitor);
+          withSink.push(step);
+          run.log(
+            `capture + sink, ${mode} @ ${rate}/s: p50 ${fmt(step.p50)} ms, p99 ${fmt(step.p99)} ms, ` +
+              `${step.errors} errors, ${step.dropped} dropped` +
+              (step.firstError ? ` (${step.firstError})` : ''),
+          );
+          await sleep(1000);
+        }
+      } finally {
+        monitor.close();
       }
     }
     const loads = [...bareLadder!.steps, ...captureLadder!.steps, ...withSink].map((s) => s.load1);
