@@ -4,8 +4,14 @@ import type { RedisClient } from '../../runtime/redis-client.ts';
 import { NotAppliedMarks } from '../../runtime/watermark/not-applied-marks.ts';
 
 /** A client that answers MGET from a map and records each MGET's keys. */
-function fakeRedis(marks: Record<string, string>, calls: string[][], fail = false): RedisClient {
+function fakeRedis(
+  marks: Record<string, string>,
+  calls: string[][],
+  fail = false,
+  isCluster = false,
+): RedisClient {
   return {
+    isCluster,
     mget: async (keys: string[]) => {
       calls.push(keys);
       if (fail) throw new Error('connection lost');
@@ -14,9 +20,23 @@ function fakeRedis(marks: Record<string, string>, calls: string[][], fail = fals
   } as unknown as RedisClient;
 }
 
-test('checks of one partition asked in the same turn go in one MGET, each answered its own marks', async () => {
+test('on one server the checks asked in the same turn go in one MGET, each answered its own marks', async () => {
   const calls: string[][] = [];
   const marks = new NotAppliedMarks(fakeRedis({ 'p0:b': 'dead-lettered' }, calls));
+  const [a, b, c] = await Promise.all([
+    marks.read('p0', ['p0:a']),
+    marks.read('p0', ['p0:b', 'p0:c']),
+    marks.read('p1', ['p1:a']),
+  ]);
+  assert.deepEqual(a, [null]);
+  assert.deepEqual(b, ['dead-lettered', null]);
+  assert.deepEqual(c, [null]);
+  assert.deepEqual(calls, [['p0:a', 'p0:b', 'p0:c', 'p1:a']]);
+});
+
+test('on a cluster the checks of one partition asked in the same turn go in one MGET', async () => {
+  const calls: string[][] = [];
+  const marks = new NotAppliedMarks(fakeRedis({ 'p0:b': 'dead-lettered' }, calls, false, true));
   const [a, b, c] = await Promise.all([
     marks.read('p0', ['p0:a']),
     marks.read('p0', ['p0:b', 'p0:c']),
