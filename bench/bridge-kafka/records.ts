@@ -13,12 +13,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { ChangeEvent } from '../../runtime/envelope.ts';
 import { encodeKafkaMessage, kafkaChangeRecord } from '../../runtime/kafka/kafka-message.ts';
 import { parseSchema } from '../../runtime/schema/avro-schema.ts';
 import { fmt, median } from '../support/numbers.ts';
-import { positiveInteger, roundsOption } from '../support/options.ts';
+import { eventsOption, roundsOption } from '../support/options.ts';
 import { benchTodo } from '../support/todo-record.ts';
 
 /** kafkajs' encoder of one record (protocol/recordBatch/record/v0), which its typings omit. */
@@ -35,12 +35,7 @@ const encodeRecord = createRequire(import.meta.url)(
 
 const program = new Command('bench-bridge-kafka-records')
   .description('CPU per Kafka bridge record: headers as bytes against headers as text')
-  .addOption(
-    new Option('--events <n>', 'records per round')
-      .default(20_000)
-      .env('BENCH_EVENTS')
-      .argParser(positiveInteger),
-  )
+  .addOption(eventsOption('records per round', 20_000))
   .addOption(roundsOption(7));
 program.parse();
 const options = program.opts<{ events: number; rounds: number }>();

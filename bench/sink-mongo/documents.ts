@@ -11,7 +11,7 @@
  * report gives the median per path.
  */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { fingerprintOf, parseSchema } from '../../runtime/schema/avro-schema.ts';
 import type { RegisteredSchema } from '../../runtime/schema/schema-registry.ts';
 import { DecodedEvent } from '../../runtime/sink/decoded-event.ts';
@@ -22,17 +22,12 @@ import {
 } from '../../services/sink-mongo/src/mongo-document.ts';
 import { encodeVersion } from '../../services/sink-mongo/src/mongo-version.ts';
 import { fmt, median } from '../support/numbers.ts';
-import { positiveInteger, roundsOption } from '../support/options.ts';
+import { eventsOption, roundsOption } from '../support/options.ts';
 import { benchTodo } from '../support/todo-record.ts';
 
 const program = new Command('bench-sink-mongo-documents')
   .description('CPU per MongoDB sink document: payload decoder against the record path')
-  .addOption(
-    new Option('--events <n>', 'payloads per round')
-      .default(20_000)
-      .env('BENCH_EVENTS')
-      .argParser(positiveInteger),
-  )
+  .addOption(eventsOption('payloads per round', 20_000))
   .addOption(roundsOption(7));
 program.parse();
 const options = program.opts<{ events: number; rounds: number }>();

@@ -14,3 +14,11 @@ export function roundsOption(defaultRounds: number): Option {
     .argParser(positiveInteger)
     .default(defaultRounds);
 }
+
+/** The `--events <n>` option (env BENCH_EVENTS): how many events a benchmark works through. */
+export function eventsOption(description: string, defaultEvents: number): Option {
+  return new Option('--events <n>', description)
+    .env('BENCH_EVENTS')
+    .argParser(positiveInteger)
+    .default(defaultEvents);
+}
