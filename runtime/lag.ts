@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { ConsumerGroupInfo } from './consumer-groups.ts';
+import type { RedisClient } from './redis-client.ts';
 import { streamIdTime } from './stream-id.ts';
 
 /** How far a sink is behind in one partition. */
@@ -24,7 +24,7 @@ export interface PartitionLag {
  * one computation behind `cdc lag` and the sinks' lag metrics.
  */
 export async function partitionLag(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: ConsumerGroupInfo,
   applied: string,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 
 /** Entries fetched per XRANGE page while counting. */
 const PAGE = 1000;
@@ -9,7 +9,7 @@ const PAGE = 1000;
  * where what is counted is about to be read or removed anyway.
  */
 export async function countEntries(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   start: string,
   end: string,

@@ -113,8 +113,8 @@ declare module 'ioredis' {
   }
 }
 
-/** A connection with the project's scripts defined. */
-export type CdcRedis = Redis;
+/** A connection with the project's scripts defined: one server or a Redis Cluster. */
+export type CdcRedis = Redis | Cluster;
 
 /** Codes `register-schema` returns instead of a result. */
 export enum RegisterSchemaCode {

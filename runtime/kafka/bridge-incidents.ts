@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 
 /** The failures of a bridge counted for operators. */
 export type BridgeIncident = 'aborted' | 'fenced';
@@ -19,7 +19,7 @@ export interface IncidentCount {
  */
 export class BridgeIncidents {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

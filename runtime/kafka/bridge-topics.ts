@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 
 /**
  * The topics each Kafka bridge produces to, recorded in Redis by the bridge once it ensured
@@ -8,7 +8,7 @@ import type { Keys } from '../keys.ts';
  */
 export class BridgeTopics {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Admin, Kafka } from 'kafkajs';
 import { SchemaMirrorConflictError } from '../errors/schema-mirror-conflict-error.ts';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 import type { SchemaRegistry } from '../schema/schema-registry.ts';
 import { readTopicToEnd } from './read-topic-to-end.ts';
 import { decodeMirroredSchema, type MirroredSchema, schemaMirrorTopic } from './schema-mirror.ts';
@@ -60,7 +60,7 @@ export interface SchemaRestoreResult {
 export async function restoreSchemaMirror(
   mirrored: Iterable<MirroredSchema>,
   registry: SchemaRegistry,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
 ): Promise<SchemaRestoreResult> {
   const ordered = [...mirrored].sort((a, b) =>

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { ConfigError } from '../errors/config-error.ts';
 import type { Keys } from '../keys.ts';
 import { partitionId } from '../partition-id.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { judgePartition, type LagSample, PARTITION_STATES } from './partition-state.ts';
 import { type PipelineReading, readPipeline } from './pipeline-reading.ts';
 import type { InstanceView, PartitionView, PipelineView, SinkView } from './pipeline-view.ts';
@@ -9,7 +9,7 @@ import type { InstanceView, PartitionView, PipelineView, SinkView } from './pipe
 /** Options of a PipelineMonitor. */
 export interface PipelineMonitorOptions {
   /** A connection to the Redis of the log (one server: the reads are those of `cdc lag`). */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** Time between two samples, ms. Default 5000. */
   sampleMs?: number;

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
 import { type ConsumerGroupInfo, parseGroupFields } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
 import { type PartitionLag, partitionLag } from '../lag.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { isNoSuchKey } from '../redis-errors.ts';
 import { compareStreamIds, ZERO_ID } from '../stream-id.ts';
 import { type StreamInfo, trimmedUnread } from './trimmed-unread.ts';
@@ -66,7 +66,7 @@ export interface PipelineReading {
  * trimmed entries a group had not read. Sinks are the streams' consumer groups, as for `cdc lag`.
  */
 export async function readPipeline(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   now: number = Date.now(),
 ): Promise<PipelineReading> {
@@ -98,7 +98,7 @@ export async function readPipeline(
 }
 
 async function readGroup(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   entity: string,
   partition: number,
@@ -135,7 +135,7 @@ async function readGroup(
 }
 
 async function quarantinedKeys(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   entity: string,
   partition: number,
@@ -174,7 +174,7 @@ interface GroupRead extends ConsumerGroupInfo {
  * The stream's groups: XINFO GROUPS parsed as `consumerGroups` parses it (what `cdc lag`
  * reads), keeping `entries-read` too; none when the stream does not exist.
  */
-async function groupsOf(redis: Redis, stream: string): Promise<GroupRead[]> {
+async function groupsOf(redis: RedisClient, stream: string): Promise<GroupRead[]> {
   let raw: Array<Array<string | number | null>>;
   try {
     raw = (await redis.xinfo('GROUPS', stream)) as Array<Array<string | number | null>>;
@@ -193,7 +193,7 @@ async function groupsOf(redis: Redis, stream: string): Promise<GroupRead[]> {
 }
 
 /** XINFO STREAM's counters, or undefined when the stream does not exist. */
-async function streamInfo(redis: Redis, stream: string): Promise<StreamInfo | undefined> {
+async function streamInfo(redis: RedisClient, stream: string): Promise<StreamInfo | undefined> {
   let raw: Array<unknown>;
   try {
     raw = (await redis.xinfo('STREAM', stream)) as Array<unknown>;

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { DeadLetters } from '../sink/dead-letters.ts';
 
 /**
@@ -8,7 +8,7 @@ import { DeadLetters } from '../sink/dead-letters.ts';
  * quarantined there.
  */
 export function requestQuarantineAction(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   request: {
     sink: string;

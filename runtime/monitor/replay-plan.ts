@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { EntityMetadataStore } from '../capture/entity-metadata.ts';
 import { consumerGroups } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { ReplayRequests } from '../sink/replay-requests.ts';
 import { countEntries } from '../stream-count.ts';
 import { ZERO_ID } from '../stream-id.ts';
@@ -29,7 +29,7 @@ export interface ReplayPlanRow {
  * has none (an unknown sink, or one reading Kafka, which `cdc replay` handles).
  */
 export async function planReplay(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   request: { sink: string; entity?: string; start: ReplayStart; dryRun: boolean },
 ): Promise<ReplayPlanRow[]> {

@@ -113,6 +113,15 @@ export class StreamReadConnection {
     return Promise.allSettled(replies);
   }
 
+  /**
+   * Drops the connection now without closing for good: commands in flight reject with `reason`
+   * and the next command opens a new one. Ends a blocking read nobody waits for any more (the
+   * server would otherwise hold the commands queued behind it until the block ends).
+   */
+  reset(reason: string): void {
+    this.fail(new RedisReadError(reason));
+  }
+
   /** Closes the connection; commands in flight reject. */
   close(): void {
     this.closed = true;

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { compareStreamIds, streamIdNumbers, ZERO_ID } from '../stream-id.ts';
 import { holdBack } from './held-back.ts';
 import type { LogExtent, RetentionPolicy } from './retention-policy.ts';
@@ -56,7 +56,7 @@ export class RetentionEnforcer {
   private readonly skips: RetentionSkips;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keys: Keys,
   ) {
     this.retention = new StreamRetention(redis, keys);
@@ -172,7 +172,7 @@ function msOf(id: string): number {
 
 /** Entries between start and end (XRANGE terms), counted page by page up to `cap`. */
 async function countUpTo(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   start: string,
   end: string,

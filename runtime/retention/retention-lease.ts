@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 
 /**
  * Who trims a partition stream by itself: the first of the instances owning the partition (one
@@ -11,7 +11,7 @@ import type { Keys } from '../keys.ts';
  */
 export class RetentionLease {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     /** This instance, e.g. `<sink>/<consumer>`. */
     private readonly holder: string,

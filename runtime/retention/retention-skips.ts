@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../keys.ts';
 import { partitionId } from '../partition-id.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { compareStreamIds } from '../stream-id.ts';
 
 /** A range of a partition stream trimmed before a group read it. */
@@ -23,7 +23,7 @@ export interface RetentionSkip {
  */
 export class RetentionSkips {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

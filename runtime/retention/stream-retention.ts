@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { consumerGroups } from '../consumer-groups.ts';
 import type { Keys } from '../keys.ts';
 import { partitionId } from '../partition-id.ts';
+import type { RedisClient } from '../redis-client.ts';
 import { countEntries } from '../stream-count.ts';
 import { compareStreamIds, ZERO_ID } from '../stream-id.ts';
 import { type GroupPosition, type TrimBound, trimBound } from './trim-bound.ts';
@@ -33,7 +33,7 @@ export interface PartitionTrim {
  */
 export class StreamRetention {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

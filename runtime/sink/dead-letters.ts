@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { type CdcRedis, defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 
 /** Why an entry is in the dead letters. */
 export type DeadLetterKind = 'failed' | 'held';
@@ -54,7 +54,7 @@ export class DeadLetters {
   private readonly redis: CdcRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly sink: string,
   ) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis-client.ts';
 import { countEntries } from '../stream-count.ts';
 
 /**
@@ -11,7 +11,7 @@ import { countEntries } from '../stream-count.ts';
  * reads next anyway, once. Returns the entries above `id`.
  */
 export async function moveGroupBack(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: string,
   id: string,

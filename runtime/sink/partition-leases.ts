@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
 import { fnv1a32 } from '../partition.ts';
 import { type PartitionRef, partitionIdOf } from '../partition-id.ts';
+import type { RedisClient } from '../redis-client.ts';
 
 export type { PartitionRef } from '../partition-id.ts';
 
@@ -18,7 +18,7 @@ export class PartitionLeases {
   private readonly owned = new Set<string>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly sink: string,
     private readonly consumer: string,

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { type CdcRedis, defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
 import { partitionId } from '../partition-id.ts';
+import type { RedisClient } from '../redis-client.ts';
 
 /**
  * Replays operators ask of a sink: consume a partition again from a stream id on. The request
@@ -13,7 +13,7 @@ export class ReplayRequests {
   private readonly redis: CdcRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: Keys,
     private readonly sink: string,
   ) {

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from '../backoff.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import type { Instrumentation } from '../instrumentation/instrumentation.ts';
+import type { RedisClient } from '../redis-client.ts';
 import type { RedisConnectionOptions } from '../redis-connection.ts';
 import {
   type ResolvedRetentionOptions,
@@ -22,7 +22,7 @@ export interface SinkRunnerOptions {
   /** The database side. */
   sink: Sink;
   /** An open ioredis connection to use, or how to open one. Default `redis://127.0.0.1:6379`. */
-  redis?: Redis | RedisConnectionOptions;
+  redis?: RedisClient | RedisConnectionOptions;
   /** Redis key prefix, as the capture's. Default `cdc`. */
   prefix?: string;
   /** Entities to consume. Default: every entity the capture has written (entity metadata). */

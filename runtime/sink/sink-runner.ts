@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Instrumentation } from '../instrumentation/instrumentation.ts';
 import { Keys } from '../keys.ts';
-import { connectRedis } from '../redis-connection.ts';
+import { isRedisClient, type RedisClient } from '../redis-client.ts';
+import { connectRedisClient } from '../redis-connection.ts';
 import { retry } from '../retry.ts';
 import { Abandoned } from './runner/abandoned.ts';
 import { type BatchPlan, planBatch } from './runner/batch-planner.ts';
@@ -35,7 +35,7 @@ export class SinkRunner {
   readonly instrumentation: Instrumentation;
   private readonly sink: Sink;
   private readonly options: ResolvedRunnerOptions;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly ownsRedis: boolean;
   private readonly logger: Logger | undefined;
   private readonly stopping = new AbortController();
@@ -49,8 +49,8 @@ export class SinkRunner {
   constructor(options: SinkRunnerOptions) {
     this.options = resolveRunnerOptions(options);
     this.sink = options.sink;
-    this.ownsRedis = !(options.redis instanceof Redis);
-    this.redis = options.redis instanceof Redis ? options.redis : connectRedis(options.redis);
+    this.ownsRedis = !isRedisClient(options.redis);
+    this.redis = isRedisClient(options.redis) ? options.redis : connectRedisClient(options.redis);
     this.instrumentation = options.instrumentation ?? new Instrumentation();
     this.logger = options.logger;
     this.parts = assembleRunnerParts({

@@ -1,12 +1,13 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { defineCommands } from '../commands/index.ts';
 import type { Keys } from '../keys.ts';
+import type { RedisClient } from '../redis-client.ts';
 import type { WatermarkMessage } from './watermark-message.ts';
 
 /** Sink side of the contract: advance the watermark (never backward) and announce it. */
 export class WatermarkPublisher {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
     defineCommands(redis);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster } from 'ioredis';
 import { consumerGroups } from '../../runtime/consumer-groups.ts';
+import { clusterMasterOf } from '../../runtime/redis-cluster-route.ts';
 import { type RespReply, tokenText } from '../../runtime/resp/resp-reply.ts';
 import {
   type ReadSession,
@@ -191,7 +193,10 @@ describe('reads and claims only while the lease is held (real Redis and PostgreS
     const runner = await f.startRunner('c');
     await f.capture.upsert('todo', { id: 'flush-1', name: 'before the flush' });
     await waitFor('applied before the flush', async () => (await f.rows('todo')).has('flush-1'));
-    await f.redisCtx.redis.script('FLUSH');
+    const { redis } = f.redisCtx;
+    // On a cluster every master loses its scripts.
+    for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis])
+      await node.script('FLUSH');
     await f.capture.upsert('todo', { id: 'flush-2', name: 'after the flush' });
     await waitFor('applied after the flush', async () => (await f.rows('todo')).has('flush-2'));
     await runner.stop();
@@ -210,7 +215,9 @@ describe('reads and claims only while the lease is held (real Redis and PostgreS
       lease = f.capture.keys.lease(ref.entity, ref.partition, 'postgres');
       await redis.xgroup('CREATE', stream, 'postgres', '0', 'MKSTREAM');
       for (let i = 0; i < 5; i++) await redis.xadd(stream, '*', 'n', String(i));
-      reader = new InterruptedReadConnection(readConnectionOptions(redis));
+      // On a cluster, the master of the partition's slot, as the runner's reads.
+      const node = redis instanceof Cluster ? clusterMasterOf(redis, stream)!.node : redis;
+      reader = new InterruptedReadConnection(readConnectionOptions(node));
       leased = new LeasedStreamRead(reader, 'postgres', 'a');
     });
 
@@ -267,7 +274,8 @@ describe('reads and claims only while the lease is held (real Redis and PostgreS
       const id = await clientId();
       reader.between = async () => {
         // The server drops the connection, and with it the WATCH; the lease goes meanwhile.
-        await redis.client('KILL', 'ID', id);
+        const node = redis instanceof Cluster ? clusterMasterOf(redis, stream)!.node : redis;
+        await node.client('KILL', 'ID', id);
         await redis.set(lease, 'b', 'PX', 60_000);
         // Let the read connection see its socket close.
         await sleep(100);

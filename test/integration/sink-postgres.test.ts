@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { createCapture } from '../../runtime/capture/capture.ts';
 import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
-import { testEnv } from '../helpers/env.ts';
+import { testRedisOptions } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { expectedState } from '../support/expected-state.ts';
 import {
@@ -80,7 +80,7 @@ describe('PostgreSQL sink end to end (real Redis and PostgreSQL)', () => {
     } as unknown as AvroSchema;
     const runner = await f.startRunner('f');
     const writer = await createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix: f.prefix,
       entities: { todo: { schema: v2, partitions: P } },
     });

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Keys } from '../../runtime/keys.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 
 /** True when the sink's applied watermark of every partition of the entity is its stream's last id. */
 export async function sinkCaughtUp(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   entity: string,
   partitions: number,
@@ -24,7 +24,7 @@ export async function sinkCaughtUp(
 export async function postgresOffsetsBehind(
   pool: pg.Pool,
   schema: string,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   entity: string,
 ): Promise<string[]> {

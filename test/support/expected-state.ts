@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../../runtime/keys.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 import type { SchemaRegistry } from '../../runtime/schema/schema-registry.ts';
 import { readLog } from './log-checker.ts';
 
 /** What a sink must hold once it applied the whole log: key -> last upserted record (deleted keys absent). */
 export async function expectedState(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   registry: SchemaRegistry,
   entity: string,

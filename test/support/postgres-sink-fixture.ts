@@ -1,11 +1,12 @@
 import pg from 'pg';
 import type { Capture } from '../../runtime/capture/capture.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import type { SinkRunnerOptions } from '../../runtime/sink/sink-runner-options.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { createTestRedisClient, type TestRedis } from '../helpers/redis.ts';
 import { createTestCapture } from './capture-fixtures.ts';
 import { sinkCaughtUp } from './caught-up.ts';
 import { startTestRunner } from './test-runner.ts';
@@ -15,7 +16,7 @@ import { startTestRunner } from './test-runner.ts';
  * in them and everything stopped and removed by `cleanup`.
  */
 export interface PostgresSinkFixture {
-  readonly redisCtx: TestRedis;
+  readonly redisCtx: TestRedis<RedisClient>;
   readonly pgCtx: TestPostgres;
   readonly prefix: string;
   readonly capture: Capture;
@@ -40,7 +41,7 @@ export async function createPostgresSinkFixture(
   entities: string[],
   partitions: number,
 ): Promise<PostgresSinkFixture> {
-  const redisCtx = await createTestRedis(label);
+  const redisCtx = await createTestRedisClient(label);
   const prefix = redisCtx.capturePrefix;
   const pgCtx = await createTestPostgres(label);
   const capture = await createTestCapture(prefix, entities, partitions);

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../../runtime/keys.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
 import type { Sink } from '../../runtime/sink/sink.ts';
 import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import type { SinkRunnerOptions } from '../../runtime/sink/sink-runner-options.ts';
-import { testEnv } from '../helpers/env.ts';
+import { testRedisOptions } from '../helpers/redis.ts';
 
 /** Runner timings short enough for tests (see startTestRunner). */
 export const TEST_RUNNER_TIMINGS = {
@@ -25,7 +25,7 @@ export async function startTestRunner(
 ): Promise<SinkRunner> {
   const runner = new SinkRunner({
     sink,
-    redis: { url: testEnv.redisUrl },
+    redis: testRedisOptions(),
     prefix,
     consumer,
     ...TEST_RUNNER_TIMINGS,
@@ -37,7 +37,7 @@ export async function startTestRunner(
 
 /** Appends an upsert entry whose Avro payload cannot be decoded (a poison event). */
 export async function appendUndecodable(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   entity: string,
   partition: number,

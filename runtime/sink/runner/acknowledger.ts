@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Instrumentation } from '../../instrumentation/instrumentation.ts';
+import { PartitionPipelines } from '../../partition-pipelines.ts';
+import type { RedisClient } from '../../redis-client.ts';
 import type { WatermarkPublisher } from '../../watermark/watermark-publisher.ts';
 import type { EventSource } from '../source/event-source.ts';
 import type { OwnedPlan } from './failure-isolation.ts';
@@ -18,7 +19,7 @@ export class Acknowledger {
   constructor(
     private readonly sinkName: string,
     private readonly source: EventSource,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly watermarks: WatermarkPublisher,
     private readonly instrumentation: Instrumentation,
     private readonly logger: Logger | undefined,
@@ -30,25 +31,23 @@ export class Acknowledger {
    */
   async acknowledge(plans: readonly OwnedPlan[], durationMs: number, now: number): Promise<void> {
     await this.settle();
-    const watermarks = this.redis.pipeline();
-    for (const { plan } of plans) {
-      this.watermarks.queueAdvance(watermarks, {
+    // One round trip for both where the source lives in this Redis (one per partition on a
+    // Redis Cluster, side by side).
+    const pipelines = new PartitionPipelines(this.redis);
+    let acked: Promise<void> = Promise.resolve();
+    for (const { partition, plan } of plans) {
+      const pipeline = pipelines.of(partition.id);
+      this.source.queueAcknowledge?.(pipeline, [plan]);
+      this.watermarks.queueAdvance(pipeline, {
         sink: this.sinkName,
         entity: plan.ref.entity,
         partition: plan.ref.partition,
         id: plan.batch.offset,
       });
     }
-    const acks = plans.map(({ plan }) => plan);
-    // One round trip for both where the source lives in this Redis.
-    let acked: Promise<void>;
-    if (this.source.queueAcknowledge) {
-      this.source.queueAcknowledge(watermarks, acks);
-      acked = Promise.resolve();
-    } else {
-      acked = this.source.acknowledge(acks);
-    }
-    const announced = watermarks.exec();
+    if (!this.source.queueAcknowledge)
+      acked = this.source.acknowledge(plans.map(({ plan }) => plan));
+    const announced = pipelines.exec();
     const inFlight = this.acknowledged(acked, announced, plans, durationMs, now);
     // Settled by the next batch or at shutdown; marked handled so a failure cannot crash first.
     inFlight.catch(() => undefined);

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { EntityMetadataStore } from '../../capture/entity-metadata.ts';
 import type { Keys } from '../../keys.ts';
 import type { PartitionRef } from '../../partition-id.ts';
+import type { RedisClient } from '../../redis-client.ts';
 import type { RegisteredSchema, SchemaRegistry } from '../../schema/schema-registry.ts';
 import type { EntityTarget, Sink } from '../sink.ts';
 import type { EventSource } from '../source/event-source.ts';
@@ -22,7 +22,7 @@ export class EntityTargets {
   private started = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly registry: SchemaRegistry,
     private readonly sink: Sink,

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Instrumentation } from '../../instrumentation/instrumentation.ts';
 import type { Keys } from '../../keys.ts';
 import type { PartitionRef } from '../../partition-id.ts';
+import type { RedisClient } from '../../redis-client.ts';
 import { RetentionEnforcer, type RetentionPassResult } from '../../retention/retention-enforcer.ts';
 import { RetentionLease } from '../../retention/retention-lease.ts';
 import { policyOf, type ResolvedRetentionOptions } from '../../retention/retention-options.ts';
@@ -30,7 +30,7 @@ export class RetentionTrimmer {
   constructor(
     private readonly sinkName: string,
     consumer: string,
-    redis: Redis,
+    redis: RedisClient,
     keys: Keys,
     private readonly owned: ReadonlyMap<string, OwnedPartition>,
     private readonly options: ResolvedRetentionOptions,

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Instrumentation } from '../../instrumentation/instrumentation.ts';
 import type { Keys } from '../../keys.ts';
+import type { RedisClient } from '../../redis-client.ts';
 import { SchemaRegistry } from '../../schema/schema-registry.ts';
 import { WatermarkPublisher } from '../../watermark/watermark-publisher.ts';
 import { DeadLetters } from '../dead-letters.ts';
@@ -28,7 +28,7 @@ import { TransientRetry } from './transient-retry.ts';
 export interface RunnerContext {
   sink: Sink;
   options: ResolvedRunnerOptions;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** Entities asked for; undefined: every entity the capture has pinned. */
   entities: readonly string[] | undefined;

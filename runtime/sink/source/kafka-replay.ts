@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import type { Keys } from '../../keys.ts';
+import type { RedisClient } from '../../redis-client.ts';
 import { ReplayRequests } from '../replay-requests.ts';
 
 /** Where a replay of a Kafka-sourced sink starts, in each partition of its topics. */
@@ -36,7 +36,7 @@ export interface KafkaReplayPartition {
  */
 export async function requestKafkaReplay(options: {
   kafka: KafkaConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   sink: string;
   /** Entity → topic of the sink. */

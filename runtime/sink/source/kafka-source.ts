@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { defaultTopic } from '../../kafka/kafka-message.ts';
@@ -8,6 +7,7 @@ import { readSchemaMirror, restoreSchemaMirror } from '../../kafka/schema-mirror
 import type { Keys } from '../../keys.ts';
 import type { PartitionLag } from '../../lag.ts';
 import { type PartitionRef, partitionIdOf } from '../../partition-id.ts';
+import type { RedisClient } from '../../redis-client.ts';
 import type { SchemaRegistry } from '../../schema/schema-registry.ts';
 import type {
   Acknowledgement,
@@ -31,7 +31,7 @@ export interface KafkaSourceOptions {
   /** Topic of each entity whose topic is not the default. */
   topics: ReadonlyMap<string, string>;
   /** Commands: the schema registry to restore into, the record of which topics are read. */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   registry: SchemaRegistry;
   /** The sink's name and this instance's consumer name (they name its consumer group). */

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../../keys.ts';
+import type { RedisClient } from '../../redis-client.ts';
 
 /**
  * Which sinks read Kafka instead of the partition streams, and which topic for each entity:
@@ -8,7 +8,7 @@ import type { Keys } from '../../keys.ts';
  */
 export class KafkaSourcedSinks {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

@@ -1,29 +1,30 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import { type ChainableCommander, Cluster } from 'ioredis';
 import { defineCommands } from '../../commands/index.ts';
 import { consumerGroups } from '../../consumer-groups.ts';
 import type { Keys } from '../../keys.ts';
 import { type PartitionLag, partitionLag } from '../../lag.ts';
-import type { PartitionRef } from '../../partition-id.ts';
+import { type PartitionRef, partitionIdOf } from '../../partition-id.ts';
+import { PartitionPipelines } from '../../partition-pipelines.ts';
+import type { RedisClient } from '../../redis-client.ts';
 import { isBusyGroup } from '../../redis-errors.ts';
-import { streamEntries } from '../../resp/stream-entries.ts';
 import { StreamReadConnection } from '../../resp/stream-read-connection.ts';
 import { compareStreamIds, ZERO_ID } from '../../stream-id.ts';
 import { moveGroupBack } from '../move-group-back.ts';
+import { ClusterStreamReads } from './cluster-stream-reads.ts';
 import type {
   Acknowledgement,
   EventSource,
   ReadPosition,
   SourceBatch,
-  SourceRead,
   Takeover,
 } from './event-source.ts';
-import { LeasedStreamRead } from './leased-stream-read.ts';
-import { StreamRead } from './stream-read.ts';
+import { ServerStreamReads } from './server-stream-reads.ts';
+import type { StreamReads, StreamReadsContext } from './stream-reads.ts';
 
 /** How a RedisStreamSource reads. */
 export interface RedisStreamSourceOptions {
   /** Commands (groups, claims, acknowledgements); reads get a connection of their own like it. */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /** The consumer group: the sink's name. */
   group: string;
@@ -41,7 +42,9 @@ export interface RedisStreamSourceOptions {
  * The partition streams read through the sink's consumer group: XREADGROUP over the owned
  * streams, XACK, XAUTOCLAIM and XPENDING at takeover, XGROUP SETID (with ENTRIESREAD) to move
  * back. Reads go over a connection of their own (`StreamReadConnection`: same server, user, TLS
- * and database) so blocking reads never hold up commands, and their replies stay one buffer.
+ * and database) so blocking reads never hold up commands, and their replies stay one buffer; on
+ * a Redis Cluster, over a connection per partition to its slot's master (`ClusterStreamReads`).
+ * Commands of several partitions are pipelined per partition there (`PartitionPipelines`).
  *
  * Every read and claim through the group is made only while this instance holds the
  * partition's lease: reads in a transaction that runs only if the leases it saw as this
@@ -51,13 +54,23 @@ export interface RedisStreamSourceOptions {
  * a plain XREAD BLOCK, which delivers nothing to the group, followed by a checked read.
  */
 export class RedisStreamSource implements EventSource {
-  private readonly reader: StreamReadConnection;
-  private readonly leased: LeasedStreamRead;
+  private readonly reads: StreamReads;
 
   constructor(private readonly options: RedisStreamSourceOptions) {
-    this.reader = StreamReadConnection.like(options.redis);
-    this.leased = new LeasedStreamRead(this.reader, options.group, options.consumer);
-    defineCommands(options.redis);
+    const { redis, group, consumer, batchSize, blockMs } = options;
+    const context: StreamReadsContext = {
+      group,
+      consumer,
+      batchSize,
+      blockMs,
+      stream: (ref) => this.stream(ref),
+      lease: (ref) => this.lease(ref),
+    };
+    this.reads =
+      redis instanceof Cluster
+        ? new ClusterStreamReads(redis, context)
+        : new ServerStreamReads(StreamReadConnection.like(redis), context);
+    defineCommands(redis);
   }
 
   private stream(ref: PartitionRef): string {
@@ -110,6 +123,7 @@ export class RedisStreamSource implements EventSource {
     >;
     for (const [id, , , count] of pending) deliveries.set(id, count);
     await this.moveBackTo(stream, committed);
+    this.reads.moved(ref);
     return { deliveries, reclaimed };
   }
 
@@ -128,85 +142,14 @@ export class RedisStreamSource implements EventSource {
     this.options.onGroupMovedBack?.({ stream, from: delivered, to: committed, entries });
   }
 
-  async read(partitions: readonly ReadPosition[]): Promise<SourceBatch> {
-    const behind = partitions.filter((p) => !p.offsets.caughtUp);
-    if (behind.length > 0) {
-      // This consumer's own pending entries first, in order, without blocking.
-      const batch = await this.readGroup(
-        behind,
-        behind.map((p) => p.offsets.cursor),
-      );
-      for (const position of behind) {
-        // A refused partition read nothing: where it stood does not matter, it is dropped.
-        if (batch.refused.includes(position.ref)) continue;
-        position.offsets.pendingRead(batch.reads.find((r) => r.ref === position.ref)?.ids ?? []);
-      }
-      return { reads: batch.reads, refused: batch.refused };
-    }
-    const cursors = partitions.map(() => NEW_ENTRIES);
-    const batch = await this.readGroup(partitions, cursors);
-    // A refused partition is reported at once (not after a wait) so the runner drops it.
-    if (batch.reads.length > 0 || batch.refused.length > 0 || batch.waitFrom.length === 0)
-      return { reads: batch.reads, refused: batch.refused };
-    // Nothing new anywhere: wait without reading through the group (a blocking XREADGROUP
-    // would deliver whatever arrives to this consumer whether or not it still holds the
-    // leases by then), from each group's last-delivered id so nothing added meanwhile is
-    // missed.
-    const { waitFrom } = batch;
-    const { blockMs } = this.options;
-    const streams = waitFrom.map((position) => this.stream(position.ref));
-    const from = await this.leased.waitPoints(streams, blockMs + READ_TIMEOUT_MARGIN_MS);
-    const woken = await this.reader.command(
-      ['XREAD', 'COUNT', 1, 'BLOCK', blockMs, 'STREAMS', ...streams, ...from],
-      blockMs + READ_TIMEOUT_MARGIN_MS,
-    );
-    if (streamEntries(woken).length === 0) return { reads: [], refused: [] };
-    const again = await this.readGroup(
-      waitFrom,
-      waitFrom.map(() => NEW_ENTRIES),
-    );
-    return { reads: again.reads, refused: again.refused };
-  }
-
-  /**
-   * One lease-checked XREADGROUP per partition from these cursors, never blocking. Besides the
-   * reads: the partitions refused (lease gone) and those whose read of new entries found none
-   * (where to wait for more).
-   */
-  private async readGroup(
-    partitions: readonly ReadPosition[],
-    cursors: readonly string[],
-  ): Promise<GroupRead> {
-    const { blockMs, batchSize } = this.options;
-    // batchSize bounds a whole batch (and so memory), shared out over the streams read.
-    const count = Math.max(1, Math.ceil(batchSize / partitions.length));
-    const results = await this.leased.read(
-      partitions.map((p, i) => ({
-        stream: this.stream(p.ref),
-        lease: this.lease(p.ref),
-        cursor: cursors[i]!,
-      })),
-      count,
-      // A reply that does not come well after the block time means a dead connection.
-      blockMs + READ_TIMEOUT_MARGIN_MS,
-    );
-    const reads: SourceRead[] = [];
-    const refused: PartitionRef[] = [];
-    const waitFrom: ReadPosition[] = [];
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i]!;
-      const position = partitions[i]!;
-      if (result.kind === 'refused') refused.push(position.ref);
-      else if (result.kind === 'nothing-new') waitFrom.push(position);
-      else if (result.entries) reads.push(new StreamRead(position.ref, result.entries));
-    }
-    return { reads, refused, waitFrom };
+  read(partitions: readonly ReadPosition[]): Promise<SourceBatch> {
+    return this.reads.read(partitions);
   }
 
   async acknowledge(acks: readonly Acknowledgement[]): Promise<void> {
-    const pipeline = this.options.redis.pipeline();
-    this.queueAcknowledge(pipeline, acks);
-    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    const pipelines = new PartitionPipelines(this.options.redis);
+    for (const ack of acks) this.queueAcknowledge(pipelines.of(partitionIdOf(ack.ref)), [ack]);
+    for (const [err] of await pipelines.exec()) if (err) throw err;
   }
 
   queueAcknowledge(pipeline: ChainableCommander, acks: readonly Acknowledgement[]): void {
@@ -216,7 +159,14 @@ export class RedisStreamSource implements EventSource {
   }
 
   async rewind(ref: PartitionRef, from: string): Promise<number> {
-    return moveGroupBack(this.options.redis, this.stream(ref), this.options.group, from);
+    const entries = await moveGroupBack(
+      this.options.redis,
+      this.stream(ref),
+      this.options.group,
+      from,
+    );
+    this.reads.moved(ref);
+    return entries;
   }
 
   async lag(ref: PartitionRef, applied: string): Promise<PartitionLag | undefined> {
@@ -228,21 +178,9 @@ export class RedisStreamSource implements EventSource {
   }
 
   close(): void {
-    this.reader.close();
+    this.reads.close();
   }
 }
 
-/** How much longer than its block time a read may take before its connection counts as dead. */
-const READ_TIMEOUT_MARGIN_MS = 30_000;
-
 /** Most pending entries claimed per step at takeover. */
 const CLAIM_COUNT = 1000;
-
-/** XREADGROUP's id for entries never delivered to the group. */
-const NEW_ENTRIES = '>';
-
-/** A lease-checked read of several partitions. */
-interface GroupRead extends SourceBatch {
-  /** Partitions where a read of new entries found none. */
-  readonly waitFrom: readonly ReadPosition[];
-}
