@@ -63,7 +63,3 @@ export function redactUrl(url: string): string {
 export function notOnClusterYet(missing: string): string | false {
   return testEnv.redisClusterNodes === undefined ? false : `not on a Redis Cluster yet: ${missing}`;
 }
-
-/** Why the sink tests skip in cluster mode: the one reason shared by every such skip. */
-export const SINKS_NOT_ON_CLUSTER =
-  'sinks read the streams through the hand-written RESP connection (runtime/resp), which is not cluster-aware';

@@ -1,11 +1,11 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisClient } from '../../runtime/redis-client.ts';
 import { connectRedisClient, type RedisConnectionOptions } from '../../runtime/redis-connection.ts';
-import { SINKS_NOT_ON_CLUSTER, testEnv } from './env.ts';
+import { testEnv } from './env.ts';
 import { uniqueNamespace } from './namespace.ts';
 import { unreachableError } from './unreachable.ts';
 
-export interface TestRedis<R extends RedisClient = Redis> {
+export interface TestRedis<R extends RedisClient = RedisClient> {
   readonly redis: R;
   /** Prefix every key of the test starts with, e.g. `t_smoke_1a2b3c4d:`. */
   readonly prefix: string;
@@ -90,14 +90,15 @@ export async function createTestRedisClient(label = 'redis'): Promise<TestRedis<
 
 /**
  * Connects to the single test server of `REDIS_URL` with its own key prefix, for tests of what
- * does not run on a cluster yet (sinks, bridge, CLI). In cluster mode those tests skip; one that
- * gets here anyway fails saying why, rather than testing the single server in cluster mode.
+ * needs one server whatever the mode (a server's own commands, a restart). In cluster mode such
+ * tests skip; one that gets here anyway fails saying why, rather than testing the single server
+ * in cluster mode.
  */
-export async function createTestRedis(label = 'redis'): Promise<TestRedis<Redis>> {
+export async function createTestRedisServer(label = 'redis'): Promise<TestRedis<Redis>> {
   if (testEnv.redisClusterNodes !== undefined) {
     throw new Error(
-      `this test needs a single Redis server and REDIS_CLUSTER_NODES is set: ${SINKS_NOT_ON_CLUSTER}; ` +
-        'give its describe or test a skip with notOnClusterYet (test/helpers/env.ts)',
+      'this test needs a single Redis server and REDIS_CLUSTER_NODES is set; give its describe ' +
+        'or test a skip with notOnClusterYet (test/helpers/env.ts)',
     );
   }
   return open(
@@ -106,6 +107,12 @@ export async function createTestRedis(label = 'redis'): Promise<TestRedis<Redis>
     testEnv.redisUrl,
   );
 }
+
+/**
+ * Connects to the tests' Redis with its own key prefix: the cluster of `REDIS_CLUSTER_NODES`
+ * when set (`scripts/test.sh cluster`), else the server of `REDIS_URL`.
+ */
+export const createTestRedis = createTestRedisClient;
 
 async function open<R extends RedisClient>(
   label: string,

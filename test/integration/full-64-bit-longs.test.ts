@@ -10,7 +10,7 @@ import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { buildCaptureServer } from '../../services/capture/src/server.ts';
 import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
-import { notOnClusterYet, SINKS_NOT_ON_CLUSTER, testEnv } from '../helpers/env.ts';
+import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { createTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis, testRedisOptions } from '../helpers/redis.ts';
@@ -60,7 +60,6 @@ const ACCOUNT: AvroSchema = {
 
 describe('full 64-bit longs from HTTP to the cache and both sinks', {
   timeout: 120_000,
-  skip: notOnClusterYet(SINKS_NOT_ON_CLUSTER),
 }, () => {
   let redisCtx: TestRedis;
   let mongoCtx: TestMongo;

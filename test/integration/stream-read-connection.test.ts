@@ -18,7 +18,7 @@ import { StreamReadConnection } from '../../runtime/resp/stream-read-connection.
 import { withDeadline } from '../helpers/deadline.ts';
 import { testEnv } from '../helpers/env.ts';
 import { uniqueNamespace } from '../helpers/namespace.ts';
-import { createTestRedis } from '../helpers/redis.ts';
+import { createTestRedisServer } from '../helpers/redis.ts';
 import { rejection } from '../support/rejection.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -76,7 +76,7 @@ async function clientId(reader: StreamReadConnection): Promise<string> {
 
 describe('stream read connection', { timeout: 60_000 }, () => {
   test('XREADGROUP through the read connection gives exactly the entry bytes ioredis reads', async () => {
-    const t = await createTestRedis('read_conn_bytes');
+    const t = await createTestRedisServer('read_conn_bytes');
     const reader = StreamReadConnection.like(t.redis);
     try {
       const { redis, prefix } = t;
@@ -172,7 +172,7 @@ describe('stream read connection', { timeout: 60_000 }, () => {
   });
 
   test('a blocking read that times out on the server has no entries', async () => {
-    const t = await createTestRedis('read_conn_block');
+    const t = await createTestRedisServer('read_conn_block');
     const reader = StreamReadConnection.like(t.redis);
     try {
       const stream = `${t.prefix}stream`;
@@ -192,7 +192,7 @@ describe('stream read connection', { timeout: 60_000 }, () => {
   });
 
   test('an error reply rejects with RedisReplyError and the connection stays open', async () => {
-    const t = await createTestRedis('read_conn_nogroup');
+    const t = await createTestRedisServer('read_conn_nogroup');
     const reader = StreamReadConnection.like(t.redis);
     try {
       const before = await clientId(reader);
@@ -218,7 +218,7 @@ describe('stream read connection', { timeout: 60_000 }, () => {
   });
 
   test('a command with no reply within its timeout rejects with RedisReadError and the next command reconnects', async () => {
-    const t = await createTestRedis('read_conn_timeout');
+    const t = await createTestRedisServer('read_conn_timeout');
     const name = `${t.capturePrefix}_reader`;
     const reader = StreamReadConnection.like(t.redis, name);
     try {
@@ -251,7 +251,7 @@ describe('stream read connection', { timeout: 60_000 }, () => {
   });
 
   test('a connection killed by the server rejects the read in flight, and the next command logs in again', async () => {
-    const t = await createTestRedis('read_conn_kill');
+    const t = await createTestRedisServer('read_conn_kill');
     const name = `${t.capturePrefix}_reader`;
     const reader = StreamReadConnection.like(t.redis, name);
     try {
@@ -295,7 +295,7 @@ describe('stream read connection', { timeout: 60_000 }, () => {
   });
 
   test("pipelineOn sends nothing once its session's connection was killed, and EXEC's XREADGROUP replies parse in place", async () => {
-    const t = await createTestRedis('read_conn_session');
+    const t = await createTestRedisServer('read_conn_session');
     const name = `${t.capturePrefix}_reader`;
     const reader = StreamReadConnection.like(t.redis, name);
     try {
@@ -356,7 +356,7 @@ describe('stream read connection', { timeout: 60_000 }, () => {
   });
 
   test('an ACL user logs in with its username and password; a wrong password is a RedisReplyError', async () => {
-    const t = await createTestRedis('read_conn_acl');
+    const t = await createTestRedisServer('read_conn_acl');
     const user = uniqueNamespace('read_acl');
     const url = testEnv.redisUrl;
     const asUser = new Redis(url, { lazyConnect: true, username: user, password: 'secret' });
@@ -402,7 +402,7 @@ describe('stream read connection', { timeout: 60_000 }, () => {
   });
 
   test('a connection to db 1 sees the keys of db 1 only, also after it reconnects', async () => {
-    const t = await createTestRedis('read_conn_db');
+    const t = await createTestRedisServer('read_conn_db');
     const db1 = new Redis(testEnv.redisUrl, { lazyConnect: true, db: 1 });
     const name = `${t.capturePrefix}_db1`;
     const reader1 = StreamReadConnection.like(db1, name);
@@ -448,7 +448,7 @@ describe('stream read connection', { timeout: 60_000 }, () => {
   });
 
   test('close() rejects the command in flight and every later command', async () => {
-    const t = await createTestRedis('read_conn_close');
+    const t = await createTestRedisServer('read_conn_close');
     const name = `${t.capturePrefix}_reader`;
     const reader = StreamReadConnection.like(t.redis, name);
     try {

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../../../runtime/keys.ts';
+import type { RedisClient } from '../../../runtime/redis-client.ts';
 
 /**
  * Whether this instance holds the lease of a source partition right now. The bridge asks before
@@ -13,7 +13,7 @@ export type PartitionOwnership = (entity: string, partition: number) => Promise<
  * partition's lease key holds the consumer name of its owner.
  */
 export function leaseOwnership(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   sink: string,
   consumer: string,
