@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
-import type { Redis } from 'ioredis';
 import { NotFoundError } from '../../../../runtime/errors/not-found-error.ts';
 import type { Keys } from '../../../../runtime/keys.ts';
 import type { PipelineMonitor } from '../../../../runtime/monitor/pipeline-monitor.ts';
 import type { PipelineView } from '../../../../runtime/monitor/pipeline-view.ts';
 import { requestQuarantineAction } from '../../../../runtime/monitor/quarantine-request.ts';
 import { planReplay } from '../../../../runtime/monitor/replay-plan.ts';
+import type { RedisClient } from '../../../../runtime/redis-client.ts';
 import { quarantineBody, replayBody } from './dashboard-requests.ts';
 import { readPageFiles } from './page-files.ts';
 
@@ -14,7 +14,7 @@ import { readPageFiles } from './page-files.ts';
 export interface DashboardRoutesOptions {
   monitor: PipelineMonitor;
   /** The monitor's connection, for the operator requests. */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   /**
    * Whether the operator requests are offered: only when the capture service requires a token,
