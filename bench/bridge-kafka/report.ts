@@ -16,6 +16,8 @@ export type Phase = keyof typeof PHASES;
 /** What a round measured: ms per phase run, and the bridge's own figures if it ran. */
 export interface Round {
   ms: Partial<Record<Phase, number>>;
+  /** CPU of the benchmark process during each raw phase, ms (the raw producer's). */
+  rawCpuMs: Partial<Record<Exclude<Phase, 'bridge'>, number>>;
   bridgeCpuMs?: number;
   bridgePeakRssMb?: number;
 }
@@ -39,18 +41,32 @@ export function report(
   const ratio = (phase: Phase) =>
     median(rounds.map((r) => (r.ms[phase] ?? Number.NaN) / (r.ms.bridge ?? Number.NaN)));
   const hasBridge = options.phases.has('bridge');
+  // CPU per 1,000 events of each phase: the bridge's process, or the raw producer's.
+  const cpu = (phase: Phase) =>
+    median(
+      rounds.map(
+        (r) =>
+          (((phase === 'bridge' ? r.bridgeCpuMs : r.rawCpuMs[phase]) ?? Number.NaN) /
+            options.events) *
+          1000,
+      ),
+    );
   const drain = markdownTable(
-    ['drain of the backlog', 'events/s', ...(hasBridge ? ['bridge ÷ this'] : [])],
+    [
+      'drain of the backlog',
+      'events/s',
+      'CPU ms per 1,000 events',
+      ...(hasBridge ? ['bridge ÷ this'] : []),
+    ],
     phases.map((phase) => [
       PHASES[phase],
       fmtRate(rate(phase)),
+      fmt(cpu(phase), 1),
       ...(hasBridge ? [fmt(ratio(phase))] : []),
     ]),
   );
   const perTransaction = Math.ceil(options.batch / options.partitions);
-  const cpuPerThousand = median(
-    rounds.map((r) => ((r.bridgeCpuMs ?? Number.NaN) / options.events) * 1000),
-  );
+  const cpuPerThousand = cpu('bridge');
   const rss = median(rounds.map((r) => r.bridgePeakRssMb ?? Number.NaN));
   const rounded = (phase: Phase) => rounds.map((r) => fmt(r.ms[phase] ?? Number.NaN, 0)).join(', ');
   const summary: string[] = [];
@@ -110,6 +126,7 @@ export function report(
     benchmark: 'bridge-kafka',
     options: { ...options, phases: [...options.phases] },
     eventsPerSecond: Object.fromEntries(phases.map((p) => [p, Math.round(rate(p))])),
+    cpuMsPerThousand: Object.fromEntries(phases.map((p) => [p, Number(fmt(cpu(p), 2))])),
     roundsMs: Object.fromEntries(
       phases.map((p) => [p, rounds.map((r) => Math.round(r.ms[p] ?? Number.NaN))]),
     ),

@@ -81,7 +81,7 @@ const RAW: Record<
 };
 
 async function round(run: BenchRun, backlog: Backlog, r: number): Promise<Round> {
-  const result: Round = { ms: {} };
+  const result: Round = { ms: {}, rawCpuMs: {} };
   const phases = (Object.keys(PHASES) as Phase[]).filter((phase) => options.phases.has(phase));
   if (r % 2 === 1) phases.reverse();
   for (const phase of phases) {
@@ -93,11 +93,15 @@ async function round(run: BenchRun, backlog: Backlog, r: number): Promise<Round>
     } else {
       const raw = RAW[phase];
       const topic = await createRunTopic(run, `${raw.topic}-${r}`);
+      // The benchmark process does nothing else meanwhile: its CPU is the raw producer's.
+      const cpuBefore = process.cpuUsage();
       result.ms[phase] = await raw.send(run, backlog, topic, String(r));
+      const cpu = process.cpuUsage(cpuBefore);
+      result.rawCpuMs[phase] = (cpu.user + cpu.system) / 1000;
     }
     process.stderr.write(
       `round ${r + 1}: ${phase} ${Math.round(result.ms[phase] ?? 0)} ms` +
-        (phase === 'bridge' ? `, CPU ${Math.round(result.bridgeCpuMs ?? 0)} ms` : '') +
+        `, CPU ${Math.round((phase === 'bridge' ? result.bridgeCpuMs : result.rawCpuMs[phase]) ?? 0)} ms` +
         `, load ${loadavg()[0]!.toFixed(1)}\n`,
     );
   }
