@@ -9,11 +9,19 @@ const SERVICE_MAIN = 'services/bridge-kafka/src/main.ts';
 const DRAIN_TIMEOUT_MS = 300_000;
 const POLL_MS = 10;
 
-/** Starts the bridge service as `name` (its own consumer group, offsets and producers). */
-export function spawnBridge(run: BenchRun, name: string, batch: number): ChildSink {
+/**
+ * Starts the bridge service as `name` (its own consumer group, offsets and producers), from
+ * `main` (default: this revision's).
+ */
+export function spawnBridge(
+  run: BenchRun,
+  name: string,
+  batch: number,
+  main: string = SERVICE_MAIN,
+): ChildSink {
   const { profile } = run.options;
   const child = ChildSink.spawn({
-    main: SERVICE_MAIN,
+    main,
     // One folder per run: the main thread and the module-loader thread each write a file.
     ...(profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(profile, name)}`] } : {}),
     redisUrl: run.redisUrl,
@@ -51,8 +59,9 @@ export async function bridgeDrain(
   run: BenchRun,
   backlog: Backlog,
   name: string,
+  main?: string,
 ): Promise<{ ms: number; cpuMs: number; peakRssMb: number }> {
-  const child = spawnBridge(run, name, run.options.batch);
+  const child = spawnBridge(run, name, run.options.batch, main);
   try {
     await child.started;
     const from = performance.now();

@@ -8,6 +8,7 @@ export const PHASE_NAMES = [
   'perApply',
   'perPartition',
   'bridge',
+  'compare',
   'latency',
 ] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
@@ -45,6 +46,13 @@ export interface BridgeBenchOptions {
    */
   phases: Set<PhaseName>;
   /**
+   * Main module of another bridge service (e.g. an earlier revision's
+   * `services/bridge-kafka/src/main.ts`, extracted with `git archive` beside its `runtime/`),
+   * drained as the `compare` phase in the same rounds as the bridge, for a side-by-side
+   * comparison on the same load. Default none.
+   */
+  compareMain?: string;
+  /**
    * Directory for V8 CPU profiles of the bridge services (`--cpu-prof`, which NODE_OPTIONS does
    * not take), one folder per service run. Default none.
    */
@@ -54,7 +62,7 @@ export interface BridgeBenchOptions {
 export function parseOptions(argv: string[]): BridgeBenchOptions {
   const integer = (flags: string, description: string, variable: string, fallback: number) =>
     new Option(flags, description).env(variable).argParser(positiveInteger).default(fallback);
-  return new Command('bench-bridge-kafka')
+  const options = new Command('bench-bridge-kafka')
     .description(
       'Kafka bridge drain rate beside raw kafkajs producers, and its latency, in one run',
     )
@@ -74,7 +82,13 @@ export function parseOptions(argv: string[]): BridgeBenchOptions {
       new Option('--phases <list>', `phases to run, of ${PHASE_NAMES.join(',')}`)
         .env('BENCH_PHASES')
         .argParser(phaseList)
-        .default(new Set(PHASE_NAMES), 'all'),
+        .default(new Set(PHASE_NAMES.filter((phase) => phase !== 'compare')), 'all but compare'),
+    )
+    .addOption(
+      new Option(
+        '--compare-main <path>',
+        'another bridge service main module, drained as the compare phase',
+      ).env('BENCH_COMPARE_MAIN'),
     )
     .addOption(
       new Option('--profile <dir>', 'write V8 CPU profiles of the bridge services here').env(
@@ -83,4 +97,8 @@ export function parseOptions(argv: string[]): BridgeBenchOptions {
     )
     .parse(argv)
     .opts<BridgeBenchOptions>();
+  if (options.compareMain !== undefined) options.phases.add('compare');
+  if (options.phases.has('compare') && options.compareMain === undefined)
+    throw new InvalidArgumentError('the compare phase needs --compare-main');
+  return options;
 }

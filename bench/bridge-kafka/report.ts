@@ -10,15 +10,18 @@ export const PHASES = {
   perApply: 'raw transactional producer, one transaction per apply',
   perPartition: 'raw transactional producer per partition, in parallel',
   bridge: 'bridge service (child process)',
+  compare: 'bridge service of --compare-main (child process)',
 } as const;
 export type Phase = keyof typeof PHASES;
 
 /** What a round measured: ms per phase run, and the bridge's own figures if it ran. */
 export interface Round {
   ms: Partial<Record<Phase, number>>;
-  /** CPU of the benchmark process during each raw phase, ms (the raw producer's). */
-  rawCpuMs: Partial<Record<Exclude<Phase, 'bridge'>, number>>;
-  bridgeCpuMs?: number;
+  /**
+   * CPU of each phase, ms: of the bridge's process for `bridge` and `compare`, of the benchmark
+   * process (the raw producer's) for the others.
+   */
+  cpuMs: Partial<Record<Phase, number>>;
   bridgePeakRssMb?: number;
 }
 
@@ -43,14 +46,7 @@ export function report(
   const hasBridge = options.phases.has('bridge');
   // CPU per 1,000 events of each phase: the bridge's process, or the raw producer's.
   const cpu = (phase: Phase) =>
-    median(
-      rounds.map(
-        (r) =>
-          (((phase === 'bridge' ? r.bridgeCpuMs : r.rawCpuMs[phase]) ?? Number.NaN) /
-            options.events) *
-          1000,
-      ),
-    );
+    median(rounds.map((r) => ((r.cpuMs[phase] ?? Number.NaN) / options.events) * 1000));
   const drain = markdownTable(
     [
       'drain of the backlog',
@@ -85,6 +81,7 @@ export function report(
         ...versus('perApply', 'raw transactional, one transaction per apply'),
         ...versus('perPartition', 'raw transactional per partition, in parallel'),
         ...versus('idempotent', 'raw idempotent (ceiling)'),
+        ...versus('compare', 'the bridge of --compare-main'),
       ].join('; ') +
         `. Bridge CPU ${fmt(cpuPerThousand, 1)} ms per 1,000 events, peak RSS ${fmt(rss, 0)} MB.`,
     );

@@ -6,10 +6,11 @@
  *   node --import tsx bench/bridge-kafka/run.ts [--rounds 3] [--events 200000] [--keys 10000]
  *       [--partitions 8] [--batch 4000] [--rate 5000] [--seconds 10] [--brokers 127.0.0.1:9092]
  *       [--phases idempotent,bridgeSized,perApply,perPartition,bridge,latency] [--profile <dir>]
+ *       [--compare-main <path>]
  *
  * Every option can also come from the environment (BENCH_ROUNDS, BENCH_EVENTS, BENCH_KEYS,
  * BENCH_PARTITIONS, BENCH_BATCH, BENCH_RATE, BENCH_SECONDS, KAFKA_BROKERS, BENCH_PHASES,
- * BENCH_PROFILE); REDIS_URL
+ * BENCH_PROFILE, BENCH_COMPARE_MAIN); REDIS_URL
  * says where Redis is. `--profile <dir>` writes V8 CPU profiles of the bridge services, one folder
  * per service run, read with `node --import tsx bench/sink-postgres/profile-summary.ts <file>`.
  *
@@ -35,6 +36,9 @@
  * All producers have the bridge's settings: one request in flight, kafkajs retries from 10 ms.
  * The bridge's CPU is that of its process during the drain (from /proc), without start-up.
  * `--phases` runs some of the phases only (`--phases bridge`: the bridge's rate and CPU alone).
+ * `--compare-main <path>` adds the `compare` phase: another bridge service (an earlier revision's
+ * main module, say, extracted with `git archive`) drains the backlog in the same rounds, so two
+ * revisions are compared on the same load.
  *
  * Latency: a bridge caught up with the backlog, capture writing `--rate` events/s (a writeMany
  * every 20 ms) for `--seconds`; a read_committed consumer measures each record's age from its
@@ -65,7 +69,7 @@ const schema = JSON.parse(
 
 /** How each raw drain sends the backlog, and the topic name it sends it to. */
 const RAW: Record<
-  Exclude<Phase, 'bridge'>,
+  Exclude<Phase, 'bridge' | 'compare'>,
   {
     topic: string;
     send(run: BenchRun, backlog: Backlog, topic: string, id: string): Promise<number>;
@@ -81,15 +85,20 @@ const RAW: Record<
 };
 
 async function round(run: BenchRun, backlog: Backlog, r: number): Promise<Round> {
-  const result: Round = { ms: {}, rawCpuMs: {} };
+  const result: Round = { ms: {}, cpuMs: {} };
   const phases = (Object.keys(PHASES) as Phase[]).filter((phase) => options.phases.has(phase));
   if (r % 2 === 1) phases.reverse();
   for (const phase of phases) {
-    if (phase === 'bridge') {
-      const drained = await bridgeDrain(run, backlog, `kafka_r${r}`);
-      result.ms.bridge = drained.ms;
-      result.bridgeCpuMs = drained.cpuMs;
-      result.bridgePeakRssMb = drained.peakRssMb;
+    if (phase === 'bridge' || phase === 'compare') {
+      const drained = await bridgeDrain(
+        run,
+        backlog,
+        `${phase === 'bridge' ? 'kafka' : 'compare'}_r${r}`,
+        phase === 'compare' ? options.compareMain : undefined,
+      );
+      result.ms[phase] = drained.ms;
+      result.cpuMs[phase] = drained.cpuMs;
+      if (phase === 'bridge') result.bridgePeakRssMb = drained.peakRssMb;
     } else {
       const raw = RAW[phase];
       const topic = await createRunTopic(run, `${raw.topic}-${r}`);
@@ -97,11 +106,11 @@ async function round(run: BenchRun, backlog: Backlog, r: number): Promise<Round>
       const cpuBefore = process.cpuUsage();
       result.ms[phase] = await raw.send(run, backlog, topic, String(r));
       const cpu = process.cpuUsage(cpuBefore);
-      result.rawCpuMs[phase] = (cpu.user + cpu.system) / 1000;
+      result.cpuMs[phase] = (cpu.user + cpu.system) / 1000;
     }
     process.stderr.write(
       `round ${r + 1}: ${phase} ${Math.round(result.ms[phase] ?? 0)} ms` +
-        `, CPU ${Math.round((phase === 'bridge' ? result.bridgeCpuMs : result.rawCpuMs[phase]) ?? 0)} ms` +
+        `, CPU ${Math.round(result.cpuMs[phase] ?? 0)} ms` +
         `, load ${loadavg()[0]!.toFixed(1)}\n`,
     );
   }
