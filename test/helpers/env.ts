@@ -63,3 +63,11 @@ export function redactUrl(url: string): string {
 export function notOnClusterYet(missing: string): string | false {
   return testEnv.redisClusterNodes === undefined ? false : `not on a Redis Cluster yet: ${missing}`;
 }
+
+/**
+ * For a test's `skip` option: in cluster mode, why the test is about one server and has no
+ * cluster counterpart (a proxy in front of the server, its own restart); otherwise false.
+ */
+export function oneServerOnly(why: string): string | false {
+  return testEnv.redisClusterNodes === undefined ? false : `one Redis server only: ${why}`;
+}

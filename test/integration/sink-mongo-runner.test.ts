@@ -9,9 +9,8 @@ import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
 import { offsetKey } from '../../runtime/sink/sink.ts';
 import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { MongoSink, type MongoSinkOptions } from '../../services/sink-mongo/src/mongo-sink.ts';
-import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
-import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { createTestRedis, type TestRedis, testRedisOptions } from '../helpers/redis.ts';
 import { createTestCapture, schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
@@ -232,7 +231,7 @@ describe('MongoDB sink end to end (real Redis and Mongo-wire server)', { timeout
     } as unknown as AvroSchema;
     const runner = await startRunner('c');
     const writer = await createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix,
       entities: { todo: { schema: v2, partitions: P } },
     });

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import pg from 'pg';
 import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
-import { testEnv } from '../helpers/env.ts';
+import { oneServerOnly, testEnv } from '../helpers/env.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis } from '../helpers/redis.ts';
 import { createTestCapture } from '../support/capture-fixtures.ts';
@@ -16,6 +16,9 @@ const P = 2;
 
 describe('a sink whose read reply is lost with its connection (real Redis and PostgreSQL)', {
   timeout: 60_000,
+  // The proxy stands in front of one server; a cluster's clients follow the addresses its nodes
+  // announce, past the proxy. ClusterPartitionReader meets lost connections in the failover test.
+  skip: oneServerOnly('the read connection goes through a proxy of one server'),
 }, () => {
   test('entries Redis delivered to the lost reply are read again from the pending list and applied', async () => {
     const redisCtx = await createTestRedis('lost_reply');

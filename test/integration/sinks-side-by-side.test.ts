@@ -9,7 +9,7 @@ import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts'
 import { testEnv } from '../helpers/env.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
-import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { createTestRedis, type TestRedis, testRedisOptions } from '../helpers/redis.ts';
 import { createTestCapture } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { expectedState } from '../support/expected-state.ts';
@@ -100,7 +100,7 @@ describe('PostgreSQL and MongoDB sinks side by side on the same streams', {
   test('concurrent patches of different fields of one key all survive in both sinks', async () => {
     await capture.upsert('todo', { id: 'patched', name: 'start', description: 'start' });
     const other = await createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix,
       entities: { todo: { partitions: P } },
     });

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { NoSinksError } from '../../runtime/errors/no-sinks-error.ts';
 import { WriteThroughTimeoutError } from '../../runtime/errors/write-through-timeout-error.ts';
 import { Keys } from '../../runtime/keys.ts';
 import { compareStreamIds } from '../../runtime/stream-id.ts';
 import { WatermarkPublisher } from '../../runtime/watermark/watermark-publisher.ts';
-import { testEnv } from '../helpers/env.ts';
-import { createTestRedis } from '../helpers/redis.ts';
+import { connectTestRedis, createTestRedis } from '../helpers/redis.ts';
 import { createTestCapture } from '../support/capture-fixtures.ts';
 
 const P = 2;
@@ -23,7 +21,7 @@ function standInSink(
   applyDelayMs: number,
 ): { stop: () => Promise<void> } {
   const keys = new Keys(prefix);
-  const redis = new Redis(testEnv.redisUrl);
+  const redis = connectTestRedis();
   const publisher = new WatermarkPublisher(redis, keys);
   let running = true;
   const loop = (async () => {
@@ -31,19 +29,24 @@ function standInSink(
     for (const stream of streams)
       await redis.xgroup('CREATE', stream, sink, '0', 'MKSTREAM').catch(() => 0);
     while (running) {
-      const reply = (await redis.xreadgroup(
-        'GROUP',
-        sink,
-        'c1',
-        'COUNT',
-        100,
-        'BLOCK',
-        50,
-        'STREAMS',
-        ...streams,
-        ...streams.map(() => '>'),
-      )) as Array<[string, Array<[string, string[]]>]> | null;
-      for (const [stream, entries] of reply ?? []) {
+      // One stream per read: on a Redis Cluster the partitions live in different slots.
+      const reply: Array<[string, Array<[string, string[]]>]> = [];
+      for (const stream of streams) {
+        const read = (await redis.xreadgroup(
+          'GROUP',
+          sink,
+          'c1',
+          'COUNT',
+          100,
+          'BLOCK',
+          25,
+          'STREAMS',
+          stream,
+          '>',
+        )) as Array<[string, Array<[string, string[]]>]> | null;
+        reply.push(...(read ?? []));
+      }
+      for (const [stream, entries] of reply) {
         const last = entries.at(-1);
         if (!last) continue;
         await new Promise((r) => setTimeout(r, applyDelayMs));

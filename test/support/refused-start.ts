@@ -3,11 +3,12 @@
  * configuration gives), prints the refusal and returns without calling process.exit: it ends by
  * itself only if the failed start left no connection open. Run by runner-start-failure.test.ts.
  *
- * Environment: REDIS_URL, CDC_PREFIX (a test's own prefix, with a captured entity).
+ * Environment: REDIS_URL or REDIS_CLUSTER_NODES, CDC_PREFIX (a test's own prefix, with a captured entity).
  */
 import { ConfigError } from '../../runtime/errors/config-error.ts';
 import type { EntityTarget, PartitionBatch, Sink } from '../../runtime/sink/sink.ts';
 import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import { testRedisOptions } from '../helpers/redis.ts';
 
 class RefusingSink implements Sink {
   readonly name = 'refusing';
@@ -27,7 +28,8 @@ class RefusingSink implements Sink {
 
 const runner = new SinkRunner({
   sink: new RefusingSink(),
-  redis: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+  // The tests' Redis, a cluster when REDIS_CLUSTER_NODES is set, as the test's capture.
+  redis: testRedisOptions(),
   prefix: process.env.CDC_PREFIX ?? 'cdc',
   consumer: 'refused-start',
 });

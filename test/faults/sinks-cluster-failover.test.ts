@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { createCapture } from '../../runtime/capture/capture.ts';
+import { partitionOf } from '../../runtime/partition.ts';
+import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
+import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
+import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
+import { testEnv } from '../helpers/env.ts';
+import { createTestMongo } from '../helpers/mongo.ts';
+import { createTestPostgres } from '../helpers/postgres.ts';
+import { schemaFile } from '../support/capture-fixtures.ts';
+import { startOwnRedisCluster } from '../support/own-redis-cluster.ts';
+import { TEST_RUNNER_TIMINGS } from '../support/test-runner.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+const run = promisify(execFile);
+const PARTITIONS = 16;
+const KEYS = 200;
+
+/**
+ * kill -9 of a Redis Cluster master while a PostgreSQL and a MongoDB sink apply a steady write
+ * load (a cluster of the test's own: 3 masters, a replica each, cluster-node-timeout 1 s). The
+ * sinks' reads of the dead master's partitions fail until its replica is promoted; then they
+ * move to the new master and go on. Both targets end equal to the cache, key by key, after a
+ * last round of writes made once the failover is over (a write the old master answered and
+ * never replicated may have reached a sink before it was lost: the last round settles every
+ * key on what the cluster holds).
+ */
+describe('sinks on a Redis Cluster: kill -9 of a master under load', { timeout: 300_000 }, () => {
+  test('both sinks follow the promoted replica and converge on the cache', async (context) => {
+    const cluster = await startOwnRedisCluster(1000);
+    const prefix = `sinks_failover_${Date.now()}`;
+    const redis = { clusterNodes: cluster.nodes };
+    const capture = await createCapture({
+      redis,
+      prefix,
+      entities: { todo: { schema: schemaFile('todo'), partitions: PARTITIONS } },
+    });
+    const pgCtx = await createTestPostgres('cluster_failover');
+    const mongoCtx = await createTestMongo('cluster_failover');
+    const runners = [
+      new SinkRunner({
+        sink: new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
+        redis,
+        prefix,
+        consumer: 'postgres-1',
+        ...TEST_RUNNER_TIMINGS,
+      }),
+      new SinkRunner({
+        sink: new MongoSink({ url: mongoCtx.url }),
+        redis,
+        prefix,
+        consumer: 'mongo-1',
+        ...TEST_RUNNER_TIMINGS,
+      }),
+    ];
+    try {
+      for (const runner of runners) await runner.start();
+      let stop = false;
+      let answered = 0;
+      let refused = 0;
+      let seq = 0;
+      const writer = async (): Promise<void> => {
+        while (!stop) {
+          const n = seq++;
+          const key = `k${n % KEYS}`;
+          try {
+            if (n % 17 === 0) await capture.delete('todo', key);
+            else await capture.upsert('todo', { id: key, name: `v${n}` });
+            answered++;
+          } catch {
+            refused++;
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        }
+      };
+      const writers = Array.from({ length: 8 }, () => writer());
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const stream = capture.keys.stream('todo', partitionOf('k0', PARTITIONS));
+      const slot = Number(
+        (
+          await run('redis-cli', ['-p', String(cluster.ports[0]), 'CLUSTER', 'KEYSLOT', stream])
+        ).stdout.trim(),
+      );
+      const master = await cluster.masterOf(slot);
+      const replica = await cluster.replicaOf(master);
+      const beforeKill = answered;
+      cluster.kill(master);
+      await cluster.promoted(replica, 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      stop = true;
+      await Promise.all(writers);
+      context.diagnostic(
+        `${answered} writes answered (${answered - beforeKill} after the kill), ${refused} refused during the failover`,
+      );
+      assert.ok(answered - beforeKill > 0, 'writes resumed after the failover');
+      // The last round, on the promoted cluster: every key ends on a value written now.
+      for (let k = 0; k < KEYS; k++) {
+        const key = `k${k}`;
+        if (k % 5 === 0) await capture.delete('todo', key);
+        else await capture.upsert('todo', { id: key, name: `final-${k}` });
+      }
+      const expected = new Map<string, string>();
+      for (let k = 0; k < KEYS; k++) {
+        const value = await capture.get('todo', `k${k}`);
+        if (value) expected.set(`k${k}`, String(value.record.name));
+      }
+      assert.equal(expected.size, KEYS - KEYS / 5);
+      const pgRows = async (): Promise<Map<string, string>> => {
+        const { rows } = await pgCtx.pool.query<{ id: string; name: string }>(
+          'SELECT id, name FROM todo',
+        );
+        return new Map(rows.map((r) => [r.id, r.name]));
+      };
+      const mongoDocs = async (): Promise<Map<string, string>> => {
+        const docs = await mongoCtx.db
+          .collection<{ _id: string; name: string }>('todo')
+          .find({ _deleted: { $ne: true } })
+          .toArray();
+        return new Map(docs.map((d) => [d._id, d.name]));
+      };
+      const same = (actual: Map<string, string>): boolean =>
+        actual.size === expected.size &&
+        [...expected].every(([key, name]) => actual.get(key) === name);
+      await waitFor('PostgreSQL converged on the cache', async () => same(await pgRows()), 60_000);
+      await waitFor('MongoDB converged on the cache', async () => same(await mongoDocs()), 60_000);
+    } finally {
+      for (const runner of runners) await runner.stop().catch(() => undefined);
+      await capture.close();
+      await pgCtx.cleanup();
+      await mongoCtx.cleanup();
+      await cluster.stop();
+    }
+  });
+});
