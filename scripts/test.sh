@@ -8,9 +8,10 @@
 # at a time, because those tests kill processes and stop servers that other tests would need;
 # all does every suite. A suite with no files is skipped.
 # cluster runs the integration tests of what works on a Redis Cluster so far (capture, its HTTP
-# service, the schema registry) again, against the harness's cluster (servers.sh start
-# redis-cluster) with REDIS_CLUSTER_NODES set (default: its six nodes); it skips the type
-# check, lint and cycle check, which the other modes run, and lists the files it leaves out.
+# service, the schema registry, the sinks and write-through) again, against the harness's
+# cluster (servers.sh start redis-cluster) with REDIS_CLUSTER_NODES set (default: its six
+# nodes); it skips the type check, lint and cycle check, which the other modes run, and lists
+# the files it leaves out.
 # Exits non-zero when the type check, the lint, an import cycle or any test fails. The failing
 # tests' reports are also kept in .data/logs/test-failures.txt (printed last by CI, after the
 # server logs).
@@ -61,18 +62,35 @@ shopt -s globstar nullglob
 unit_files=(test/unit/**/*.test.ts)
 integration_files=(test/integration/**/*.test.ts)
 fault_files=(test/faults/**/*.test.ts)
-# What runs on a Redis Cluster so far. The other integration files test sinks, the Kafka bridge
-# and the CLI, whose Redis reads are not cluster-aware yet; a test of these files that cannot run
-# on a cluster skips itself there, naming what is missing.
+# What runs on a Redis Cluster so far: capture, the schema registry and the sinks (the same
+# files as on one server). The other integration files test the Kafka bridge and the CLI, whose
+# Redis reads are not cluster-aware yet; a test of these files that cannot run on a cluster skips
+# itself there, naming why.
 cluster_files=(
   test/integration/capture.test.ts
   test/integration/capture-http.test.ts
   test/integration/capture-group-commit.test.ts
   test/integration/capture-replicas.test.ts
   test/integration/cluster-placement.test.ts
+  test/integration/dead-letters.test.ts
+  test/integration/example-todos.test.ts
+  test/integration/example-users.test.ts
+  test/integration/full-64-bit-longs.test.ts
+  test/integration/runner-start-failure.test.ts
   test/integration/schema-registry.test.ts
   test/integration/schema-registry-api.test.ts
+  test/integration/sink-lease-checked-reads.test.ts
+  test/integration/sink-mongo.test.ts
+  test/integration/sink-mongo-positions.test.ts
+  test/integration/sink-mongo-runner.test.ts
+  test/integration/sink-postgres.test.ts
+  test/integration/sink-postgres-positions.test.ts
+  test/integration/sink-postgres-transcoder.test.ts
+  test/integration/sink-read-recovery.test.ts
+  test/integration/sink-runner.test.ts
+  test/integration/sinks-side-by-side.test.ts
   test/integration/smoke-redis.test.ts
+  test/integration/write-through.test.ts
 )
 
 summary_dir=$(mktemp -d)
@@ -122,7 +140,7 @@ if [[ $mode == cluster ]]; then
   for file in "${integration_files[@]}"; do
     [[ " ${cluster_files[*]} " == *" $file "* ]] || left_out+=("${file#test/integration/}")
   done
-  echo "== not run on a Redis Cluster yet (sinks, Kafka bridge, CLI: their Redis reads are not cluster-aware): ${left_out[*]}"
+  echo "== not run on a Redis Cluster yet (Kafka bridge, CLI and what uses it: their Redis reads are not cluster-aware): ${left_out[*]}"
   run_suite cluster 4 "${cluster_files[@]}"
 fi
 
