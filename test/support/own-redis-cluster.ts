@@ -21,6 +21,15 @@ export interface OwnRedisCluster {
   promoted(port: number, timeoutMs: number): Promise<void>;
   /** The replica of the master on `port`. */
   replicaOf(port: number): Promise<number>;
+  /** Ports of the masters now, in port order. */
+  masters(): Promise<number[]>;
+  /** The slots the master on `port` serves, lowest first. */
+  slotsOf(port: number): Promise<number[]>;
+  /**
+   * Moves the `count` lowest slots of the master on `from` to the master on `to`, keys and all,
+   * with `redis-cli --cluster reshard` (the tool operators use).
+   */
+  reshard(from: number, to: number, count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -164,6 +173,48 @@ export async function startOwnRedisCluster(nodeTimeoutMs = 1000): Promise<OwnRed
       const replica = table.find((row) => row[2]?.includes('slave') && row[3] === master);
       if (!replica) throw new Error(`no replica of ${port}`);
       return portOf(replica[1] ?? '');
+    },
+    async masters() {
+      return (await nodesTable())
+        .filter((row) => row[2]?.includes('master') && !row[2].includes('fail'))
+        .map((row) => portOf(row[1] ?? ''))
+        .sort((a, b) => a - b);
+    },
+    async slotsOf(port) {
+      const row = (await nodesTable()).find((r) => portOf(r[1] ?? '') === port);
+      const slots: number[] = [];
+      for (const range of row?.slice(8) ?? []) {
+        // A slot in migration is listed as `[slot->-id]`: not served as a whole, left out.
+        if (range.startsWith('[')) continue;
+        const [first, last] = range.split('-').map(Number);
+        if (first === undefined) continue;
+        for (let slot = first; slot <= (last ?? first); slot++) slots.push(slot);
+      }
+      return slots.sort((a, b) => a - b);
+    },
+    async reshard(from, to, count) {
+      const table = await nodesTable();
+      const idOf = (port: number): string => {
+        const id = table.find((row) => portOf(row[1] ?? '') === port)?.[0];
+        if (!id) throw new Error(`no node on ${port}`);
+        return id;
+      };
+      await run(
+        'redis-cli',
+        [
+          '--cluster',
+          'reshard',
+          `127.0.0.1:${from}`,
+          '--cluster-from',
+          idOf(from),
+          '--cluster-to',
+          idOf(to),
+          '--cluster-slots',
+          String(count),
+          '--cluster-yes',
+        ],
+        { timeout: 120_000 },
+      );
     },
     kill(port) {
       children.get(port)?.kill('SIGKILL');
