@@ -162,7 +162,23 @@ export function bridgeKafkaTests(line: KafkaBrokerLine): void {
       const ctx = await bridgeContext('bridge_order', line, 8);
       try {
         await writeTodos(ctx.capture, 1, 50_000, 1000);
-        const { sink } = await ctx.start('bridge-1', { topics: { todo: { partitions: 6 } } });
+        // What the bridge says it produced (cdc_bridge_produced_offset and records counted).
+        const instrumentation = new Instrumentation();
+        const produced = new Map<string, { last: bigint; messages: number }>();
+        instrumentation.on('bridge.produced', (e) => {
+          const key = `${e.topic}/${e.partition}`;
+          const before = produced.get(key);
+          const offset = BigInt(e.offset);
+          produced.set(key, {
+            last: before && before.last > offset ? before.last : offset,
+            messages: (before?.messages ?? 0) + e.messages,
+          });
+        });
+        const { sink } = await ctx.start(
+          'bridge-1',
+          { topics: { todo: { partitions: 6 } } },
+          instrumentation,
+        );
         await waitFor('the bridge caught up', () => ctx.caughtUp(), 120_000, 100);
         const admin = ctx.kafka.kafka.admin();
         await admin.connect();
@@ -176,6 +192,19 @@ export function bridgeKafkaTests(line: KafkaBrokerLine): void {
           assert.deepEqual(keyOrderProblems(reads), []);
           const sequences = new Set(reads.map((r) => sequenceOf(r.message)));
           assert.equal(sequences.size, 50_000);
+          // bridge.produced counted every record of each partition and named its last offset.
+          for (let partition = 0; partition < 6; partition++) {
+            const inPartition = reads.filter((r) => r.partition === partition);
+            const last = inPartition.reduce(
+              (max, r) => (BigInt(r.message.offset) > max ? BigInt(r.message.offset) : max),
+              -1n,
+            );
+            assert.deepEqual(
+              produced.get(`${topic}/${partition}`),
+              { last, messages: inPartition.length },
+              `produced in ${topic}/${partition}`,
+            );
+          }
           // Every record carries its source partition and stream id in headers.
           const first = decodeKafkaMessage(reads[0]!.message);
           assert.equal(first.event.entity, 'todo');
