@@ -52,6 +52,8 @@ export interface InstrumentationEvents {
     /** Undefined when Redis cannot tell (see runtime/lag.ts). */
     entries: number | undefined;
     oldestAgeMs: number;
+    /** Where the partition is read from (a Redis node's `host:port`), when the source knows. */
+    node?: string | undefined;
   };
   /** A retention pass trimmed a partition stream (by the instance holding its retention lease). */
   'retention.trimmed': { sink: string; entity: string; partition: number; entries: number };

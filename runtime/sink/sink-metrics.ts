@@ -145,10 +145,27 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
   instrumentation.on('retention.skipped', (e) =>
     skipped.inc({ entity: e.entity, partition: String(e.partition), group: e.group }, e.entries),
   );
+  // An info metric rather than a label on the lag gauges: a partition that moves (a failover, a
+  // reshard) changes one series here instead of starting new lag series; join it on
+  // (sink, entity, partition) to see the lag per node.
+  const partitionNode = new Gauge({
+    name: 'cdc_sink_partition_node',
+    help: 'The Redis node (host:port) a partition is read from, as a label (value 1)',
+    labelNames: ['sink', 'entity', 'partition', 'node'],
+    registers: [registry],
+  });
+  const nodes = new Map<string, string>();
   instrumentation.on('sink.lag', (e) => {
     const l = { sink: e.sink, entity: e.entity, partition: String(e.partition) };
     // Unknown is not 0: NaN fails every comparison an alert makes, and shows as a gap.
     lagEntries.set(l, e.entries ?? Number.NaN);
     lagSeconds.set(l, e.oldestAgeMs / 1000);
+    if (e.node === undefined) return;
+    const id = `${e.sink}/${e.entity}/${e.partition}`;
+    const before = nodes.get(id);
+    if (before === e.node) return;
+    if (before !== undefined) partitionNode.remove({ ...l, node: before });
+    partitionNode.set({ ...l, node: e.node }, 1);
+    nodes.set(id, e.node);
   });
 }

@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cluster } from 'ioredis';
+import { Registry } from 'prom-client';
+import { Instrumentation } from '../../runtime/instrumentation/instrumentation.ts';
 import { Keys } from '../../runtime/keys.ts';
+import { clusterMasterOf } from '../../runtime/redis-cluster-route.ts';
+import { registerSinkMetrics } from '../../runtime/sink/sink-metrics.ts';
+import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
-import { connectTestRedis } from '../helpers/redis.ts';
+import { createTestPostgres } from '../helpers/postgres.ts';
+import { connectTestRedis, createTestRedis } from '../helpers/redis.ts';
+import { createTestCapture } from '../support/capture-fixtures.ts';
+import { startTestRunner } from '../support/test-runner.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 /**
  * Placement on a Redis Cluster: one partition is one hash tag, so one slot; the 16 partitions of
@@ -45,5 +54,50 @@ test('the 16 partitions of an entity spread over all three masters, each partiti
     }
   } finally {
     redis.disconnect();
+  }
+});
+
+test("a sink's metrics name the master each partition is read from: all three for 16 partitions", {
+  skip:
+    testEnv.redisClusterNodes === undefined
+      ? 'a Redis Cluster test (scripts/test.sh cluster)'
+      : false,
+  timeout: 60_000,
+}, async () => {
+  const redisCtx = await createTestRedis('placement_metrics');
+  const pgCtx = await createTestPostgres('placement_metrics');
+  const capture = await createTestCapture(redisCtx.capturePrefix, ['todo'], 16);
+  const registry = new Registry();
+  const instrumentation = new Instrumentation();
+  registerSinkMetrics(instrumentation, registry);
+  const runner = await startTestRunner(
+    new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
+    redisCtx.capturePrefix,
+    'postgres-1',
+    { instrumentation },
+  );
+  try {
+    await capture.upsert('todo', { id: 'a', name: 'placed' });
+    const cluster = redisCtx.redis as Cluster;
+    const nodeOf = async (): Promise<Map<string, string>> => {
+      const metric = await registry.getSingleMetric('cdc_sink_partition_node')?.get();
+      return new Map(
+        (metric?.values ?? []).map((v) => [String(v.labels.partition), String(v.labels.node)]),
+      );
+    };
+    const nodes = await waitFor('every partition named', async () => {
+      const seen = await nodeOf();
+      return seen.size === 16 ? seen : undefined;
+    });
+    for (const [partition, node] of nodes) {
+      const stream = capture.keys.stream('todo', Number(partition));
+      assert.equal(node, clusterMasterOf(cluster, stream)?.address, `partition ${partition}`);
+    }
+    assert.equal(new Set(nodes.values()).size, 3, 'the three masters');
+  } finally {
+    await runner.stop();
+    await capture.close();
+    await redisCtx.cleanup();
+    await pgCtx.cleanup();
   }
 });

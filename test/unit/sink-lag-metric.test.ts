@@ -27,3 +27,23 @@ test('entries behind are undelivered plus pending, unknown when Redis does not k
   assert.equal(entriesBehind({ ...group, lag: 0 }), 3);
   assert.equal(entriesBehind({ ...group, lag: undefined }), undefined);
 });
+
+test('the node a partition is read from is one series per partition, moved when the partition moves', async () => {
+  const instrumentation = new Instrumentation();
+  const registry = new Registry();
+  registerSinkMetrics(instrumentation, registry);
+  const nodes = async (): Promise<string[]> =>
+    ((await registry.getSingleMetric('cdc_sink_partition_node')?.get())?.values ?? []).map(
+      (v) => `${v.labels.partition}@${v.labels.node}=${v.value}`,
+    );
+  const lag = { sink: 'pg', entity: 'todo', entries: 0, oldestAgeMs: 0 };
+  instrumentation.emit('sink.lag', { ...lag, partition: 0, node: '10.0.0.1:7000' });
+  instrumentation.emit('sink.lag', { ...lag, partition: 1, node: '10.0.0.2:7001' });
+  assert.deepEqual(await nodes(), ['0@10.0.0.1:7000=1', '1@10.0.0.2:7001=1']);
+  // A failover or a reshard moved partition 0: its old series goes.
+  instrumentation.emit('sink.lag', { ...lag, partition: 0, node: '10.0.0.3:7002' });
+  assert.deepEqual(await nodes(), ['1@10.0.0.2:7001=1', '0@10.0.0.3:7002=1']);
+  // A source that does not say leaves the last known node.
+  instrumentation.emit('sink.lag', { ...lag, partition: 1 });
+  assert.deepEqual(await nodes(), ['1@10.0.0.2:7001=1', '0@10.0.0.3:7002=1']);
+});

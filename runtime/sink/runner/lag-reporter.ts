@@ -24,6 +24,7 @@ export class LagReporter {
         ...ref,
         entries: lag.behind,
         oldestAgeMs: lag.oldestUnappliedMs,
+        node: this.source.location?.(ref),
       });
     }
   }

@@ -59,6 +59,11 @@ export interface EventSource {
   rewind(partition: PartitionRef, from: string): Promise<number | undefined>;
   /** How far this sink is behind in a partition, given what it has applied. */
   lag(partition: PartitionRef, applied: string): Promise<PartitionLag | undefined>;
+  /**
+   * Where the partition is read from, for lag views and metrics: the Redis node (`host:port`)
+   * serving it (on a Redis Cluster, its slot's master as the client's slot map has it now).
+   */
+  location?(partition: PartitionRef): string | undefined;
   /** Closes what the source opened for reading. */
   close(): void;
 }

@@ -6,6 +6,7 @@ import { type PartitionLag, partitionLag } from '../../lag.ts';
 import { type PartitionRef, partitionIdOf } from '../../partition-id.ts';
 import { PartitionPipelines } from '../../partition-pipelines.ts';
 import type { RedisClient } from '../../redis-client.ts';
+import { clusterMasterOf } from '../../redis-cluster-route.ts';
 import { isBusyGroup } from '../../redis-errors.ts';
 import { StreamReadConnection } from '../../resp/stream-read-connection.ts';
 import { compareStreamIds, ZERO_ID } from '../../stream-id.ts';
@@ -175,6 +176,12 @@ export class RedisStreamSource implements EventSource {
       (g) => g.name === this.options.group,
     );
     return group && partitionLag(this.options.redis, stream, group, applied);
+  }
+
+  location(ref: PartitionRef): string | undefined {
+    const { redis } = this.options;
+    if (redis instanceof Cluster) return clusterMasterOf(redis, this.stream(ref))?.address;
+    return redis.options.path ?? `${redis.options.host}:${redis.options.port}`;
   }
 
   close(): void {
