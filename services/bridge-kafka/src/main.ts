@@ -8,7 +8,7 @@ import { Instrumentation } from '../../../runtime/instrumentation/instrumentatio
 import { BridgeIncidents } from '../../../runtime/kafka/bridge-incidents.ts';
 import { BridgeTopics } from '../../../runtime/kafka/bridge-topics.ts';
 import { Keys } from '../../../runtime/keys.ts';
-import { connectRedis } from '../../../runtime/redis-connection.ts';
+import { connectRedisClient } from '../../../runtime/redis-connection.ts';
 import { SchemaRegistry } from '../../../runtime/schema/schema-registry.ts';
 import { runServiceMain } from '../../../runtime/service/run-service-main.ts';
 import { runSinkService, sinkServiceLogger } from '../../../runtime/sink/run-sink-service.ts';
@@ -38,7 +38,7 @@ await runServiceMain(logger, async () => {
   // The bridge checks the partition leases itself (before starting a producer, which fences the
   // partition's other producers), so it names the consumer the runner holds them as.
   const consumer = envOptional(env, 'SINK_CONSUMER') ?? `${hostname()}-${process.pid}`;
-  const redis = connectRedis(redisFromEnv(env));
+  const redis = connectRedisClient(redisFromEnv(env));
   const keys = new Keys(config.prefix);
   const instrumentation = new Instrumentation();
   const registry = new Registry();
