@@ -39,8 +39,8 @@ export type LeasedReadResult =
  * too, a few times, then the read fails as retriable.
  *
  * On a Redis Cluster a transaction and its `WATCH` must stay within one slot, and `EXEC` ends
- * every watch of its connection: each partition (one hash tag) would need its own exchange; the
- * per-partition requests here are what such a reader would group by slot (see ARCHITECTURE.md,
+ * every watch of its connection: each partition (one hash tag) has a connection of its own to its
+ * slot's master there, and reads with one request (`ClusterPartitionReader`; ARCHITECTURE.md,
  * "Reading only while holding the lease").
  */
 export class LeasedStreamRead {
