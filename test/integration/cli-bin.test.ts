@@ -7,9 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Capture } from '../../runtime/capture/capture.ts';
-import { testEnv } from '../helpers/env.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { createTestCapture } from '../support/capture-fixtures.ts';
+import { testRedisEnv } from '../support/test-redis-env.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
@@ -19,7 +19,7 @@ async function npx(cwd: string, ...args: string[]): Promise<{ code: number; out:
   try {
     const { stdout } = await run('npx', ['--no-install', ...args], {
       cwd,
-      env: { ...process.env, REDIS_URL: testEnv.redisUrl },
+      env: { ...process.env, ...testRedisEnv() },
     });
     return { code: 0, out: stdout };
   } catch (err) {

@@ -104,12 +104,13 @@ describe('operator CLI against a running sink', () => {
       'behind',
       'pending',
       'oldest_unapplied_s',
+      'node',
     ]);
     const table = await cdc('lag', '--sink', 'stopped');
     assert.doesNotMatch(table.out, /\(index\)/);
     assert.match(
       table.out,
-      /^sink +entity +partition +applied +behind +pending +oldest unapplied \(s\)\n-+ +-+/,
+      /^sink +entity +partition +applied +behind +pending +oldest unapplied \(s\) +node\n-+ +-+/,
     );
     for (const row of rows)
       assert.equal(
@@ -128,16 +129,37 @@ describe('operator CLI against a running sink', () => {
     assert.equal((await cdc('lag', '--max-behind', 'lots')).code, 2);
     assert.equal((await cdc('lag', '--no-such-option')).code, 2);
     // A configuration it cannot use is one line that says what to do, exit code 2, no stack.
-    const misconfigured = await runCdc(prefix, { REDIS_URL: 'http://localhost' }, 'lag');
+    // Each mode's own variable: on a cluster REDIS_CLUSTER_NODES takes precedence.
+    const cluster = testEnv.redisClusterNodes;
+    const misconfigured = await runCdc(
+      prefix,
+      cluster === undefined
+        ? { REDIS_URL: 'http://localhost' }
+        : { REDIS_CLUSTER_NODES: 'http://localhost' },
+      'lag',
+    );
     assert.equal(misconfigured.code, 2, misconfigured.out);
-    assert.match(misconfigured.out, /^cdc: Redis URL must start with redis:\/\/ or rediss:\/\//);
+    assert.match(
+      misconfigured.out,
+      cluster === undefined
+        ? /^cdc: Redis URL must start with redis:\/\/ or rediss:\/\//
+        : /^cdc: REDIS_CLUSTER_NODES must be a comma-separated list of host:port/,
+    );
     assert.equal(misconfigured.out.trim().split('\n').length, 1, misconfigured.out);
     // A Redis that does not answer: one line, exit code 1, no stack.
-    const unreachable = await runCdc(prefix, { REDIS_URL: 'redis://127.0.0.1:1' }, 'sinks');
+    const unreachable = await runCdc(
+      prefix,
+      cluster === undefined
+        ? { REDIS_URL: 'redis://127.0.0.1:1' }
+        : { REDIS_CLUSTER_NODES: '127.0.0.1:1' },
+      'sinks',
+    );
     assert.equal(unreachable.code, 1, unreachable.out);
     assert.match(
       unreachable.out,
-      /^cdc: Redis at redis:\/\/127\.0\.0\.1:1 is unreachable \(connect ECONNREFUSED[^)]*\): check REDIS_URL/,
+      cluster === undefined
+        ? /^cdc: Redis at redis:\/\/127\.0\.0\.1:1 is unreachable \(connect ECONNREFUSED[^)]*\): check REDIS_URL/
+        : /^cdc: the Redis Cluster at redis:\/\/127\.0\.0\.1:1 is unreachable \(connect ECONNREFUSED[^)]*\): check REDIS_CLUSTER_NODES/,
     );
     assert.equal(unreachable.out.trim().split('\n').length, 1, unreachable.out);
     // An ACL user Redis refuses: one line naming the user, not a reply error's stack.
@@ -152,11 +174,21 @@ describe('operator CLI against a running sink', () => {
     // TLS asked of a plaintext port: one line saying to check the port speaks TLS.
     const tls = await runCdc(
       prefix,
-      { REDIS_URL: testEnv.redisUrl.replace(/^redis:/, 'rediss:') },
+      cluster === undefined
+        ? { REDIS_URL: testEnv.redisUrl.replace(/^redis:/, 'rediss:') }
+        : {
+            REDIS_CLUSTER_NODES: cluster
+              .split(',')
+              .map((node) => `rediss://${node.replace(/^redis:\/\//, '')}`)
+              .join(','),
+          },
       'lag',
     );
     assert.equal(tls.code, 1, tls.out);
-    assert.match(tls.out, /^cdc: Redis at rediss:\S+ is unreachable .*speaks TLS on that port/);
+    assert.match(
+      tls.out,
+      /^cdc: (Redis|the Redis Cluster) at rediss:\S+ is unreachable .*speaks TLS on that port/,
+    );
     assert.equal(tls.out.trim().split('\n').length, 1, tls.out);
   });
 });

@@ -12,6 +12,7 @@ import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { createTestCapture } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { type ServiceProcess, startService } from '../support/service-process.ts';
+import { testRedisEnv } from '../support/test-redis-env.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const P = 2;
@@ -61,7 +62,7 @@ describe('pipeline monitor', () => {
 
   test('a sink whose target blocks its writes is stalled while its instance lives, and OK once they go through', async () => {
     const sink = startService('sink-postgres', {
-      REDIS_URL: testEnv.redisUrl,
+      ...testRedisEnv(),
       CDC_PREFIX: redisCtx.capturePrefix,
       POSTGRES_URL: testEnv.postgresUrl,
       POSTGRES_SCHEMA: pgCtx.schema,

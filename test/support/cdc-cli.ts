@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { testEnv } from '../helpers/env.ts';
+import { testRedisEnv } from './test-redis-env.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Runs the operator CLI as operators do, in its own process, against the test Redis. `out` is
- * stdout, with stderr after it when the command failed; `err` is stderr.
+ * Runs the operator CLI as operators do, in its own process, against the tests' Redis: the
+ * cluster of `REDIS_CLUSTER_NODES` in cluster mode (which then takes precedence over
+ * `REDIS_URL`, as for every component), else the server of `REDIS_URL`. `out` is stdout, with
+ * stderr after it when the command failed; `err` is stderr.
  */
 export async function runCdc(
   prefix: string,
@@ -21,7 +23,7 @@ export async function runCdc(
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', 'services/cli/src/main.ts', '--prefix', prefix, ...argv],
-      { cwd: ROOT, env: { ...process.env, REDIS_URL: testEnv.redisUrl, ...env } },
+      { cwd: ROOT, env: { ...process.env, ...testRedisEnv(), ...env } },
     );
     return { code: 0, out: stdout, err: stderr };
   } catch (err) {

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Keys } from '../../../runtime/keys.ts';
+import type { RedisClient } from '../../../runtime/redis-client.ts';
 import { Output } from './output.ts';
 import { withRedis } from './redis-session.ts';
 
@@ -21,7 +21,7 @@ export class CliContext {
     return this.out.json;
   }
 
-  withRedis<T>(work: (redis: Redis, keys: Keys) => Promise<T>): Promise<T> {
+  withRedis<T>(work: (redis: RedisClient, keys: Keys) => Promise<T>): Promise<T> {
     return withRedis(this.options.prefix, work);
   }
 }

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Env } from '../../../runtime/config/env.ts';
 import { BridgeIncidents } from '../../../runtime/kafka/bridge-incidents.ts';
@@ -10,6 +9,7 @@ import {
   kafkaLag,
 } from '../../../runtime/kafka/kafka-lag.ts';
 import type { Keys } from '../../../runtime/keys.ts';
+import type { RedisClient } from '../../../runtime/redis-client.ts';
 import { KafkaSourcedSinks } from '../../../runtime/sink/source/kafka-sourced-sinks.ts';
 import { ZERO_ID } from '../../../runtime/stream-id.ts';
 import { formatTable } from './table.ts';
@@ -45,7 +45,7 @@ export interface KafkaLagReport {
  * (kept in Redis) stay, and a Kafka-fed sink's lag is unknown.
  */
 export async function kafkaLagReport(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   env: Env,
   options: { sink?: string; groups: Iterable<string> },

@@ -1,13 +1,13 @@
-import type { Redis } from 'ioredis';
 import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
 import type { Keys } from '../../../runtime/keys.ts';
+import type { RedisClient } from '../../../runtime/redis-client.ts';
 
 /**
  * Every partition of every entity, or of one: undefined (with the error printed and exit code 1)
  * when that entity is unknown.
  */
 export async function partitionsOf(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   only?: string,
 ): Promise<Array<{ entity: string; partition: number }> | undefined> {

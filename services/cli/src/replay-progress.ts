@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { consumerGroups } from '../../../runtime/consumer-groups.ts';
 import type { Keys } from '../../../runtime/keys.ts';
 import { partitionId } from '../../../runtime/partition-id.ts';
+import type { RedisClient } from '../../../runtime/redis-client.ts';
 import { ReplayRequests } from '../../../runtime/sink/replay-requests.ts';
 import { countEntries } from '../../../runtime/stream-count.ts';
 import { compareStreamIds, ZERO_ID } from '../../../runtime/stream-id.ts';
@@ -36,7 +36,7 @@ export interface PartitionProgress {
  * committed it, so this is the sink's applied position.
  */
 export async function replayProgress(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   sink: string,
   targets: readonly ReplayTarget[],

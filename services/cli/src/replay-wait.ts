@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Keys } from '../../../runtime/keys.ts';
+import type { RedisClient } from '../../../runtime/redis-client.ts';
 import { type ProgressStep, progressBar, progressLine } from './progress-bar.ts';
 import { type ReplayTarget, replayProgress } from './replay-progress.ts';
 
@@ -18,7 +18,7 @@ export interface ReplayWaitOptions {
  * timeout runs out, reporting each step. Resolves to the last step and whether it caught up.
  */
 export async function waitForReplay(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   sink: string,
   targets: readonly ReplayTarget[],

@@ -1,9 +1,11 @@
-import type { Redis } from 'ioredis';
 import { EntityMetadataStore } from '../../../runtime/capture/entity-metadata.ts';
 import { consumerGroups } from '../../../runtime/consumer-groups.ts';
 import type { Keys } from '../../../runtime/keys.ts';
 import { type PartitionRef, partitionIdOf } from '../../../runtime/partition-id.ts';
+import type { RedisClient } from '../../../runtime/redis-client.ts';
 import { KafkaSourcedSinks } from '../../../runtime/sink/source/kafka-sourced-sinks.ts';
+import { getMany } from './get-many.ts';
+import { scanKeys } from './scan-keys.ts';
 
 /** One live instance of a sink, as its heartbeats and leases in Redis show it. */
 export interface SinkInstance {
@@ -36,7 +38,7 @@ export interface SinkStatus {
  * instance set not yet expired (runtime/sink/partition-leases.ts), each with the partitions whose
  * lease it holds and the age of its last heartbeat.
  */
-export async function sinkStatuses(redis: Redis, keys: Keys): Promise<SinkStatus[]> {
+export async function sinkStatuses(redis: RedisClient, keys: Keys): Promise<SinkStatus[]> {
   const metadata = await new EntityMetadataStore(redis, keys).all();
   // Stream sinks: the consumer groups of each partition stream, with the partitions they read.
   const consumed = new Map<string, PartitionRef[]>();
@@ -61,7 +63,7 @@ export async function sinkStatuses(redis: Redis, keys: Keys): Promise<SinkStatus
 }
 
 async function statusOf(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   sink: string,
   source: SinkStatus['source'],
@@ -74,8 +76,10 @@ async function statusOf(
     'WITHSCORES',
   );
   const names = members.filter((_, i) => i % 2 === 0);
-  const beats =
-    names.length === 0 ? [] : await redis.mget(...names.map((n) => keys.sinkHeartbeat(sink, n)));
+  const beats = await getMany(
+    redis,
+    names.map((n) => keys.sinkHeartbeat(sink, n)),
+  );
   // Ages are taken after the reads: a beat that came while they ran is not in the future.
   const now = Date.now();
   const instances = new Map<string, SinkInstance>();
@@ -88,10 +92,11 @@ async function statusOf(
       expiresInS: seconds(Math.max(0, Number(members[2 * i + 1]) - now)),
     });
   });
-  const holders =
-    partitions.length === 0
-      ? []
-      : await redis.mget(...partitions.map((p) => keys.lease(p.entity, p.partition, sink)));
+  // Each partition's lease lives in its own slot (the partition's hash tag).
+  const holders = await getMany(
+    redis,
+    partitions.map((p) => keys.lease(p.entity, p.partition, sink)),
+  );
   const unowned: string[] = [];
   partitions.forEach((ref, i) => {
     const holder = holders[i];
@@ -116,7 +121,7 @@ async function statusOf(
  * gives the text around the number.
  */
 async function leasedPartitions(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   entity: string,
   sink: string,
@@ -126,21 +131,11 @@ async function leasedPartitions(
   if (parts.length !== 2) return [];
   const [before = '', after = ''] = parts;
   const found: PartitionRef[] = [];
-  let cursor = '0';
-  do {
-    const [next, names] = await redis.scan(
-      cursor,
-      'MATCH',
-      `${globEscape(before)}*${globEscape(after)}`,
-      'COUNT',
-      1000,
-    );
-    cursor = next;
-    for (const name of names) {
-      const number = name.slice(before.length, name.length - after.length);
-      if (/^\d+$/.test(number)) found.push({ entity, partition: Number(number) });
-    }
-  } while (cursor !== '0');
+  // On a cluster the leases of an entity's partitions are spread over every master.
+  for (const name of await scanKeys(redis, `${globEscape(before)}*${globEscape(after)}`)) {
+    const number = name.slice(before.length, name.length - after.length);
+    if (/^\d+$/.test(number)) found.push({ entity, partition: Number(number) });
+  }
   return found.sort((a, b) => a.partition - b.partition);
 }
 
