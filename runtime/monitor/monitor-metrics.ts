@@ -15,6 +15,7 @@ export const MONITOR_METRICS = {
   stateCode: 'cdc_sink_partition_state_code',
   quarantined: 'cdc_sink_partition_quarantined_keys',
   trimmedUnread: 'cdc_sink_partition_retention_trimmed_unread',
+  partitionNode: 'cdc_partition_node_info',
   deadLetters: 'cdc_sink_dead_letters',
   instances: 'cdc_sink_live_instances',
   sampleAge: 'cdc_monitor_sample_age_seconds',
@@ -82,6 +83,16 @@ export function registerMonitorMetrics(
     '1 when retention removed entries the sink had not read yet, per partition',
     partitionLabels,
   );
+  // The node is a property of the partition, not of a sink's lag: an info series of its own
+  // (value 1), joined on entity and partition where wanted, e.g. lag per node:
+  // `max by (node) (cdc_sink_partition_lag_seconds * on (entity, partition) group_left (node)
+  // cdc_partition_node_info)`. On the lag gauges themselves, a failover would end every lag
+  // series and start new ones.
+  const partitionNode = gauge(
+    MONITOR_METRICS.partitionNode,
+    'The Redis node serving a partition (on a Redis Cluster the master of its slot, on one server that server), as host:port in the node label; always 1',
+    ['entity', 'partition', 'node'],
+  );
   const deadLetters = gauge(MONITOR_METRICS.deadLetters, 'Entries in a sink’s dead-letter stream', [
     'sink',
   ]);
@@ -104,6 +115,7 @@ export function registerMonitorMetrics(
     stateCode,
     quarantined,
     trimmedUnread,
+    partitionNode,
     deadLetters,
     instances,
   ];
@@ -124,6 +136,9 @@ export function registerMonitorMetrics(
       stateCode.set(l, PARTITION_STATES.indexOf(p.state));
       quarantined.set(l, p.quarantinedCount);
       trimmedUnread.set(l, p.trimmedUnread ? 1 : 0);
+      // One series per partition whatever the number of sinks reading it; none while unknown.
+      if (p.node !== null)
+        partitionNode.set({ entity: p.entity, partition: String(p.partition), node: p.node }, 1);
     }
     for (const s of view.sinks) {
       deadLetters.set({ sink: s.sink }, s.deadLetters);

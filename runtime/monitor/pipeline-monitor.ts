@@ -8,7 +8,10 @@ import type { InstanceView, PartitionView, PipelineView, SinkView } from './pipe
 
 /** Options of a PipelineMonitor. */
 export interface PipelineMonitorOptions {
-  /** A connection to the Redis of the log (one server: the reads are those of `cdc lag`). */
+  /**
+   * A connection to the Redis of the log, one server or a Redis Cluster (the reads are those of
+   * `cdc lag`, one key each).
+   */
   redis: RedisClient;
   keys: Keys;
   /** Time between two samples, ms. Default 5000. */
@@ -167,6 +170,7 @@ export class PipelineMonitor {
         writeRate: judged.writeRate ?? null,
         catchUpSeconds: judged.catchUpSeconds ?? null,
         owner: p.owner ?? null,
+        node: p.node ?? null,
         quarantined: p.quarantined,
         quarantinedCount: p.quarantinedCount,
         trimmedUnread: p.trimmedUnread,

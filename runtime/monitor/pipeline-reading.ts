@@ -5,6 +5,7 @@ import { type PartitionLag, partitionLag } from '../lag.ts';
 import type { RedisClient } from '../redis-client.ts';
 import { isNoSuchKey } from '../redis-errors.ts';
 import { compareStreamIds, ZERO_ID } from '../stream-id.ts';
+import { servingNode } from './serving-node.ts';
 import { type StreamInfo, trimmedUnread } from './trimmed-unread.ts';
 
 /** A key a sink holds back behind a dead-lettered event, and why. */
@@ -32,6 +33,11 @@ export interface PartitionReading {
   lastDelivered: string;
   /** The instance holding the partition's lease, if any. */
   owner: string | undefined;
+  /**
+   * The Redis node serving the partition (`host:port`, see servingNode): on a cluster its slot's
+   * master, on one server that server; undefined while a cluster's slot map names none.
+   */
+  node: string | undefined;
   /** Its quarantined keys, oldest failure first, at most QUARANTINE_SHOWN of them. */
   quarantined: QuarantinedKey[];
   /** How many keys it holds in quarantine in all. */
@@ -64,6 +70,8 @@ export interface PipelineReading {
  * as `cdc lag` reads them (consumerGroups, the applied watermark, partitionLag), plus what the
  * lag page shows around them: leases, members, quarantines, dead letters, and whether retention
  * trimmed entries a group had not read. Sinks are the streams' consumer groups, as for `cdc lag`.
+ * Every command names one key (a partition's, or a sink's under `{sink:<name>}` and
+ * `{dlq:<sink>}`), so on a Redis Cluster each goes to the master of its slot by itself.
  */
 export async function readPipeline(
   redis: RedisClient,
@@ -128,6 +136,8 @@ async function readGroup(
     lag,
     lastDelivered: group.lastDelivered,
     owner,
+    // After the partition's reads: a slot that moved was followed, and the map refreshed.
+    node: servingNode(redis, stream),
     ...(await quarantinedKeys(redis, keys, entity, partition, group.name)),
     added: info?.entriesAdded,
     trimmedUnread: info ? trimmedUnread(position, info) : false,

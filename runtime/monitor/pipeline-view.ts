@@ -48,6 +48,11 @@ export interface PartitionView {
   catchUpSeconds: number | null;
   /** The instance holding the partition's lease. */
   owner: string | null;
+  /**
+   * The Redis node serving the partition, `host:port`: on a Redis Cluster the master of its
+   * slot, on one server that server; null while a cluster's slot map names none (a failover).
+   */
+  node: string | null;
   /** Quarantined keys, oldest failure first, the first QUARANTINE_SHOWN of them. */
   quarantined: QuarantinedKey[];
   /** Quarantined keys in all. */

@@ -18,6 +18,7 @@ import { createTestCapture } from '../support/capture-fixtures.ts';
 import { runCdc } from '../support/cdc-cli.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { type ServiceProcess, startService } from '../support/service-process.ts';
+import { testRedisEnv } from '../support/test-redis-env.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const P = 2;
@@ -40,6 +41,8 @@ interface PageRow {
   behind: string;
   pending: number;
   seconds: number;
+  /** The Redis node serving the partition, `host:port`. */
+  node: string;
 }
 
 async function pageRows(page: Page, sink: string): Promise<PageRow[]> {
@@ -64,6 +67,7 @@ async function pageRows(page: Page, sink: string): Promise<PageRow[]> {
       behind: field.get('behind') ?? '',
       pending: Number(field.get('pending')),
       seconds: Number(field.get('seconds')),
+      node: field.get('node') ?? '',
     };
   });
 }
@@ -94,6 +98,7 @@ function cliLagRows(out: string) {
     behind: String(r.behind),
     pending: Number(r.pending),
     seconds: Number(r['oldest unapplied (s)'] ?? r.oldest_unapplied_s ?? r.oldestUnappliedS),
+    node: String(r.node),
   }));
 }
 
@@ -111,7 +116,7 @@ describe('lag page in a browser, under a running pipeline', () => {
 
   const startSink = () => {
     const sink = startService('sink-postgres', {
-      REDIS_URL: testEnv.redisUrl,
+      ...testRedisEnv(),
       CDC_PREFIX: redisCtx.capturePrefix,
       POSTGRES_URL: testEnv.postgresUrl,
       POSTGRES_SCHEMA: pgCtx.schema,
@@ -250,8 +255,8 @@ describe('lag page in a browser, under a running pipeline', () => {
       const c = fromCli.find((r) => r.sink === 'postgres' && r.partition === row.partition);
       assert.ok(c, cli.out);
       assert.deepEqual(
-        { applied: c.applied, behind: c.behind, pending: c.pending },
-        { applied: row.applied, behind: row.behind, pending: row.pending },
+        { applied: c.applied, behind: c.behind, pending: c.pending, node: c.node },
+        { applied: row.applied, behind: row.behind, pending: row.pending, node: row.node },
         `partition ${row.partition}: the page and cdc lag --json`,
       );
       // The age goes on growing between the two reads: the CLI ran last, by a few seconds at most.

@@ -17,6 +17,7 @@ const partition = (p: Partial<PartitionView>): PartitionView => ({
   writeRate: 10,
   catchUpSeconds: null,
   owner: 'a',
+  node: '10.0.0.1:7000',
   quarantined: [],
   quarantinedCount: 0,
   trimmedUnread: false,
@@ -43,10 +44,11 @@ function view(partitions: PartitionView[]): PipelineView {
   };
 }
 
-test('the state gauge is 1 for the current state only, the code says which, unknown lag is NaN', async () => {
+test('the state gauge is 1 for the current state only, the code says which, unknown lag is NaN, each partition names its node', async () => {
   let current = view([
     partition({ state: 'stalled' }),
-    partition({ partition: 1, behind: null, state: 'stopped', owner: null }),
+    partition({ partition: 1, behind: null, state: 'stopped', owner: null, node: null }),
+    partition({ sink: 'mongo', state: 'ok' }),
   ]);
   const registry = new Registry();
   registerMonitorMetrics(() => current, registry);
@@ -60,6 +62,11 @@ test('the state gauge is 1 for the current state only, the code says which, unkn
     /cdc_sink_partition_lag_entries\{sink="pg",entity="todo",partition="1"\} Nan/i,
   );
   assert.match(text, /cdc_sink_dead_letters\{sink="pg"\} 4/);
+  // The node of a partition: one series whatever the sinks reading it, none while unknown.
+  assert.deepEqual(
+    text.split('\n').filter((line) => line.startsWith('cdc_partition_node_info{')),
+    ['cdc_partition_node_info{entity="todo",partition="0",node="10.0.0.1:7000"} 1'],
+  );
 
   // A partition that is gone takes its series with it.
   current = view([partition({})]);

@@ -1,7 +1,8 @@
-import type { Redis } from 'ioredis';
 import { consumerGroups } from '../../../runtime/consumer-groups.ts';
 import type { Keys } from '../../../runtime/keys.ts';
 import { partitionLag } from '../../../runtime/lag.ts';
+import { servingNode } from '../../../runtime/monitor/serving-node.ts';
+import type { RedisClient } from '../../../runtime/redis-client.ts';
 import { ZERO_ID } from '../../../runtime/stream-id.ts';
 import { partitionsOf } from './partitions.ts';
 
@@ -14,10 +15,20 @@ export type LagRow = {
   behind: number | 'unknown';
   pending: number;
   'oldest unapplied (s)': number;
+  /**
+   * The Redis node serving the partition, `host:port`: on a cluster the master of its slot, on
+   * one server that server; `unknown` while a cluster's slot map names none (a failover). Last,
+   * so that scripts reading the table's columns by position read the others where they were.
+   */
+  node: string;
 };
 
-/** Entries behind per sink, entity and partition: what `cdc lag` reports (runtime/lag.ts). */
-export async function lagRows(redis: Redis, keys: Keys, sink?: string): Promise<LagRow[]> {
+/**
+ * Entries behind per sink, entity and partition, and the node serving each partition: what
+ * `cdc lag` reports (runtime/lag.ts). Every read names one key, so on a cluster each goes to the
+ * partition's master by itself.
+ */
+export async function lagRows(redis: RedisClient, keys: Keys, sink?: string): Promise<LagRow[]> {
   const rows: LagRow[] = [];
   for (const { entity, partition } of (await partitionsOf(redis, keys)) ?? []) {
     const stream = keys.stream(entity, partition);
@@ -33,6 +44,8 @@ export async function lagRows(redis: Redis, keys: Keys, sink?: string): Promise<
         behind: lag.behind ?? 'unknown',
         pending: lag.pending,
         'oldest unapplied (s)': Number((lag.oldestUnappliedMs / 1000).toFixed(1)),
+        // Read after the partition's own reads: those refreshed the slot map if it had moved.
+        node: servingNode(redis, stream) ?? 'unknown',
       });
     }
   }

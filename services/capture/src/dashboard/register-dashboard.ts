@@ -8,7 +8,10 @@ import {
 } from '../../../../runtime/monitor/pipeline-monitor.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 
-/** The lag page's options: the monitor's Redis connection (one server) and timings. */
+/**
+ * The lag page's options: the monitor's Redis connection (one server or a Redis Cluster, opened
+ * with `connectRedisClient`) and timings.
+ */
 export type DashboardOptions = Omit<PipelineMonitorOptions, 'keys'>;
 
 /**

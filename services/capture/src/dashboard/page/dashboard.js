@@ -157,7 +157,7 @@ function quarantineRow(p, q) {
     el('td', { colspan: 2 }, `quarantined key ${q.key}`),
     el(
       'td',
-      { colspan: 8, 'data-field': 'error' },
+      { colspan: 9, 'data-field': 'error' },
       q.error,
       q.request ? ` (${q.request} requested)` : '',
     ),
@@ -190,6 +190,7 @@ function sinkSection(sink) {
         },
         cell('entity', p.entity),
         cell('partition', String(p.partition), true),
+        cell('node', p.node ?? 'unknown'),
         el(
           'td',
           { 'data-field': 'state' },
@@ -226,7 +227,7 @@ function sinkSection(sink) {
           { class: 'quarantine' },
           el(
             'td',
-            { colspan: 11 },
+            { colspan: 12 },
             `… and ${number(p.quarantinedCount - p.quarantined.length)} more quarantined keys (cdc dead-letters --sink ${p.sink} lists them all)`,
           ),
         ),
@@ -245,6 +246,7 @@ function sinkSection(sink) {
         ...[
           'Entity',
           'Partition',
+          'Node',
           'State',
           'Applied up to',
           'Entries behind',
