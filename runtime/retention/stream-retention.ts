@@ -30,6 +30,13 @@ export interface PartitionTrim {
  * its group back goes to its committed offset, at or above its applied watermark), but an
  * operator may ask for a replay meanwhile: the bound is computed again just before trimming and
  * the lower one is used.
+ *
+ * Reads and trim are separate commands, not one script, on one server as on a Redis Cluster:
+ * what decides the bound spans two slots there (the partition's stream, watermarks and groups
+ * under `{<entity>:<p>}`, the sink's replay requests under `{sink:<name>}`), and a script may
+ * touch one slot only. What the recheck leaves open, a replay asked between it and the XTRIM,
+ * is covered by the minimum age: the bound is never newer than it, so such a replay loses
+ * nothing younger than the minimum age, as a replay asked just after a trim would.
  */
 export class StreamRetention {
   constructor(
