@@ -1,0 +1,80 @@
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisClient } from '../../runtime/redis-client.ts';
+
+/** The server processes behind a client: the server itself, or a cluster's masters and replicas. */
+function nodesOf(client: RedisClient, role: 'master' | 'slave'): Redis[] {
+  if (client instanceof Cluster) return client.nodes(role);
+  return role === 'master' ? [client] : [];
+}
+
+/**
+ * Deletes every key matching `pattern`. A cluster answers SCAN only for the slots of the node
+ * asked, so every master is scanned; and a cluster refuses a multi-key UNLINK across slots, even
+ * on one node, so the keys are unlinked one by one, pipelined on the node's own connection.
+ */
+export async function deleteEverywhere(client: RedisClient, pattern: string): Promise<number> {
+  let deleted = 0;
+  for (const node of nodesOf(client, 'master')) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (found.length > 0) {
+        const pipeline = node.pipeline();
+        for (const key of found) pipeline.unlink(key);
+        await pipeline.exec();
+        deleted += found.length;
+      }
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return deleted;
+}
+
+/** CPU time the server processes have used so far, µs (INFO cpu: user + system). */
+export interface RedisCpu {
+  /** The server, or the sum over a cluster's masters. */
+  masters: number;
+  /** The sum over a cluster's replicas (0 for one server without replicas). */
+  replicas: number;
+}
+
+/**
+ * Server CPU so far (INFO cpu), which unlike command statistics also counts request parsing,
+ * replies, replication and pub/sub fan-out: the whole of what the servers spend.
+ */
+export async function redisCpu(client: RedisClient): Promise<RedisCpu> {
+  const sum = async (nodes: Redis[]) => {
+    let micros = 0;
+    for (const node of nodes) {
+      const info = await node.info('cpu');
+      const seconds = (name: string) =>
+        Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+      micros += (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+    }
+    return micros;
+  };
+  return {
+    masters: await sum(nodesOf(client, 'master')),
+    replicas: await sum(nodesOf(client, 'slave')),
+  };
+}
+
+/** CPU used between two readings, µs. */
+export function cpuSince(before: RedisCpu, after: RedisCpu): RedisCpu {
+  return { masters: after.masters - before.masters, replicas: after.replicas - before.replicas };
+}
+
+/** redis_version of the server, or of the first master of a cluster. */
+export async function redisVersion(client: RedisClient): Promise<string> {
+  const node = nodesOf(client, 'master')[0];
+  const info = node ? await node.info('server') : '';
+  return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+}
+
+/** How many masters and replicas serve the client. */
+export function nodeCounts(client: RedisClient): { masters: number; replicas: number } {
+  return {
+    masters: nodesOf(client, 'master').length,
+    replicas: nodesOf(client, 'slave').length,
+  };
+}
