@@ -62,11 +62,14 @@ shopt -s globstar nullglob
 unit_files=(test/unit/**/*.test.ts)
 integration_files=(test/integration/**/*.test.ts)
 fault_files=(test/faults/**/*.test.ts)
-# What runs on a Redis Cluster so far: capture, the schema registry and the sinks (the same
-# files as on one server). The other integration files test the Kafka bridge and the CLI, whose
-# Redis reads are not cluster-aware yet; a test of these files that cannot run on a cluster skips
-# itself there, naming why.
+# What runs on a Redis Cluster so far: capture, the schema registry, the sinks and the Kafka
+# bridge (the same files as on one server). The other integration files test the CLI and what
+# uses it, whose Redis reads are not cluster-aware yet; a test of these files that cannot run on
+# a cluster skips itself there, naming why.
 cluster_files=(
+  test/integration/bridge-kafka-3.9.test.ts
+  test/integration/bridge-kafka-4.test.ts
+  test/integration/bridge-registry.test.ts
   test/integration/capture.test.ts
   test/integration/capture-http.test.ts
   test/integration/capture-group-commit.test.ts
@@ -76,6 +79,7 @@ cluster_files=(
   test/integration/example-todos.test.ts
   test/integration/example-users.test.ts
   test/integration/full-64-bit-longs.test.ts
+  test/integration/kafka-source.test.ts
   test/integration/runner-start-failure.test.ts
   test/integration/schema-registry.test.ts
   test/integration/schema-registry-api.test.ts
@@ -140,7 +144,7 @@ if [[ $mode == cluster ]]; then
   for file in "${integration_files[@]}"; do
     [[ " ${cluster_files[*]} " == *" $file "* ]] || left_out+=("${file#test/integration/}")
   done
-  echo "== not run on a Redis Cluster yet (Kafka bridge, CLI and what uses it: their Redis reads are not cluster-aware): ${left_out[*]}"
+  echo "== not run on a Redis Cluster yet (the CLI and what uses it: its Redis reads are not cluster-aware): ${left_out[*]}"
   run_suite cluster 4 "${cluster_files[@]}"
 fi
 

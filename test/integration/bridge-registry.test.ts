@@ -12,7 +12,7 @@ import { leaseOwnership } from '../../services/bridge-kafka/src/partition-owners
 import { buildCaptureServer } from '../../services/capture/src/server.ts';
 import { testEnv } from '../helpers/env.ts';
 import { createTestKafka } from '../helpers/kafka.ts';
-import { createTestRedis } from '../helpers/redis.ts';
+import { createTestRedis, testRedisOptions } from '../helpers/redis.ts';
 import { schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { startTestRunner } from '../support/test-runner.ts';
@@ -30,7 +30,7 @@ test('a standard registry client decodes the bridge records a plain kafkajs cons
   const prefix = redis.capturePrefix;
   const open = (schema: AvroSchema) =>
     createCapture({
-      redis: { url: testEnv.redisUrl },
+      redis: testRedisOptions(),
       prefix,
       entities: { todo: { schema, partitions: 2 } },
     });

@@ -30,7 +30,7 @@ import {
 } from '../helpers/kafka.ts';
 import { createTestMongo, type TestMongo } from '../helpers/mongo.ts';
 import { createTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { createTestRedis, deleteKeys, type TestRedis, testRedisOptions } from '../helpers/redis.ts';
 import { createTestCapture, keysUnder, schemaFile } from '../support/capture-fixtures.ts';
 import { sinkCaughtUp } from '../support/caught-up.ts';
 import { runCdc } from '../support/cdc-cli.ts';
@@ -161,7 +161,7 @@ async function writeHistory(w: World): Promise<Capture[]> {
     await v1.upsert('todo', { id: `t${i % 60}`, name: `v1 #${i}`, done: i % 3 === 0 });
   for (let i = 0; i < 60; i += 7) await v1.delete('todo', `t${i}`);
   const v2 = await createCapture({
-    redis: { url: testEnv.redisUrl },
+    redis: testRedisOptions(),
     prefix: w.prefix,
     entities: { todo: { schema: todoV2, partitions: P } },
   });
@@ -205,7 +205,7 @@ for (const line of KAFKA_BROKER_LINES) {
       for (const runner of w.runners.splice(0)) await runner.stop();
       for (const capture of captures) await capture.close();
       const lost = await keysUnder(w.redis.redis, `${w.prefix}:*`);
-      await w.redis.redis.unlink(...lost);
+      await deleteKeys(w.redis.redis, lost);
       assert.deepEqual(await keysUnder(w.redis.redis, `${w.prefix}:*`), []);
 
       // A PostgreSQL sink reading Kafka rebuilds into an empty schema.
@@ -230,7 +230,7 @@ for (const line of KAFKA_BROKER_LINES) {
       );
       // A capture starting again registers the same schemas and finds them as they were.
       const again = await createCapture({
-        redis: { url: testEnv.redisUrl },
+        redis: testRedisOptions(),
         prefix: w.prefix,
         entities: { todo: { schema: todoV2, partitions: P } },
       });
