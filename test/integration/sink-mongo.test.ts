@@ -432,6 +432,41 @@ describe('mongo sink', { timeout: 120_000 }, () => {
     });
   });
 
+  test('a violation in the first bulk write of a split batch fails the apply only once every other bulk write is done', async () => {
+    const options = {
+      writeConcurrency: 4,
+      collections: { todo: { uniqueIndexes: [{ fields: ['name'] }] } },
+    };
+    await withSink(options, async (sink, t) => {
+      const keys = Array.from({ length: 1000 }, (_, i) => `k${String(i).padStart(4, '0')}`);
+      const first = keys.map((key, i) => upsert(`10-${i}`, key, { name: `n-${key}` }));
+      await sink.apply([batch(first)]);
+
+      // Every key but the first again, newer; the sixth write (in the first, short bulk write,
+      // sent while the others are still being built) takes the name the first key keeps.
+      const bad = keys[5]!;
+      const second = keys
+        .slice(1)
+        .map((key, i) =>
+          upsert(`11-${i}`, key, { name: key === bad ? `n-${keys[0]}` : `m-${key}` }),
+        );
+      const error = await sink.apply([batch(second)]).then(
+        () => assert.fail('apply should have failed'),
+        (err: unknown) => err,
+      );
+      assert.ok(error instanceof MongoConstraintError, String(error));
+      assert.deepEqual(error.keys, [bad]);
+      // Read as soon as apply has failed: no bulk write of the batch is still running, every
+      // other write is in, the offset did not move.
+      const expected = expectedState([
+        ...first.filter((e) => e.key === keys[0] || e.key === bad),
+        ...second.filter((e) => e.key !== bad),
+      ]);
+      assert.deepEqual(await stored(t), expected);
+      assert.deepEqual(await sink.readOffsets(), new Map([['todo/0', '10-999']]));
+    });
+  });
+
   test('collections and field names follow the configuration; numeric keys and dates keep their types', async () => {
     const options = {
       collections: {

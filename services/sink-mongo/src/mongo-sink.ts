@@ -41,6 +41,7 @@ import {
 } from './mongo-sink-options.ts';
 import { isTransientMongoError } from './mongo-transient.ts';
 import { encodeVersion, isNewerVersion } from './mongo-version.ts';
+import { sendChunks } from './send-chunks.ts';
 import { writeChunks } from './write-chunks.ts';
 
 export type { MongoCollectionOptions, MongoSinkOptions } from './mongo-sink-options.ts';
@@ -338,14 +339,11 @@ export class MongoSink implements Sink {
 
   /**
    * The plan's writes as up to `writeConcurrency` concurrent bulk writes (write-chunks.ts says why
-   * any split is safe). allSettled: no write may still be running when the error reaches the
-   * runner's retry.
+   * any split is safe), sent in turn (send-chunks.ts says why).
    */
   private async writeDocuments(plan: CollectionPlan): Promise<void> {
     const chunks = writeChunks(plan.writes, this.options.writeConcurrency, MIN_CHUNK_WRITES);
-    const results = await Promise.allSettled(chunks.map((writes) => this.writeChunk(plan, writes)));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
+    await sendChunks(chunks, (writes) => this.writeChunk(plan, writes));
   }
 
   /**
