@@ -56,10 +56,11 @@ export interface MongoSinkOptions {
   /** Socket inactivity timeout, ms; `0` means none. Default `0` (the driver's). */
   socketTimeoutMS?: number;
   /**
-   * How many bulk writes one collection's documents of one apply are split into, sent at once on
-   * separate connections. Default `4`. The server applies one while the driver serializes the
-   * next; `1` sends each collection's writes as one bulk write. Batches of fewer than 200 writes
-   * are not split.
+   * How many bulk writes one collection's documents of one apply are split into, running at once
+   * on separate connections, each sent once the one before is on the wire. Default `4`. The first
+   * has 100 writes, so that the server starts at once, and applies them while the driver builds
+   * the next; `1` sends each collection's writes as one bulk write. Batches of fewer than 200
+   * writes are not split.
    */
   writeConcurrency?: number;
   /**
