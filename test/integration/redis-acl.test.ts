@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Cluster } from 'ioredis';
 import pg from 'pg';
 import type { Capture } from '../../runtime/capture/capture.ts';
 import { partitionOf } from '../../runtime/partition.ts';
-import { connectRedis } from '../../runtime/redis-connection.ts';
+import type { RedisClient } from '../../runtime/redis-client.ts';
+import { connectRedisClient } from '../../runtime/redis-connection.ts';
 import { DeadLetters } from '../../runtime/sink/dead-letters.ts';
 import type { SinkRunner } from '../../runtime/sink/sink-runner.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { testEnv } from '../helpers/env.ts';
 import { uniqueNamespace } from '../helpers/namespace.ts';
 import { createTestPostgres } from '../helpers/postgres.ts';
-import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
+import { createTestRedis, type TestRedis, testRedisOptions } from '../helpers/redis.ts';
 import { createTestCapture } from '../support/capture-fixtures.ts';
 import { runCdc } from '../support/cdc-cli.ts';
 import { rejection } from '../support/rejection.ts';
@@ -19,9 +21,13 @@ import { waitFor } from '../support/wait-for.ts';
 
 const P = 2;
 
-/** The ACL rules README.md gives for every component, for a deployment under `prefix`. */
+/**
+ * The ACL rules README.md gives for every component, for a deployment under `prefix`; on a Redis
+ * Cluster also the two commands a cluster client discovers the slots with.
+ */
 function aclRules(prefix: string): string[] {
   return [
+    ...(testEnv.redisClusterNodes === undefined ? [] : ['+cluster|slots', '+cluster|info']),
     `~${prefix}:*`,
     `&${prefix}:*`,
     '-@all',
@@ -44,12 +50,20 @@ describe('every component runs as a least-privilege Redis ACL user', () => {
   let runner: SinkRunner;
   const user = uniqueNamespace('acl');
   const password = `pw-${user}`;
-  const asUser = { url: testEnv.redisUrl, username: user, password };
+  const asUser = { ...testRedisOptions(), username: user, password };
+  /** Every server: ACL users and their logs are per node on a cluster, replicas included. */
+  const servers = (): RedisClient[] => {
+    const { redis } = redisCtx;
+    return redis instanceof Cluster ? redis.nodes('all') : [redis];
+  };
 
-  /** Commands Redis refused this user, from the ACL log. */
+  /** Commands Redis refused this user, from the ACL log of every server. */
   const denied = async () => {
-    const log = (await redisCtx.redis.call('ACL', 'LOG', '1000')) as Array<Array<unknown>>;
-    return log
+    const logs = await Promise.all(
+      servers().map(async (server) => (await server.call('ACL', 'LOG', '1000')) as unknown[][]),
+    );
+    return logs
+      .flat()
       .map((entry) =>
         Object.fromEntries(
           Array.from({ length: entry.length / 2 }, (_, i) => [
@@ -66,15 +80,8 @@ describe('every component runs as a least-privilege Redis ACL user', () => {
     redisCtx = await createTestRedis('acl');
     prefix = redisCtx.capturePrefix;
     pgCtx = await createTestPostgres('acl');
-    await redisCtx.redis.call(
-      'ACL',
-      'SETUSER',
-      user,
-      'reset',
-      'on',
-      `>${password}`,
-      ...aclRules(prefix),
-    );
+    for (const server of servers())
+      await server.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, ...aclRules(prefix));
     capture = await createTestCapture(prefix, ['todo'], P, { redis: asUser });
     runner = await startTestRunner(
       new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
@@ -87,7 +94,8 @@ describe('every component runs as a least-privilege Redis ACL user', () => {
   after(async () => {
     await runner.stop();
     await capture.close();
-    await redisCtx.redis.call('ACL', 'DELUSER', user).catch(() => undefined);
+    for (const server of servers())
+      await server.call('ACL', 'DELUSER', user).catch(() => undefined);
     await redisCtx.cleanup();
     await pgCtx.cleanup();
   });
@@ -145,7 +153,7 @@ describe('every component runs as a least-privilege Redis ACL user', () => {
   });
 
   test('the user reaches nothing outside its prefix, and no dangerous command', async () => {
-    const redis = connectRedis({ ...asUser, options: { maxRetriesPerRequest: 1 } });
+    const redis = connectRedisClient({ ...asUser, options: { maxRetriesPerRequest: 1 } });
     try {
       for (const attempt of [
         redis.get(`${prefix}-other:key`),
