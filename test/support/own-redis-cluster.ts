@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Pki } from './tls-pki.ts';
 import { waitFor } from './wait-for.ts';
 
 const run = promisify(execFile);
@@ -53,17 +54,37 @@ async function freeBlock(): Promise<number> {
   throw new Error('no free block of six ports (and their cluster bus ports) found');
 }
 
-async function cli(port: number, ...args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-p', String(port), ...args], { timeout: 10_000 });
-  return stdout;
+/** redis-cli's options to reach a TLS-only node with the client certificate. */
+function tlsArgs(pki: Pki | undefined): string[] {
+  if (!pki) return [];
+  return [
+    '--tls',
+    '--cacert',
+    pki.caFile,
+    '--cert',
+    pki.client.certFile,
+    '--key',
+    pki.client.keyFile,
+  ];
 }
 
 /**
  * Starts six redis-server processes with `cluster-enabled yes` in a temporary folder and forms a
  * cluster with `redis-cli --cluster create --cluster-replicas 1`. `nodeTimeoutMs` is how long a
- * master may be unreachable before its replica takes over.
+ * master may be unreachable before its replica takes over. With `tls`, every node speaks TLS only
+ * (clients need a certificate of the PKI's CA), its replication and cluster bus too.
  */
-export async function startOwnRedisCluster(nodeTimeoutMs = 1000): Promise<OwnRedisCluster> {
+export async function startOwnRedisCluster(
+  nodeTimeoutMs = 1000,
+  options: { tls?: Pki } = {},
+): Promise<OwnRedisCluster> {
+  const { tls } = options;
+  const cli = async (port: number, ...args: string[]): Promise<string> => {
+    const { stdout } = await run('redis-cli', [...tlsArgs(tls), '-p', String(port), ...args], {
+      timeout: 10_000,
+    });
+    return stdout;
+  };
   const dir = await mkdtemp(join(tmpdir(), 'cdc-own-cluster-'));
   const base = await freeBlock();
   const ports = Array.from({ length: 6 }, (_, i) => base + i);
@@ -74,7 +95,23 @@ export async function startOwnRedisCluster(nodeTimeoutMs = 1000): Promise<OwnRed
     await writeFile(
       join(folder, 'redis.conf'),
       [
-        `port ${port}`,
+        // With TLS the node speaks TLS only, to clients, to its replica and on the cluster bus.
+        ...(tls
+          ? [
+              'port 0',
+              `tls-port ${port}`,
+              `tls-cert-file ${tls.serverCertFile}`,
+              `tls-key-file ${tls.serverKeyFile}`,
+              `tls-ca-cert-file ${tls.caFile}`,
+              // Nodes connect to each other (bus, replication) as clients: the server
+              // certificate is for serverAuth only.
+              `tls-client-cert-file ${tls.client.certFile}`,
+              `tls-client-key-file ${tls.client.keyFile}`,
+              'tls-auth-clients yes',
+              'tls-cluster yes',
+              'tls-replication yes',
+            ]
+          : [`port ${port}`]),
         'bind 127.0.0.1',
         `dir ${folder}`,
         'cluster-enabled yes',
@@ -104,6 +141,7 @@ export async function startOwnRedisCluster(nodeTimeoutMs = 1000): Promise<OwnRed
     await run(
       'redis-cli',
       [
+        ...tlsArgs(tls),
         '--cluster',
         'create',
         ...ports.map((p) => `127.0.0.1:${p}`),
@@ -202,6 +240,7 @@ export async function startOwnRedisCluster(nodeTimeoutMs = 1000): Promise<OwnRed
       await run(
         'redis-cli',
         [
+          ...tlsArgs(tls),
           '--cluster',
           'reshard',
           `127.0.0.1:${from}`,
