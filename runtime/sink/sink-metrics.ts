@@ -149,7 +149,7 @@ export function registerSinkMetrics(instrumentation: Instrumentation, registry: 
   // reshard) changes one series here instead of starting new lag series; join it on
   // (sink, entity, partition) to see the lag per node.
   const partitionNode = new Gauge({
-    name: 'cdc_sink_partition_node',
+    name: 'cdc_sink_partition_node_info',
     help: 'The Redis node (host:port) a partition is read from, as a label (value 1)',
     labelNames: ['sink', 'entity', 'partition', 'node'],
     registers: [registry],

@@ -80,7 +80,7 @@ test("a sink's metrics name the master each partition is read from: all three fo
     await capture.upsert('todo', { id: 'a', name: 'placed' });
     const cluster = redisCtx.redis as Cluster;
     const nodeOf = async (): Promise<Map<string, string>> => {
-      const metric = await registry.getSingleMetric('cdc_sink_partition_node')?.get();
+      const metric = await registry.getSingleMetric('cdc_sink_partition_node_info')?.get();
       return new Map(
         (metric?.values ?? []).map((v) => [String(v.labels.partition), String(v.labels.node)]),
       );

@@ -33,7 +33,7 @@ test('the node a partition is read from is one series per partition, moved when 
   const registry = new Registry();
   registerSinkMetrics(instrumentation, registry);
   const nodes = async (): Promise<string[]> =>
-    ((await registry.getSingleMetric('cdc_sink_partition_node')?.get())?.values ?? []).map(
+    ((await registry.getSingleMetric('cdc_sink_partition_node_info')?.get())?.values ?? []).map(
       (v) => `${v.labels.partition}@${v.labels.node}=${v.value}`,
     );
   const lag = { sink: 'pg', entity: 'todo', entries: 0, oldestAgeMs: 0 };
