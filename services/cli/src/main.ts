@@ -14,9 +14,10 @@ import { ExitCode } from './exit-codes.ts';
 
 /**
  * Operator commands: consumer lag per sink and partition, the sinks and their instances, dead letters, re-drive and skip of a
- * quarantined key, replays, safe trimming of the partition streams, the schema registry. Environment: REDIS_URL (+
- * REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX, CDC_RETENTION_MIN_AGE; KAFKA_BROKERS
- * (+ KAFKA_*) to replay a sink that reads Kafka, and for the Kafka figures of `lag`.
+ * quarantined key, replays, safe trimming of the partition streams, the schema registry. Environment: REDIS_URL, or
+ * REDIS_CLUSTER_NODES for a Redis Cluster (+ REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS_*), CDC_PREFIX,
+ * CDC_RETENTION_MIN_AGE; KAFKA_BROKERS (+ KAFKA_*) to replay a sink that reads Kafka, and for the
+ * Kafka figures of `lag`. Every command works the same on one server and on a cluster.
  */
 const program = new Command('cdc')
   .description('operate the change-data-capture log')

@@ -5,12 +5,15 @@ import { ExitCode } from '../exit-codes.ts';
 import { kafkaLagReport, kafkaSinkRowOver, printKafkaLagReport } from '../kafka-lag-report.ts';
 import { lagRows } from '../lag-rows.ts';
 
-/** `cdc lag`: entries each sink has not applied, per partition; Kafka figures beside. */
+/**
+ * `cdc lag`: entries each sink has not applied, per partition, with the node serving it (which
+ * master a lagging partition's load or failover is on); Kafka figures beside.
+ */
 export function lagCommand(program: Command, context: ContextOf): void {
   program
     .command('lag')
     .description(
-      'entries each sink has not applied yet, per partition, and the age of the oldest; for sinks reading Kafka and for Kafka bridges, their Kafka figures',
+      'entries each sink has not applied yet, per partition, the age of the oldest and the Redis node serving the partition (on a cluster the master of its slot); for sinks reading Kafka and for Kafka bridges, their Kafka figures',
     )
     .option('--sink <name>', 'only this sink')
     .option('--watch <seconds>', 'print again every so many seconds, until interrupted')
