@@ -9,7 +9,7 @@ import { compareStreamIds } from '../../runtime/stream-id.ts';
 import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
 import { seeded } from '../support/numbers.ts';
 import { benchTodo } from '../support/todo-record.ts';
-import { cpuSince, type RedisCpu, redisCpu } from './redis-nodes.ts';
+import { cpuSince, type RedisCpu, redisCommands, redisCpu } from './redis-nodes.ts';
 
 /** The entity both sides write and drain (schemas/todo.avsc). */
 export const ENTITY = 'todo';
@@ -70,11 +70,16 @@ export function distinctKeys(chunks: readonly BatchWrite[][]): number {
   return seen.size;
 }
 
+/** Commands the servers ran during a phase, per 1000 events, by name. */
+export type CommandCounts = Record<string, number>;
+
+/** Runs `work` and measures it: time, this process's CPU, the servers' CPU and commands. */
 async function measured<T>(
   side: Side,
   events: number,
   work: () => Promise<T>,
-): Promise<{ cost: PhaseCost; value: T }> {
+): Promise<{ cost: PhaseCost; commands: CommandCounts; value: T }> {
+  const commandsBefore = await redisCommands(side.admin);
   const redisBefore = await redisCpu(side.admin);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -82,8 +87,15 @@ async function measured<T>(
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const redis: RedisCpu = cpuSince(redisBefore, await redisCpu(side.admin));
+  const commands: CommandCounts = {};
+  for (const [name, calls] of await redisCommands(side.admin)) {
+    const ran = calls - (commandsBefore.get(name) ?? 0);
+    // The readings' own INFO calls are not the phase's.
+    if (ran > 0 && name !== 'info') commands[name] = (ran * 1000) / events;
+  }
   return {
     value,
+    commands,
     cost: {
       eventsPerSecond: events / (ms / 1000),
       ms,
@@ -104,7 +116,7 @@ export async function capturePhase(
   schema: AvroSchema,
   prefix: string,
   chunks: readonly BatchWrite[][],
-): Promise<{ cost: PhaseCost; lastIds: Map<number, string> }> {
+): Promise<{ cost: PhaseCost; commands: CommandCounts; lastIds: Map<number, string> }> {
   const events = chunks.reduce((n, c) => n + c.length, 0);
   const capture = await createCapture({
     redis: side.connection,
@@ -112,7 +124,7 @@ export async function capturePhase(
     entities: { [ENTITY]: { schema, partitions: PARTITIONS } },
   });
   try {
-    const { cost } = await measured(side, events, async () => {
+    const { cost, commands } = await measured(side, events, async () => {
       for (const writes of chunks) await capture.writeMany(ENTITY, writes);
     });
     const keys = new Keys(prefix);
@@ -127,7 +139,7 @@ export async function capturePhase(
     if (written !== events) {
       throw new Error(`${side.name}: the streams hold ${written} entries, ${events} were written`);
     }
-    return { cost, lastIds };
+    return { cost, commands, lastIds };
   } finally {
     await capture.close();
   }
@@ -147,7 +159,7 @@ export async function drainPhase(
   batchSize: number,
   lastIds: ReadonlyMap<number, string>,
   events: number,
-): Promise<{ cost: PhaseCost; startMs: number }> {
+): Promise<{ cost: PhaseCost; commands: CommandCounts; startMs: number }> {
   const runner = new SinkRunner({
     sink: new PostgresSink({ url: postgresUrl, schema: pgSchema, name: SINK_NAME }),
     redis: side.connection,
@@ -161,14 +173,18 @@ export async function drainPhase(
   });
   const keys = new Keys(prefix);
   try {
-    const { cost, value: startMs } = await measured(side, events, async () => {
+    const { cost, commands, value } = await measured(side, events, async () => {
       const began = performance.now();
       await runner.start();
       const startMs = performance.now() - began;
-      await untilApplied(side.admin, keys, lastIds);
-      return startMs;
+      const polled = await untilApplied(side.admin, keys, lastIds);
+      return { startMs, polled };
     });
-    return { cost, startMs };
+    // The watermark polls are this benchmark's GETs, not the sink's (whose scripts GET too).
+    const gets = (commands.get ?? 0) - (value.polled * 1000) / events;
+    if (gets > 0) commands.get = gets;
+    else delete commands.get;
+    return { cost, commands, startMs: value.startMs };
   } finally {
     await runner.stop();
   }
@@ -178,16 +194,19 @@ export async function drainPhase(
  * Reads the applied watermarks every POLL_MS until each partition's is its stream's last id. A
  * poll rather than the announcements on the watermark channel, so that both sides end on the same
  * kind of signal (a cluster broadcasts announcements to every node, one server does not).
+ * Returns how many GETs it sent.
  */
 async function untilApplied(
   admin: RedisClient,
   keys: Keys,
   lastIds: ReadonlyMap<number, string>,
-): Promise<void> {
+): Promise<number> {
   const deadline = performance.now() + DRAIN_TIMEOUT_MS;
   const left = new Map(lastIds);
+  let sent = 0;
   while (left.size > 0) {
     const partitions = [...left.keys()];
+    sent += partitions.length;
     const marks = await Promise.all(
       partitions.map((p) => admin.get(keys.watermark(ENTITY, p, SINK_NAME))),
     );
@@ -195,7 +214,7 @@ async function untilApplied(
       const mark = marks[i];
       if (mark && compareStreamIds(mark, left.get(p)!) >= 0) left.delete(p);
     });
-    if (left.size === 0) return;
+    if (left.size === 0) break;
     if (performance.now() > deadline) {
       throw new Error(
         `the sink did not reach the last ids of partitions ${[...left.keys()].join(', ')} ` +
@@ -204,4 +223,5 @@ async function untilApplied(
     }
     await sleep(POLL_MS);
   }
+  return sent;
 }

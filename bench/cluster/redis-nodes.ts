@@ -59,6 +59,22 @@ export async function redisCpu(client: RedisClient): Promise<RedisCpu> {
   };
 }
 
+/**
+ * Commands the servers (a cluster's masters) have run so far, by name (INFO commandstats). A
+ * script's inner commands count too, so a capture call shows as one `evalsha` plus its `xadd`
+ * and `hset`s.
+ */
+export async function redisCommands(client: RedisClient): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  for (const node of nodesOf(client, 'master')) {
+    const info = await node.info('commandstats');
+    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      calls.set(match[1]!, (calls.get(match[1]!) ?? 0) + Number(match[2]));
+    }
+  }
+  return calls;
+}
+
 /** CPU used between two readings, µs. */
 export function cpuSince(before: RedisCpu, after: RedisCpu): RedisCpu {
   return { masters: after.masters - before.masters, replicas: after.replicas - before.replicas };

@@ -37,6 +37,7 @@ import { fmt, fmtRate, median } from '../support/numbers.ts';
 import { parseOptions } from './options.ts';
 import {
   buildChunks,
+  type CommandCounts,
   capturePhase,
   distinctKeys,
   drainPhase,
@@ -63,6 +64,8 @@ interface RoundResult {
   capture: PhaseCost;
   drain: PhaseCost;
   drainStartMs: number;
+  /** Commands the servers (masters) ran per 1000 events, by phase. */
+  commands: Record<Phase, CommandCounts>;
 }
 
 const log = (line: string): void => {
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
         capture: captured[name].cost,
         drain: drained.cost,
         drainStartMs: drained.startMs,
+        commands: { capture: captured[name].commands, drain: drained.commands },
       };
     }
     for (const side of Object.values(sides)) await deleteEverywhere(side.admin, `${prefix}:*`);
@@ -271,7 +275,7 @@ function report(
     ['measure', 'single Redis', 'Redis Cluster', 'cluster / single'],
     rows,
   );
-  process.stdout.write(`\n${table}\n\n`);
+  process.stdout.write(`\n${table}\n\n${commandTable(rounds)}\n\n`);
   for (const phase of PHASES) {
     process.stdout.write(
       `${PHASE_LABELS[phase]} cluster / single = ${fmt(summary[phase].ratio, 2)}x ` +
@@ -297,6 +301,39 @@ function report(
     rounds,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** Commands a phase made the servers run, per 1000 events: below this on both sides, left out. */
+const COMMANDS_SHOWN_FROM = 0.5;
+
+/**
+ * Redis commands per 1000 events, medians over the rounds, by phase and side: where the
+ * cluster's extra work comes from (its reads per partition, its pipelines per partition).
+ */
+function commandTable(rounds: ReadonlyArray<Record<SideName, RoundResult>>): string {
+  const columns = PHASES.flatMap((phase) =>
+    (['single', 'cluster'] as const).map((side) => ({ phase, side })),
+  );
+  const names = new Set<string>();
+  for (const r of rounds)
+    for (const { phase, side } of columns)
+      for (const name of Object.keys(r[side].commands[phase])) names.add(name);
+  const rows = [...names]
+    .map((name) => ({
+      name,
+      values: columns.map(({ phase, side }) =>
+        median(rounds.map((r) => r[side].commands[phase][name] ?? 0)),
+      ),
+    }))
+    .filter((row) => row.values.some((v) => v >= COMMANDS_SHOWN_FROM))
+    .sort((a, b) => b.values.reduce((x, y) => x + y) - a.values.reduce((x, y) => x + y));
+  return markdownTable(
+    [
+      'Redis commands per 1000 events (masters)',
+      ...columns.map(({ phase, side }) => `${phase}, ${side}`),
+    ],
+    rows.map((row) => [row.name, ...row.values.map((v) => fmt(v, 1))]),
+  );
 }
 
 /** Medians over the rounds of every figure of a phase. */
