@@ -4,7 +4,7 @@ import { resolveEntityOptions } from '../../../runtime/capture/capture-options.t
 import { envInteger, envOptional, envString, redisFromEnv } from '../../../runtime/config/env.ts';
 import { loadProjectConfig } from '../../../runtime/config/project-config.ts';
 import { resolveKafkaTopics } from '../../../runtime/kafka/kafka-topics.ts';
-import { connectRedis, quietErrors } from '../../../runtime/redis-connection.ts';
+import { connectRedisClient, quietErrors } from '../../../runtime/redis-connection.ts';
 import { redisProbe } from '../../../runtime/service/redis-probe.ts';
 import { runServiceMain } from '../../../runtime/service/run-service-main.ts';
 import { portInUse } from '../../../runtime/service/start-failure.ts';
@@ -48,10 +48,10 @@ await runServiceMain(logger, async () => {
   // Started before Redis (containers in any order): wait for it, a line per attempt.
   await waitForServer(redisProbe(redis), startupRetryFromEnv(env), logger);
   const capture = await createCapture({ redis, prefix: config.prefix, entities: config.entities });
-  // The lag page reads what `cdc lag` reads, on one server: not served on a Redis Cluster yet.
-  const monitorRedis =
-    redis.clusterNodes === undefined ? quietErrors(connectRedis(redis)) : undefined;
-  const dashboard = monitorRedis && {
+  // The lag page reads what `cdc lag` reads, on one server or a cluster, over a connection of its
+  // own so that its reads never queue behind writes.
+  const monitorRedis = quietErrors(connectRedisClient(redis));
+  const dashboard = {
     redis: monitorRedis,
     sampleMs: envInteger(env, 'CAPTURE_MONITOR_SAMPLE_MS', 5000, 100),
     windowMs: envInteger(env, 'CAPTURE_MONITOR_WINDOW_MS', 60_000, 200),
@@ -61,13 +61,13 @@ await runServiceMain(logger, async () => {
     kafkaTopics,
     bodyLimit,
     logger,
-    ...(dashboard ? { dashboard } : {}),
+    dashboard,
   });
   try {
     await server.listen({ host, port });
   } catch (error) {
     await capture.close().catch(() => undefined);
-    monitorRedis?.disconnect();
+    monitorRedis.disconnect();
     throw portInUse(error, 'CAPTURE_PORT') ?? error;
   }
   logger.info(
@@ -82,7 +82,7 @@ await runServiceMain(logger, async () => {
     logger.info({ signal }, 'shutting down');
     await server.close();
     await capture.close();
-    monitorRedis?.disconnect();
+    monitorRedis.disconnect();
     process.exit(0);
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
