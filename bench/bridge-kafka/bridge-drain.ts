@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChildSink } from '../support/child-sink.ts';
@@ -18,6 +19,7 @@ export function spawnBridge(
   name: string,
   batch: number,
   main: string = SERVICE_MAIN,
+  metricsPort = 0,
 ): ChildSink {
   const { profile } = run.options;
   const child = ChildSink.spawn({
@@ -29,7 +31,12 @@ export function spawnBridge(
     sinkName: name,
     batchSize: batch,
     blockMs: 100,
-    env: { BRIDGE_NAME: name, KAFKA_BROKERS: run.options.brokers, SINK_ENTITIES: ENTITY },
+    env: {
+      BRIDGE_NAME: name,
+      KAFKA_BROKERS: run.options.brokers,
+      SINK_ENTITIES: ENTITY,
+      SINK_METRICS_PORT: String(metricsPort),
+    },
     unset: ['KAFKA_CLIENT_ID', 'KAFKA_SSL', 'KAFKA_SASL_MECHANISM'],
   });
   run.children.add(child);
@@ -54,14 +61,49 @@ export async function waitCaughtUp(
   }
 }
 
+/** What a drain by the bridge service measured. */
+export interface BridgeDrained {
+  ms: number;
+  /** CPU of the drain alone, not of starting Node and compiling the service. */
+  cpuMs: number;
+  peakRssMb: number;
+  /**
+   * Transactions that failed (each discards its producer, and the runner tries the apply again)
+   * and producers started, over the service's life, from its metrics: a drain without failures
+   * starts one producer per partition and aborts nothing.
+   */
+  aborted: number;
+  producersStarted: number;
+}
+
+/** A port free now, for the service's metrics. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port to listen on');
+  return address.port;
+}
+
+/** The sum of a counter's series in a Prometheus text exposition. */
+function counter(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
 /** A drain of the whole backlog by the bridge service, timed from its "sink started" line. */
 export async function bridgeDrain(
   run: BenchRun,
   backlog: Backlog,
   name: string,
   main?: string,
-): Promise<{ ms: number; cpuMs: number; peakRssMb: number }> {
-  const child = spawnBridge(run, name, run.options.batch, main);
+): Promise<BridgeDrained> {
+  const port = await freePort();
+  const child = spawnBridge(run, name, run.options.batch, main, port);
   try {
     await child.started;
     const from = performance.now();
@@ -69,8 +111,14 @@ export async function bridgeDrain(
     await waitCaughtUp(run, name, backlog.heads, child);
     const ms = performance.now() - from;
     const after = await child.sample();
-    // CPU of the drain alone, not of starting Node and compiling the service.
-    return { ms, cpuMs: after.cpuMs - before.cpuMs, peakRssMb: after.peakRssMb };
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return {
+      ms,
+      cpuMs: after.cpuMs - before.cpuMs,
+      peakRssMb: after.peakRssMb,
+      aborted: counter(metrics, 'cdc_bridge_transactions_aborted_total'),
+      producersStarted: counter(metrics, 'cdc_bridge_producer_started_total'),
+    };
   } finally {
     try {
       await child.stop();

@@ -22,6 +22,8 @@ export interface Round {
    * process (the raw producer's) for the others.
    */
   cpuMs: Partial<Record<Phase, number>>;
+  /** Of the bridge services' drains: transactions aborted, producers started (bridge-drain.ts). */
+  failures: Partial<Record<'bridge' | 'compare', { aborted: number; started: number }>>;
   bridgePeakRssMb?: number;
 }
 
@@ -87,6 +89,13 @@ export function report(
     );
   }
   summary.push(`Rounds, ms: ${phases.map((phase) => `${phase} ${rounded(phase)}`).join('; ')}.`);
+  for (const phase of ['bridge', 'compare'] as const)
+    if (options.phases.has(phase))
+      summary.push(
+        `${phase}, transactions aborted / producers started per round: ${rounds
+          .map((r) => `${r.failures[phase]?.aborted ?? '?'} / ${r.failures[phase]?.started ?? '?'}`)
+          .join(', ')}.`,
+      );
   const line = (name: string, l: Latencies) => [
     name,
     fmt(percentile(l.sorted, 50), 1),

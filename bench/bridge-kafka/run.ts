@@ -85,7 +85,7 @@ const RAW: Record<
 };
 
 async function round(run: BenchRun, backlog: Backlog, r: number): Promise<Round> {
-  const result: Round = { ms: {}, cpuMs: {} };
+  const result: Round = { ms: {}, cpuMs: {}, failures: {} };
   const phases = (Object.keys(PHASES) as Phase[]).filter((phase) => options.phases.has(phase));
   if (r % 2 === 1) phases.reverse();
   for (const phase of phases) {
@@ -98,6 +98,7 @@ async function round(run: BenchRun, backlog: Backlog, r: number): Promise<Round>
       );
       result.ms[phase] = drained.ms;
       result.cpuMs[phase] = drained.cpuMs;
+      result.failures[phase] = { aborted: drained.aborted, started: drained.producersStarted };
       if (phase === 'bridge') result.bridgePeakRssMb = drained.peakRssMb;
     } else {
       const raw = RAW[phase];
@@ -108,9 +109,13 @@ async function round(run: BenchRun, backlog: Backlog, r: number): Promise<Round>
       const cpu = process.cpuUsage(cpuBefore);
       result.cpuMs[phase] = (cpu.user + cpu.system) / 1000;
     }
+    const failures = phase === 'bridge' || phase === 'compare' ? result.failures[phase] : undefined;
     process.stderr.write(
       `round ${r + 1}: ${phase} ${Math.round(result.ms[phase] ?? 0)} ms` +
         `, CPU ${Math.round(result.cpuMs[phase] ?? 0)} ms` +
+        (failures
+          ? `, ${failures.aborted} transactions aborted, ${failures.started} producers started`
+          : '') +
         `, load ${loadavg()[0]!.toFixed(1)}\n`,
     );
   }
