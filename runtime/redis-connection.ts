@@ -15,8 +15,8 @@ export interface RedisConnectionOptions {
   url?: string;
   /**
    * A Redis Cluster's seed nodes instead of `url` (which is then not used): `host:port,…` (or
-   * `rediss://host:port,…` for TLS, like the URL), or the nodes themselves. Only components that
-   * open their connection with `connectRedisClient` run on a cluster.
+   * `rediss://host:port,…` for TLS, like the URL), or the nodes themselves, for
+   * `connectRedisClient`.
    */
   clusterNodes?: string | readonly RedisClusterNode[];
   /** ACL user name; overrides the URL's. */
@@ -32,14 +32,14 @@ export interface RedisConnectionOptions {
 }
 
 /**
- * Opens an ioredis connection to one server (lazily connected by ioredis itself), for the
- * components that do not run on a Redis Cluster yet: cluster nodes configured are refused.
+ * Opens an ioredis connection to one server (lazily connected by ioredis itself), for what talks
+ * to one server whatever the deployment (the start-up probe of each node): cluster nodes
+ * configured are refused. Components open theirs with `connectRedisClient`.
  */
 export function connectRedis(connection: RedisConnectionOptions = {}): Redis {
   if (connection.clusterNodes !== undefined) {
     throw new ConfigError(
-      'this component needs a single Redis server (REDIS_URL): only capture and its schema ' +
-        'registry run on a Redis Cluster so far; unset REDIS_CLUSTER_NODES for it',
+      'this connection is to one Redis server (REDIS_URL); REDIS_CLUSTER_NODES names a cluster',
     );
   }
   return openServer(connection);
