@@ -19,15 +19,19 @@ function standInSink(
   prefix: string,
   sink: string,
   applyDelayMs: number,
-): { stop: () => Promise<void> } {
+): { ready: Promise<void>; stop: () => Promise<void> } {
   const keys = new Keys(prefix);
   const redis = connectTestRedis();
   const publisher = new WatermarkPublisher(redis, keys);
   let running = true;
-  const loop = (async () => {
-    const streams = [0, 1].map((p) => keys.stream('todo', p));
+  const streams = [0, 1].map((p) => keys.stream('todo', p));
+  // Its consumer groups exist once `ready` resolves: capture then knows the sink.
+  const ready = (async () => {
     for (const stream of streams)
       await redis.xgroup('CREATE', stream, sink, '0', 'MKSTREAM').catch(() => 0);
+  })();
+  const loop = (async () => {
+    await ready;
     while (running) {
       // One stream per read: on a Redis Cluster the partitions live in different slots.
       const reply: Array<[string, Array<[string, string[]]>]> = [];
@@ -61,6 +65,7 @@ function standInSink(
     }
   })();
   return {
+    ready,
     async stop() {
       running = false;
       await loop;
@@ -96,7 +101,7 @@ describe('write-through against real Redis with a stand-in sink', () => {
   test('a write-through returns only after the sink advanced its watermark past the event', async () => {
     const sink = standInSink(prefix, 'slowsink', 150);
     try {
-      await new Promise((r) => setTimeout(r, 100));
+      await sink.ready;
       const started = Date.now();
       const result = await capture.upsert('todo', { id: 't1', name: 'x' }, { mode: 'through' });
       assert.ok(Date.now() - started >= 140, 'returned before the sink applied');
@@ -130,6 +135,7 @@ describe('write-through against real Redis with a stand-in sink', () => {
     // When the sink comes back, it catches up and a new write-through succeeds.
     const sink = standInSink(prefix, 'slowsink', 0);
     try {
+      await sink.ready;
       const result = await capture.upsert('todo', { id: 't3', name: 'y' }, { mode: 'through' });
       assert.deepEqual(result.appliedBy, ['slowsink']);
     } finally {
