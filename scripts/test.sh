@@ -7,11 +7,10 @@
 # start) and runs test/integration/**/*.test.ts; faults runs test/faults/**/*.test.ts one file
 # at a time, because those tests kill processes and stop servers that other tests would need;
 # all does every suite. A suite with no files is skipped.
-# cluster runs the integration tests of what works on a Redis Cluster so far (capture, its HTTP
-# service, the schema registry, the sinks and write-through) again, against the harness's
-# cluster (servers.sh start redis-cluster) with REDIS_CLUSTER_NODES set (default: its six
-# nodes); it skips the type check, lint and cycle check, which the other modes run, and lists
-# the files it leaves out.
+# cluster runs the integration tests again against the harness's cluster (servers.sh start
+# redis-cluster) with REDIS_CLUSTER_NODES set (default: its six nodes), all but those that use
+# no Redis of the tests'; it skips the type check, lint and cycle check, which the other modes
+# run.
 # Exits non-zero when the type check, the lint, an import cycle or any test fails. The failing
 # tests' reports are also kept in .data/logs/test-failures.txt (printed last by CI, after the
 # server logs).
@@ -62,40 +61,27 @@ shopt -s globstar nullglob
 unit_files=(test/unit/**/*.test.ts)
 integration_files=(test/integration/**/*.test.ts)
 fault_files=(test/faults/**/*.test.ts)
-# What runs on a Redis Cluster so far: capture, the schema registry, the sinks and the Kafka
-# bridge (the same files as on one server). The other integration files test the CLI and what
-# uses it, whose Redis reads are not cluster-aware yet; a test of these files that cannot run on
-# a cluster skips itself there, naming why.
-cluster_files=(
-  test/integration/bridge-kafka-3.9.test.ts
-  test/integration/bridge-kafka-4.test.ts
-  test/integration/bridge-registry.test.ts
-  test/integration/capture.test.ts
-  test/integration/capture-http.test.ts
-  test/integration/capture-group-commit.test.ts
-  test/integration/capture-replicas.test.ts
-  test/integration/cluster-placement.test.ts
-  test/integration/dead-letters.test.ts
-  test/integration/example-todos.test.ts
-  test/integration/example-users.test.ts
-  test/integration/full-64-bit-longs.test.ts
-  test/integration/kafka-source.test.ts
-  test/integration/runner-start-failure.test.ts
-  test/integration/schema-registry.test.ts
-  test/integration/schema-registry-api.test.ts
-  test/integration/sink-lease-checked-reads.test.ts
+# On a Redis Cluster every integration file runs again, the same tests as on one server, except
+# those that use no Redis of the tests' (PostgreSQL, MongoDB or Kafka alone, or a server or
+# cluster of their own): they would only repeat themselves. A test that is about one server (a
+# proxy in front of it, its own REDIS_URL failures) skips itself there, naming why.
+no_test_redis_files=(
+  test/integration/kafka-transactions.test.ts
+  test/integration/mongo-id-lookup.test.ts
+  test/integration/redis-tls.test.ts
+  test/integration/redis-tls-cluster.test.ts
   test/integration/sink-mongo.test.ts
   test/integration/sink-mongo-positions.test.ts
-  test/integration/sink-mongo-runner.test.ts
-  test/integration/sink-postgres.test.ts
   test/integration/sink-postgres-positions.test.ts
   test/integration/sink-postgres-transcoder.test.ts
-  test/integration/sink-read-recovery.test.ts
-  test/integration/sink-runner.test.ts
-  test/integration/sinks-side-by-side.test.ts
-  test/integration/smoke-redis.test.ts
-  test/integration/write-through.test.ts
+  test/integration/smoke-kafka.test.ts
+  test/integration/smoke-mongo.test.ts
+  test/integration/smoke-postgres.test.ts
 )
+cluster_files=()
+for file in "${integration_files[@]}"; do
+  [[ " ${no_test_redis_files[*]} " == *" $file "* ]] || cluster_files+=("$file")
+done
 
 summary_dir=$(mktemp -d)
 trap 'rm -rf "$summary_dir"' EXIT
@@ -140,11 +126,7 @@ if [[ $mode == unit || $mode == all ]]; then run_suite unit 4 "${unit_files[@]}"
 if [[ $mode == integration || $mode == all ]]; then run_suite integration 4 "${integration_files[@]}"; fi
 if [[ $mode == faults || $mode == all ]]; then run_suite faults 1 "${fault_files[@]}"; fi
 if [[ $mode == cluster ]]; then
-  left_out=()
-  for file in "${integration_files[@]}"; do
-    [[ " ${cluster_files[*]} " == *" $file "* ]] || left_out+=("${file#test/integration/}")
-  done
-  echo "== not run on a Redis Cluster yet (the CLI and what uses it: its Redis reads are not cluster-aware): ${left_out[*]}"
+  echo "== left out on the cluster (no Redis of the tests'): ${no_test_redis_files[*]#test/integration/}"
   run_suite cluster 4 "${cluster_files[@]}"
 fi
 

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { notOnClusterYet, testEnv } from '../helpers/env.ts';
+import { testEnv } from '../helpers/env.ts';
 import { createTestPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { createTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { freePort, takenPort } from '../support/free-port.ts';
+import { testRedisEnv } from '../support/test-redis-env.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 /**
@@ -62,7 +63,6 @@ function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 describe('npm run up', {
-  skip: notOnClusterYet('the sinks are not on a Redis Cluster yet'),
   timeout: 240_000,
 }, () => {
   let t: TestRedis;
@@ -82,7 +82,7 @@ describe('npm run up', {
     CAPTURE_PORT: String(port),
     UP_SINKS: 'postgres',
     POSTGRES_SCHEMA: pg.schema,
-    REDIS_URL: testEnv.redisUrl,
+    ...testRedisEnv(),
     POSTGRES_URL: testEnv.postgresUrl,
   });
 
