@@ -2,17 +2,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { createCapture } from '../../runtime/capture/capture.ts';
 import { partitionOf } from '../../runtime/partition.ts';
-import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
-import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
-import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
-import { testEnv } from '../helpers/env.ts';
-import { createTestMongo } from '../helpers/mongo.ts';
-import { createTestPostgres } from '../helpers/postgres.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
-import { startOwnRedisCluster } from '../support/own-redis-cluster.ts';
-import { TEST_RUNNER_TIMINGS } from '../support/test-runner.ts';
+import { startClusterSinks } from '../support/cluster-sinks.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const run = promisify(execFile);
@@ -30,34 +21,12 @@ const KEYS = 200;
  */
 describe('sinks on a Redis Cluster: kill -9 of a master under load', { timeout: 300_000 }, () => {
   test('both sinks follow the promoted replica and converge on the cache', async (context) => {
-    const cluster = await startOwnRedisCluster(1000);
-    const prefix = `sinks_failover_${Date.now()}`;
-    const redis = { clusterNodes: cluster.nodes };
-    const capture = await createCapture({
-      redis,
-      prefix,
-      entities: { todo: { schema: schemaFile('todo'), partitions: PARTITIONS } },
-    });
-    const pgCtx = await createTestPostgres('cluster_failover');
-    const mongoCtx = await createTestMongo('cluster_failover');
-    const runners = [
-      new SinkRunner({
-        sink: new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
-        redis,
-        prefix,
-        consumer: 'postgres-1',
-        ...TEST_RUNNER_TIMINGS,
-      }),
-      new SinkRunner({
-        sink: new MongoSink({ url: mongoCtx.url }),
-        redis,
-        prefix,
-        consumer: 'mongo-1',
-        ...TEST_RUNNER_TIMINGS,
-      }),
-    ];
+    const { cluster, capture, postgresNames, mongoNames, close } = await startClusterSinks(
+      'sinks_failover',
+      PARTITIONS,
+      1000,
+    );
     try {
-      for (const runner of runners) await runner.start();
       let stop = false;
       let answered = 0;
       let refused = 0;
@@ -108,30 +77,17 @@ describe('sinks on a Redis Cluster: kill -9 of a master under load', { timeout: 
         if (value) expected.set(`k${k}`, String(value.record.name));
       }
       assert.equal(expected.size, KEYS - KEYS / 5);
-      const pgRows = async (): Promise<Map<string, string>> => {
-        const { rows } = await pgCtx.pool.query<{ id: string; name: string }>(
-          'SELECT id, name FROM todo',
-        );
-        return new Map(rows.map((r) => [r.id, r.name]));
-      };
-      const mongoDocs = async (): Promise<Map<string, string>> => {
-        const docs = await mongoCtx.db
-          .collection<{ _id: string; name: string }>('todo')
-          .find({ _deleted: { $ne: true } })
-          .toArray();
-        return new Map(docs.map((d) => [d._id, d.name]));
-      };
       const same = (actual: Map<string, string>): boolean =>
         actual.size === expected.size &&
         [...expected].every(([key, name]) => actual.get(key) === name);
-      await waitFor('PostgreSQL converged on the cache', async () => same(await pgRows()), 60_000);
-      await waitFor('MongoDB converged on the cache', async () => same(await mongoDocs()), 60_000);
+      await waitFor(
+        'PostgreSQL converged on the cache',
+        async () => same(await postgresNames()),
+        60_000,
+      );
+      await waitFor('MongoDB converged on the cache', async () => same(await mongoNames()), 60_000);
     } finally {
-      for (const runner of runners) await runner.stop().catch(() => undefined);
-      await capture.close();
-      await pgCtx.cleanup();
-      await mongoCtx.cleanup();
-      await cluster.stop();
+      await close();
     }
   });
 });

@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import keySlot from 'cluster-key-slot';
-import { createCapture } from '../../runtime/capture/capture.ts';
 import { partitionOf } from '../../runtime/partition.ts';
-import { SinkRunner } from '../../runtime/sink/sink-runner.ts';
-import { MongoSink } from '../../services/sink-mongo/src/mongo-sink.ts';
-import { PostgresSink } from '../../services/sink-postgres/src/postgres-sink.ts';
-import { testEnv } from '../helpers/env.ts';
-import { createTestMongo } from '../helpers/mongo.ts';
-import { createTestPostgres } from '../helpers/postgres.ts';
-import { schemaFile } from '../support/capture-fixtures.ts';
-import { startOwnRedisCluster } from '../support/own-redis-cluster.ts';
-import { TEST_RUNNER_TIMINGS } from '../support/test-runner.ts';
+import { startClusterSinks } from '../support/cluster-sinks.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const PARTITIONS = 16;
@@ -29,32 +20,11 @@ describe('sinks on a Redis Cluster: a partition moved to another master under lo
   timeout: 300_000,
 }, () => {
   test('reads follow the slot, per-key order holds in both sinks, both converge', async (context) => {
-    const cluster = await startOwnRedisCluster(2000);
-    const prefix = `sinks_reshard_${Date.now()}`;
-    const redis = { clusterNodes: cluster.nodes };
-    const capture = await createCapture({
-      redis,
-      prefix,
-      entities: { todo: { schema: schemaFile('todo'), partitions: PARTITIONS } },
-    });
-    const pgCtx = await createTestPostgres('cluster_reshard');
-    const mongoCtx = await createTestMongo('cluster_reshard');
-    const runners = [
-      new SinkRunner({
-        sink: new PostgresSink({ url: testEnv.postgresUrl, schema: pgCtx.schema }),
-        redis,
-        prefix,
-        consumer: 'postgres-1',
-        ...TEST_RUNNER_TIMINGS,
-      }),
-      new SinkRunner({
-        sink: new MongoSink({ url: mongoCtx.url }),
-        redis,
-        prefix,
-        consumer: 'mongo-1',
-        ...TEST_RUNNER_TIMINGS,
-      }),
-    ];
+    const { cluster, capture, postgresNames, mongoNames, close } = await startClusterSinks(
+      'sinks_reshard',
+      PARTITIONS,
+      2000,
+    );
     // Where each target was seen, and every time a key's value went back.
     const seen = { postgres: new Map<string, number>(), mongo: new Map<string, number>() };
     const backwards: string[] = [];
@@ -65,21 +35,11 @@ describe('sinks on a Redis Cluster: a partition moved to another master under lo
         else seen[target].set(key, value);
       }
     };
-    const pgValues = async (): Promise<Map<string, number>> => {
-      const { rows } = await pgCtx.pool.query<{ id: string; name: string }>(
-        'SELECT id, name FROM todo',
-      );
-      return new Map(rows.map((r) => [r.id, Number(r.name)]));
-    };
-    const mongoValues = async (): Promise<Map<string, number>> => {
-      const docs = await mongoCtx.db
-        .collection<{ _id: string; name: string }>('todo')
-        .find({})
-        .toArray();
-      return new Map(docs.map((d) => [d._id, Number(d.name)]));
-    };
+    const asNumbers = (names: Map<string, string>): Map<string, number> =>
+      new Map([...names].map(([key, name]) => [key, Number(name)]));
+    const pgValues = async () => asNumbers(await postgresNames());
+    const mongoValues = async () => asNumbers(await mongoNames());
     try {
-      for (const runner of runners) await runner.start();
       // The partition whose slot is lowest among its master's slots: the fewest slots to move.
       const choices = await Promise.all(
         Array.from({ length: PARTITIONS }, async (_, p) => {
@@ -165,11 +125,7 @@ describe('sinks on a Redis Cluster: a partition moved to another master under lo
       const movedKeys = [...expected.keys()].filter((k) => partitionOf(k, PARTITIONS) === moved.p);
       assert.ok(movedKeys.length > 0, 'keys of the moved partition were written');
     } finally {
-      for (const runner of runners) await runner.stop().catch(() => undefined);
-      await capture.close();
-      await pgCtx.cleanup();
-      await mongoCtx.cleanup();
-      await cluster.stop();
+      await close();
     }
   });
 });
