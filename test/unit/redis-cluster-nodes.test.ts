@@ -83,7 +83,7 @@ describe('REDIS_CLUSTER_NODES', () => {
     }
     assert.throws(
       () => connectRedis({ clusterNodes: '127.0.0.1:7000' }),
-      (err: unknown) => err instanceof ConfigError && /single Redis server/.test(err.message),
+      (err: unknown) => err instanceof ConfigError && /one Redis server/.test(err.message),
     );
     assert.throws(
       () => connectRedisClient({ clusterNodes: [{ host: '', port: 7000 }] }),
