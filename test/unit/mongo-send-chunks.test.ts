@@ -19,12 +19,22 @@ test('each chunk is started once the one before is on the wire, and all run at o
   const events: string[] = [];
   let running = 0;
   let most = 0;
+  // No chunk ends before all four are on the wire: the order below holds however slow the
+  // machine, and all four run at once.
+  let onWire = 0;
+  let allOnWire: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => {
+    allOnWire = resolve;
+  });
   await sendChunks([1, 2, 3, 4], async (chunk) => {
     events.push(`start ${chunk}`);
     running++;
     most = Math.max(most, running);
-    await driverLike(() => events.push(`wire ${chunk}`));
-    await sleep(20);
+    await driverLike(() => {
+      events.push(`wire ${chunk}`);
+      if (++onWire === 4) allOnWire();
+    });
+    await released;
     running--;
     events.push(`done ${chunk}`);
   });
