@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { eventsOption, positiveInteger, roundsOption } from '../support/options.ts';
+import { eventsOption, keysOption, positiveInteger, roundsOption } from '../support/options.ts';
 
 /** What `run.ts` measures and how much. */
 export interface BenchOptions {
@@ -28,12 +28,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     )
     .addOption(roundsOption(3))
     .addOption(eventsOption('events written and drained per round and side', 100_000))
-    .addOption(
-      new Option('--keys <n>', 'distinct keys')
-        .env('BENCH_KEYS')
-        .argParser(positiveInteger)
-        .default(10_000),
-    )
+    .addOption(keysOption(10_000))
     .addOption(
       new Option('--chunk <n>', 'writes per writeMany call')
         .env('BENCH_CHUNK')

@@ -7,29 +7,6 @@ function nodesOf(client: RedisClient, role: 'master' | 'slave'): Redis[] {
   return role === 'master' ? [client] : [];
 }
 
-/**
- * Deletes every key matching `pattern`. A cluster answers SCAN only for the slots of the node
- * asked, so every master is scanned; and a cluster refuses a multi-key UNLINK across slots, even
- * on one node, so the keys are unlinked one by one, pipelined on the node's own connection.
- */
-export async function deleteEverywhere(client: RedisClient, pattern: string): Promise<number> {
-  let deleted = 0;
-  for (const node of nodesOf(client, 'master')) {
-    let cursor = '0';
-    do {
-      const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (found.length > 0) {
-        const pipeline = node.pipeline();
-        for (const key of found) pipeline.unlink(key);
-        await pipeline.exec();
-        deleted += found.length;
-      }
-      cursor = next;
-    } while (cursor !== '0');
-  }
-  return deleted;
-}
-
 /** CPU time the server processes have used so far, µs (INFO cpu: user + system). */
 export interface RedisCpu {
   /** The server, or the sum over a cluster's masters. */

@@ -34,6 +34,7 @@ import type { AvroSchema } from '../../runtime/schema/avro-schema.ts';
 import { RunSchemas } from '../sink-postgres/run-schemas.ts';
 import { markdownTable } from '../support/markdown-table.ts';
 import { fmt, fmtRate, median } from '../support/numbers.ts';
+import { deleteUnder } from '../support/redis-cleanup.ts';
 import { parseOptions } from './options.ts';
 import {
   buildChunks,
@@ -45,7 +46,7 @@ import {
   type PhaseCost,
   type Side,
 } from './phases.ts';
-import { deleteEverywhere, nodeCounts, redisVersion } from './redis-nodes.ts';
+import { nodeCounts, redisVersion } from './redis-nodes.ts';
 
 const DEFAULT_CLUSTER_NODES = [7000, 7001, 7002, 7003, 7004, 7005]
   .map((port) => `127.0.0.1:${port}`)
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
   const live = new Set<string>();
   const cleanup = async () => {
     for (const prefix of live) {
-      for (const side of Object.values(sides)) await deleteEverywhere(side.admin, `${prefix}:*`);
+      for (const side of Object.values(sides)) await deleteUnder(side.admin, `${prefix}:*`);
       live.delete(prefix);
     }
     await schemas.dropAll(log);
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
         commands: { capture: captured[name].commands, drain: drained.commands },
       };
     }
-    for (const side of Object.values(sides)) await deleteEverywhere(side.admin, `${prefix}:*`);
+    for (const side of Object.values(sides)) await deleteUnder(side.admin, `${prefix}:*`);
     live.delete(prefix);
     return result;
   };

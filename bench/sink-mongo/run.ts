@@ -64,7 +64,7 @@ import { encodeVersion } from '../../services/sink-mongo/src/mongo-version.ts';
 import { ChildSink } from '../support/child-sink.ts';
 import { markdownTable } from '../support/markdown-table.ts';
 import { fmt, fmtRate, median, seeded } from '../support/numbers.ts';
-import { positiveInteger, roundsOption } from '../support/options.ts';
+import { keysOption, positiveInteger, roundsOption } from '../support/options.ts';
 import { deleteUnder } from '../support/redis-cleanup.ts';
 import { TimedSink } from '../support/timed-sink.ts';
 import { benchTodo } from '../support/todo-record.ts';
@@ -128,12 +128,7 @@ function parseOptions(argv: string[]): BenchOptions {
         .argParser(positiveInteger)
         .default(20_000),
     )
-    .addOption(
-      new Option('--keys <n>', 'distinct keys')
-        .env('BENCH_KEYS')
-        .argParser(positiveInteger)
-        .default(2000),
-    )
+    .addOption(keysOption(2000))
     .addOption(
       new Option('--batch <n>', 'entries read per partition per batch')
         .env('BENCH_BATCH')

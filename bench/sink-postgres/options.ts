@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { positiveInteger, roundsOption } from '../support/options.ts';
+import { keysOption, positiveInteger, roundsOption } from '../support/options.ts';
 
 /** What `run.ts` measures and how much. */
 export interface BenchOptions {
@@ -51,12 +51,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         .argParser(positiveInteger)
         .default(100_000),
     )
-    .addOption(
-      new Option('--keys <n>', 'distinct keys')
-        .env('BENCH_KEYS')
-        .argParser(positiveInteger)
-        .default(10_000),
-    )
+    .addOption(keysOption(10_000))
     .addOption(
       new Option('--batch-sizes <list>', 'sink batch sizes, comma-separated')
         .env('BENCH_BATCH_SIZES')

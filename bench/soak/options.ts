@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { positiveInteger } from '../support/options.ts';
+import { keysOption, positiveInteger } from '../support/options.ts';
 
 /** What the soak runs and what it calls bounded. */
 export interface SoakOptions {
@@ -46,12 +46,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions {
         .argParser(positiveInteger)
         .default(180),
     )
-    .addOption(
-      new Option('--keys <n>', 'distinct keys')
-        .env('BENCH_KEYS')
-        .argParser(positiveInteger)
-        .default(100_000),
-    )
+    .addOption(keysOption(100_000))
     .addOption(
       new Option('--sample-every <s>', 'seconds between lag samples')
         .env('BENCH_SAMPLE_EVERY')

@@ -22,3 +22,11 @@ export function eventsOption(description: string, defaultEvents: number): Option
     .argParser(positiveInteger)
     .default(defaultEvents);
 }
+
+/** The `--keys <n>` option (env BENCH_KEYS): how many distinct entity keys the events spread over. */
+export function keysOption(defaultKeys: number): Option {
+  return new Option('--keys <n>', 'distinct keys')
+    .env('BENCH_KEYS')
+    .argParser(positiveInteger)
+    .default(defaultKeys);
+}
